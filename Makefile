@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+# kvmio build. `make` builds build/kvmio; `make check` runs every test.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration \
+           -D_GNU_SOURCE -Isrc -MMD -MP
+LDLIBS  += -lpthread
+
+B := build
+
+# Everything but main.c goes into a static library that the unit tests link.
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+MAIN_OBJ  := $(B)/src/main.o
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+
+all: $(B)/kvmio
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libkvmio.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/kvmio: $(MAIN_OBJ) $(B)/libkvmio.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/unit/%: tests/unit/%.c $(B)/libkvmio.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libkvmio.a $(LDLIBS) -lcmocka
+
+-include tests/guests/guests.mk
+
+unit: $(UNIT_BINS)
+
+check-unit: $(UNIT_BINS)
+	@tests/unit/run.sh $(UNIT_BINS)
+
+check: all check-unit check-guests
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all unit check check-unit clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The x86 Linux boot protocol, 64-bit entry (Documentation/arch/x86/boot.rst):
+ * the protected-mode kernel is loaded at 1 MiB and entered at startup_64 with
+ * paging on, an identity map, a flat GDT and %rsi pointing at boot_params.
+ * No real-mode setup code runs, so kvmio itself fills the zero page.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "boot/linux.h"
+#include "util.h"
+
+int bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why)
+{
+	unsigned int setup_sects;
+
+	memset(bz, 0, sizeof(*bz));
+	if (size < 0x400) {
+		*why = "file too small to be a bzImage";
+		return -ENOEXEC;
+	}
+	if (le_read(buf + HDR_BOOT_FLAG, 2) != 0xAA55 || memcmp(buf + HDR_MAGIC, "HdrS", 4)) {
+		*why = "no Linux boot header (boot_flag 0xAA55 and \"HdrS\" missing): not a bzImage";
+		return -ENOEXEC;
+	}
+	bz->version = (uint16_t)le_read(buf + HDR_VERSION, 2);
+	/* 2.12 added xloadflags, which is how a kernel says it has startup_64. */
+	if (bz->version < 0x020C) {
+		*why = "boot protocol older than 2.12 (kernel before 3.8): no 64-bit entry point";
+		return -ENOEXEC;
+	}
+	if (!(buf[HDR_LOADFLAGS] & LOADFLAG_LOADED_HIGH)) {
+		*why = "zImage (loaded low) is not supported";
+		return -ENOEXEC;
+	}
+	bz->xloadflags = (uint16_t)le_read(buf + HDR_XLOADFLAGS, 2);
+	if (!(bz->xloadflags & XLF_KERNEL_64)) {
+		*why = "kernel has no 64-bit entry point (a 32-bit kernel?)";
+		return -ENOEXEC;
+	}
+	setup_sects = buf[HDR_SETUP_SECTS] ? buf[HDR_SETUP_SECTS] : 4;
+	bz->setup_size = (size_t)(setup_sects + 1) * 512;
+	if (bz->setup_size + LINUX_64BIT_ENTRY >= size) {
+		*why = "truncated bzImage: no protected-mode kernel after the setup sectors";
+		return -ENOEXEC;
+	}
+	bz->hdr_end = 0x202 + buf[HDR_JUMP + 1];
+	if (bz->hdr_end > bz->setup_size || bz->hdr_end > BP_E820_TABLE) {
+		*why = "setup header length out of range";
+		return -ENOEXEC;
+	}
+	bz->cmdline_size = (uint32_t)le_read(buf + HDR_CMDLINE_SIZE, 4);
+	bz->initrd_addr_max = (uint32_t)le_read(buf + HDR_INITRD_ADDR_MAX, 4);
+	bz->init_size = (uint32_t)le_read(buf + HDR_INIT_SIZE, 4);
+	if (bz->init_size < size - bz->setup_size)
+		bz->init_size = (uint32_t)(size - bz->setup_size);
+	bz->buf = buf;
+	bz->size = size;
+	return 0;
+}
+
+static unsigned int e820_add(struct e820_entry *tbl, unsigned int n, unsigned int max,
+			     uint64_t addr, uint64_t size, uint32_t type)
+{
+	if (n >= max || !size)
+		return n;
+	tbl[n].addr = addr;
+	tbl[n].size = size;
+	tbl[n].type = type;
+	return n + 1;
+}
+
+unsigned int e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max)
+{
+	uint64_t low_end = mem_low_end(mem);
+	unsigned int n = 0;
+
+	n = e820_add(tbl, n, max, 0, MIN(low_end, BOOT_EBDA_START), E820_RAM);
+	/* EBDA, VGA hole and BIOS area, where the ACPI tables live. */
+	n = e820_add(tbl, n, max, BOOT_EBDA_START, BOOT_ACPI_END - BOOT_EBDA_START, E820_RESERVED);
+	if (low_end > BOOT_KERNEL_ADDR)
+		n = e820_add(tbl, n, max, BOOT_KERNEL_ADDR, low_end - BOOT_KERNEL_ADDR, E820_RAM);
+	for (unsigned int i = 1; i < mem->nr; i++)
+		n = e820_add(tbl, n, max, mem->region[i].gpa, mem->region[i].size, E820_RAM);
+	return n;
+}
+
+/* Flat GDT: the boot protocol wants __BOOT_CS at 0x10 and __BOOT_DS at 0x18. */
+static void write_gdt(uint8_t *gdt)
+{
+	static const uint64_t entries[] = {
+		0,
+		0,
+		0x00AF9B000000FFFFULL,	/* 0x10: 64-bit code, DPL 0 */
+		0x00CF93000000FFFFULL,	/* 0x18: flat data, DPL 0 */
+		0x00008B0000000FFFULL,	/* 0x20: busy 64-bit TSS, for VMX's TR checks */
+	};
+	memcpy(gdt, entries, sizeof(entries));
+}
+
+/* Identity map of 0-4 GiB with 2 MiB pages: covers kernel, zero page, LAPIC. */
+static void write_page_tables(struct guest_mem *mem)
+{
+	uint64_t *pml4 = guest_ptr(mem, BOOT_PML4_ADDR, 4096);
+	uint64_t *pdpt = guest_ptr(mem, BOOT_PDPT_ADDR, 4096);
+	uint64_t *pd = guest_ptr(mem, BOOT_PD_ADDR, 4 * 4096);
+
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	pml4[0] = BOOT_PDPT_ADDR | 0x3;			/* present, writable */
+	for (unsigned int i = 0; i < 4; i++)
+		pdpt[i] = (BOOT_PD_ADDR + i * 4096) | 0x3;
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		pd[i] = (i << 21) | 0x83;		/* present, writable, 2 MiB */
+}
+
+static int read_file(const char *path, const char *what, uint8_t **buf, size_t *size)
+{
+	struct stat st;
+	ssize_t n;
+	size_t off = 0;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		pr_err("%s '%s' is not a regular file", what, path);
+		ret = -EINVAL;
+		goto out;
+	}
+	*size = (size_t)st.st_size;
+	*buf = malloc(*size ? *size : 1);
+	if (!*buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (off < *size) {
+		n = pread(fd, *buf + off, *size - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			pr_err("cannot read %s '%s': %s", what, path, n < 0 ? strerror(errno) : "short read");
+			free(*buf);
+			*buf = NULL;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/*
+ * Read the initrd straight into guest memory just below the highest address
+ * the kernel accepts (initrd_addr_max, and the end of low RAM), above the
+ * kernel's decompression area.
+ */
+static int load_initrd(struct guest_mem *mem, const struct bzimage *bz, const char *path,
+		       uint64_t kernel_end, uint8_t *bp)
+{
+	uint64_t top = MIN(mem_low_end(mem), (uint64_t)bz->initrd_addr_max + 1);
+	uint64_t addr;
+	uint8_t *buf;
+	size_t size;
+	int ret;
+
+	ret = read_file(path, "initrd", &buf, &size);
+	if (ret)
+		return ret;
+	if (size > top || ALIGN_DOWN(top - size, 4096) < kernel_end) {
+		pr_err("initrd '%s' (%zu bytes) does not fit in guest memory below 0x%llx; "
+		       "give the guest more --memory", path, size, (unsigned long long)top);
+		free(buf);
+		return -ENOSPC;
+	}
+	addr = ALIGN_DOWN(top - size, 4096);
+	memcpy(guest_ptr(mem, addr, size), buf, size);
+	free(buf);
+	le_write(bp + HDR_RAMDISK_IMAGE, 4, addr);
+	le_write(bp + HDR_RAMDISK_SIZE, 4, size);
+	le_write(bp + BP_EXT_RAMDISK_IMAGE, 4, addr >> 32);
+	le_write(bp + BP_EXT_RAMDISK_SIZE, 4, (uint64_t)size >> 32);
+	return 0;
+}
+
+int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *entry)
+{
+	struct e820_entry e820[BP_E820_MAX];
+	const char *why = NULL;
+	uint8_t *img = NULL, *bp;
+	struct bzimage bz;
+	uint64_t kernel_end;
+	size_t img_size, cmdline_len, cmdline_max;
+	unsigned int n;
+	int ret;
+
+	ret = read_file(lb->kernel, "kernel", &img, &img_size);
+	if (ret)
+		return ret;
+	ret = bzimage_parse(img, img_size, &bz, &why);
+	if (ret) {
+		pr_err("kernel '%s': %s", lb->kernel, why);
+		goto out;
+	}
+	kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
+	if (kernel_end > mem_low_end(mem)) {
+		pr_err("kernel '%s' needs %u MiB from its load address; give the guest more --memory",
+		       lb->kernel, (unsigned int)(kernel_end / MiB + 1));
+		ret = -ENOSPC;
+		goto out;
+	}
+
+	cmdline_len = lb->cmdline ? strlen(lb->cmdline) : 0;
+	cmdline_max = MIN((size_t)bz.cmdline_size, (size_t)BOOT_CMDLINE_MAX - 1);
+	if (cmdline_len > cmdline_max) {
+		pr_err("command line is %zu bytes; this kernel accepts at most %zu", cmdline_len, cmdline_max);
+		ret = -E2BIG;
+		goto out;
+	}
+
+	memcpy(guest_ptr(mem, BOOT_KERNEL_ADDR, img_size - bz.setup_size),
+	       img + bz.setup_size, img_size - bz.setup_size);
+
+	bp = guest_ptr(mem, BOOT_PARAMS_ADDR, BP_SIZE);
+	memset(bp, 0, BP_SIZE);
+	memcpy(bp + BP_HDR, img + BP_HDR, bz.hdr_end - BP_HDR);
+	bp[HDR_TYPE_OF_LOADER] = 0xFF;		/* undefined boot loader */
+	le_write(bp + BP_ACPI_RSDP_ADDR, 8, lb->rsdp_addr);
+
+	memset(guest_ptr(mem, BOOT_CMDLINE_ADDR, cmdline_len + 1), 0, cmdline_len + 1);
+	if (cmdline_len)
+		memcpy(guest_ptr(mem, BOOT_CMDLINE_ADDR, cmdline_len), lb->cmdline, cmdline_len);
+	le_write(bp + HDR_CMD_LINE_PTR, 4, BOOT_CMDLINE_ADDR);
+	le_write(bp + BP_EXT_CMD_LINE_PTR, 4, BOOT_CMDLINE_ADDR >> 32);
+
+	n = e820_build(mem, e820, BP_E820_MAX);
+	bp[BP_E820_ENTRIES] = (uint8_t)n;
+	memcpy(bp + BP_E820_TABLE, e820, n * sizeof(e820[0]));
+
+	if (lb->initrd) {
+		ret = load_initrd(mem, &bz, lb->initrd, kernel_end, bp);
+		if (ret)
+			goto out;
+	}
+
+	write_gdt(guest_ptr(mem, BOOT_GDT_ADDR, 5 * 8));
+	write_page_tables(mem);
+	*entry = BOOT_KERNEL_ADDR + LINUX_64BIT_ENTRY;
+out:
+	free(img);
+	return ret;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_BOOT_LINUX_H
+#define KVMIO_BOOT_LINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+
+/* Offsets into struct boot_params (Documentation/arch/x86/zero-page.rst). */
+#define BP_ACPI_RSDP_ADDR	0x070
+#define BP_EXT_RAMDISK_IMAGE	0x0C0
+#define BP_EXT_RAMDISK_SIZE	0x0C4
+#define BP_EXT_CMD_LINE_PTR	0x0C8
+#define BP_E820_ENTRIES		0x1E8
+#define BP_HDR			0x1F1	/* struct setup_header starts here */
+#define BP_E820_TABLE		0x2D0
+#define BP_E820_MAX		128
+#define BP_SIZE			4096
+
+/* Offsets of setup header fields, in the file and in boot_params alike. */
+#define HDR_SETUP_SECTS		0x1F1
+#define HDR_BOOT_FLAG		0x1FE
+#define HDR_JUMP		0x200
+#define HDR_MAGIC		0x202
+#define HDR_VERSION		0x206
+#define HDR_TYPE_OF_LOADER	0x210
+#define HDR_LOADFLAGS		0x211
+#define HDR_RAMDISK_IMAGE	0x218
+#define HDR_RAMDISK_SIZE	0x21C
+#define HDR_CMD_LINE_PTR	0x228
+#define HDR_INITRD_ADDR_MAX	0x22C
+#define HDR_KERNEL_ALIGNMENT	0x230
+#define HDR_RELOCATABLE		0x234
+#define HDR_XLOADFLAGS		0x236
+#define HDR_CMDLINE_SIZE	0x238
+#define HDR_PREF_ADDRESS	0x258
+#define HDR_INIT_SIZE		0x260
+
+#define LOADFLAG_LOADED_HIGH	0x01
+#define XLF_KERNEL_64		0x01
+#define LINUX_64BIT_ENTRY	0x200	/* startup_64, relative to the load address */
+
+#define E820_RAM		1
+#define E820_RESERVED		2
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+/* What kvmio needs from a bzImage, validated by bzimage_parse. */
+struct bzimage {
+	const uint8_t *buf;
+	size_t size;
+	size_t setup_size;	/* real-mode part, (setup_sects + 1) * 512 */
+	size_t hdr_end;		/* end of the setup header: 0x202 + buf[0x201] */
+	uint16_t version;
+	uint32_t cmdline_size;
+	uint32_t initrd_addr_max;
+	uint32_t init_size;	/* memory the kernel needs from its load address */
+	uint16_t xloadflags;
+};
+
+/*
+ * bzimage_parse - validate @buf as a bzImage kvmio can boot through the 64-bit
+ * entry point and fill @bz. Pure. Returns 0, or -ENOEXEC with *why set to a
+ * short human-readable reason.
+ */
+int bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why);
+
+/*
+ * e820_build - the guest's memory map for @mem: low RAM below the EBDA, the
+ * EBDA/BIOS/ACPI area reserved, RAM from 1 MiB to the hole, RAM above 4 GiB.
+ * Pure. Returns the number of entries written (at most @max).
+ */
+unsigned int e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max);
+
+struct linux_boot {
+	const char *kernel;	/* paths */
+	const char *initrd;
+	const char *cmdline;
+	uint64_t rsdp_addr;	/* placed in boot_params.acpi_rsdp_addr */
+};
+
+/*
+ * linux_load - load a bzImage (and initrd) into guest memory, write
+ * boot_params, the command line, the boot GDT and the identity-mapped page
+ * tables (see boot/layout.h). On success *entry is the 64-bit entry point.
+ * Returns 0 or negative errno; on failure an error line has been printed.
+ */
+int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *entry);
+
+#endif

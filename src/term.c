@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Host terminal handling for the serial console on stdio. */
+#include <errno.h>
+#include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "term.h"
+
+static struct termios saved;
+static int saved_fd = -1;
+
+size_t term_filter(struct term_escape *st, uint8_t *buf, size_t n, bool *quit)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = buf[i];
+
+		if (st->pending) {
+			st->pending = false;
+			if (c == 'x' || c == 'X') {
+				*quit = true;
+				return out;
+			}
+			if (c == TERM_ESCAPE_CHAR || c == 'a')
+				buf[out++] = TERM_ESCAPE_CHAR;
+			/* any other key after Ctrl-A is swallowed, as in QEMU */
+			continue;
+		}
+		if (c == TERM_ESCAPE_CHAR) {
+			st->pending = true;
+			continue;
+		}
+		buf[out++] = c;
+	}
+	return out;
+}
+
+void term_restore(void)
+{
+	if (saved_fd >= 0)
+		tcsetattr(saved_fd, TCSAFLUSH, &saved);
+	saved_fd = -1;
+}
+
+int term_raw(int fd)
+{
+	struct termios t;
+
+	if (saved_fd >= 0)
+		return 0;
+	if (tcgetattr(fd, &saved) < 0)
+		return -errno;
+	t = saved;
+	cfmakeraw(&t);
+	/* Keep output post-processing so kvmio's own messages still start a line. */
+	t.c_oflag |= OPOST | ONLCR;
+	if (tcsetattr(fd, TCSAFLUSH, &t) < 0)
+		return -errno;
+	saved_fd = fd;
+	atexit(term_restore);
+	return 0;
+}

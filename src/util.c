@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Logging, size parsing and small helpers shared by every file. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int log_level = 1;
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "kvmio: %s", prefix);
+
+	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	/* One fputs per line so lines from concurrent vCPU threads don't interleave. */
+	strncat(buf, "\n", sizeof(buf) - strlen(buf) - 1);
+	fputs(buf, stderr);
+}
+
+#define DEFINE_LOG(fn, level, prefix)				\
+	void fn(const char *fmt, ...)				\
+	{							\
+		va_list ap;					\
+		if (log_level < (level))			\
+			return;					\
+		va_start(ap, fmt);				\
+		vlog(prefix, fmt, ap);				\
+		va_end(ap);					\
+	}
+
+DEFINE_LOG(pr_err, 0, "error: ")
+DEFINE_LOG(pr_warn, 1, "warning: ")
+DEFINE_LOG(pr_info, 2, "")
+DEFINE_LOG(pr_debug, 3, "debug: ")
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("error: ", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+uint64_t time_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+bool ratelimit_ok(struct ratelimit *rl, unsigned int burst)
+{
+	uint64_t now = time_ns();
+
+	if (now - rl->window_start_ns >= 1000000000ULL) {
+		rl->window_start_ns = now;
+		rl->count = 0;
+	}
+	return rl->count++ < burst;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (toupper((unsigned char)*end)) {
+	case '\0': break;
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	default: return -EINVAL;
+	}
+	if (shift && (!strcasecmp(end, "iB") || !strcasecmp(end, "B")))
+		end += strlen(end);
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_UTIL_H
+#define KVMIO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define TiB (1ULL << 40)
+
+/*
+ * Messages go to stderr prefixed with "kvmio: ". pr_err/pr_warn/pr_info take
+ * printf formats; die() prints and exits 1 and is only for setup paths, never
+ * for anything a guest controls.
+ */
+void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Verbosity: 0 quiet (errors only), 1 default (warnings), 2 info, 3 debug. */
+extern int log_level;
+
+/*
+ * Rate limit for log lines a guest can provoke: returns true at most
+ * @burst times per second per @state. Not thread-exact; it only bounds noise.
+ */
+struct ratelimit {
+	uint64_t window_start_ns;
+	unsigned int count;
+};
+bool ratelimit_ok(struct ratelimit *rl, unsigned int burst);
+
+/* Monotonic time in nanoseconds. */
+uint64_t time_ns(void);
+
+/*
+ * parse_size - parse "512M", "2G", "4096", "1536K" into bytes.
+ * Suffixes K, M, G, T (binary, case-insensitive, optional trailing "iB"/"B").
+ * Returns 0 and sets *out, or -EINVAL on a malformed string, -ERANGE on overflow.
+ */
+int parse_size(const char *s, uint64_t *out);
+
+/* parse_uint - decimal unsigned integer with range check; -EINVAL / -ERANGE. */
+int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* Little-endian access to a byte buffer (device registers, guest tables). */
+static inline uint64_t le_read(const uint8_t *p, unsigned int len)
+{
+	uint64_t v = 0;
+	for (unsigned int i = 0; i < len && i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static inline void le_write(uint8_t *p, unsigned int len, uint64_t v)
+{
+	for (unsigned int i = 0; i < len && i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+#endif

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * vCPU threads: setup (CPUID, MSRs, LAPIC), the KVM_RUN loop, and a table of
+ * exit handlers indexed by exit reason, each returning continue or stop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+enum { EXIT_CONTINUE = 0, EXIT_STOP = 1 };
+
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1A0
+#define MSR_MTRR_DEF_TYPE	0x2FF
+#define MSR_STAR		0xC0000081
+#define MSR_LSTAR		0xC0000082
+#define MSR_CSTAR		0xC0000083
+#define MSR_SYSCALL_MASK	0xC0000084
+#define MSR_KERNEL_GS_BASE	0xC0000102
+#define MSR_IA32_TSC		0x10
+
+#define APIC_LVT0		0x350
+#define APIC_LVT1		0x360
+#define APIC_MODE_EXTINT	0x700
+#define APIC_MODE_NMI		0x400
+
+static unsigned int order_base_2(unsigned int n)
+{
+	unsigned int b = 0;
+
+	while ((1U << b) < n)
+		b++;
+	return b;
+}
+
+void cpuid_fixup(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned int ncpus)
+{
+	unsigned int core_bits = order_base_2(ncpus);
+
+	for (unsigned int i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x0000FFFF) | (apic_id << 24) |
+				 ((MIN(ncpus, 255U)) << 16);
+			if (ncpus > 1)
+				e->edx |= 1U << 28;	/* HTT: the package has several logical CPUs */
+			else
+				e->edx &= ~(1U << 28);
+			e->ecx |= 1U << 31;		/* running under a hypervisor */
+			break;
+		case 4: {
+			/* Deterministic cache parameters: cores per package, sharing. */
+			unsigned int level = (e->eax >> 5) & 7;
+			unsigned int sharing = level >= 3 ? MIN(ncpus, 4096U) - 1 : 0;
+
+			if (!(e->eax & 0x1F))
+				break;		/* null subleaf: no more caches */
+			e->eax = (e->eax & 0x3FFF) | (sharing << 14) | ((MIN(ncpus, 64U) - 1) << 26);
+			break;
+		}
+		case 0xB:
+		case 0x1F:
+			/* Extended topology: level 0 SMT (1 thread), level 1 core. */
+			e->edx = apic_id;
+			if (e->index == 0) {
+				e->eax = 0;
+				e->ebx = 1;
+				e->ecx = (1U << 8) | 0;
+			} else if (e->index == 1) {
+				e->eax = core_bits;
+				e->ebx = ncpus;
+				e->ecx = (2U << 8) | 1;
+			} else {
+				e->eax = 0;
+				e->ebx = 0;
+				e->ecx = e->index;
+			}
+			break;
+		case 0x80000008:
+			e->ecx = (e->ecx & ~0xF0FFU) | (core_bits << 12) | ((ncpus - 1) & 0xFF);
+			break;
+		case 0x8000001E:
+			e->eax = apic_id;
+			e->ebx = apic_id & 0xFF;	/* core id; one thread per core */
+			e->ecx = 0;
+			break;
+		}
+	}
+}
+
+static int setup_msrs(struct vcpu *v)
+{
+	static const struct { uint32_t index; uint64_t data; } init[] = {
+		{ MSR_IA32_SYSENTER_CS, 0 }, { MSR_IA32_SYSENTER_ESP, 0 },
+		{ MSR_IA32_SYSENTER_EIP, 0 }, { MSR_STAR, 0 }, { MSR_CSTAR, 0 },
+		{ MSR_KERNEL_GS_BASE, 0 }, { MSR_SYSCALL_MASK, 0 }, { MSR_LSTAR, 0 },
+		{ MSR_IA32_TSC, 0 },
+		{ MSR_IA32_MISC_ENABLE, 1 },		/* fast strings, as firmware leaves it */
+		{ MSR_MTRR_DEF_TYPE, (1 << 11) | 6 },	/* MTRRs on, default write-back */
+	};
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[ARRAY_SIZE(init)];
+	} msrs;
+	int n;
+
+	memset(&msrs, 0, sizeof(msrs));
+	msrs.hdr.nmsrs = ARRAY_SIZE(init);
+	for (unsigned int i = 0; i < ARRAY_SIZE(init); i++) {
+		msrs.e[i].index = init[i].index;
+		msrs.e[i].data = init[i].data;
+	}
+	n = ioctl(v->fd, KVM_SET_MSRS, &msrs);
+	if (n < 0)
+		return -errno;
+	if (n != (int)ARRAY_SIZE(init))
+		pr_debug("vcpu%u: KVM_SET_MSRS set %d of %zu MSRs (stopped at 0x%x)", v->id, n,
+			 ARRAY_SIZE(init), init[n].index);
+	return 0;
+}
+
+/* LINT0 as ExtINT (the 8259 behind it) and LINT1 as NMI, as a PC BIOS leaves them. */
+static int setup_lapic(struct vcpu *v)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t *lvt0 = (uint32_t *)&lapic.regs[APIC_LVT0];
+	uint32_t *lvt1 = (uint32_t *)&lapic.regs[APIC_LVT1];
+
+	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	*lvt0 = (*lvt0 & ~0x700U & ~0x10000U) | APIC_MODE_EXTINT;
+	*lvt1 = (*lvt1 & ~0x700U & ~0x10000U) | APIC_MODE_NMI;
+	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
+		return -errno;
+	return 0;
+}
+
+static int setup_fpu(struct vcpu *v)
+{
+	struct kvm_fpu fpu;
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37F;
+	fpu.mxcsr = 0x1F80;
+	return ioctl(v->fd, KVM_SET_FPU, &fpu) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	size_t cpuid_size;
+	struct vcpu *v;
+	int ret;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		ret = -errno;
+		goto err_close;
+	}
+
+	cpuid_size = sizeof(*cpuid) + vm->cpuid->nent * sizeof(cpuid->entries[0]);
+	cpuid = malloc(cpuid_size);
+	if (!cpuid) {
+		ret = -ENOMEM;
+		goto err_unmap;
+	}
+	memcpy(cpuid, vm->cpuid, cpuid_size);
+	cpuid_fixup(cpuid, id, vm->ncpus);
+	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
+		ret = -errno;
+		pr_err("vcpu%u: KVM_SET_CPUID2: %s", id, strerror(errno));
+		goto err_cpuid;
+	}
+	free(cpuid);
+	cpuid = NULL;
+
+	ret = setup_msrs(v);
+	if (!ret)
+		ret = setup_fpu(v);
+	if (!ret)
+		ret = setup_lapic(v);
+	if (ret) {
+		pr_err("vcpu%u: setting initial state: %s", id, strerror(-ret));
+		goto err_unmap;
+	}
+	*out = v;
+	return 0;
+
+err_cpuid:
+	free(cpuid);
+err_unmap:
+	munmap(v->run, vm->run_size);
+err_close:
+	close(v->fd);
+err_free:
+	free(v);
+	return ret;
+}
+
+int vcpu_set_boot_regs(struct vcpu *v, uint64_t entry, uint64_t rsi)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xFFFFFFFF, .selector = BOOT_CS, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xFFFFFFFF, .selector = BOOT_DS, .type = 3,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment tss = {
+		.base = 0, .limit = 0xFFF, .selector = 0x20, .type = 11,
+		.present = 1, .s = 0,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.tr = tss;
+	sregs.gdt.base = BOOT_GDT_ADDR;
+	sregs.gdt.limit = 5 * 8 - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = 0x80050033;		/* PG WP NE ET MP PE */
+	sregs.cr3 = BOOT_PML4_ADDR;
+	sregs.cr4 = 0x20;		/* PAE */
+	sregs.efer = 0x500;		/* LMA LME */
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;
+	regs.rip = entry;
+	regs.rsi = rsi;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+void vcpu_dump(struct vcpu *v)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	char buf[2048];
+	int n = 0;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		pr_err("vcpu%u: cannot read registers: %s", v->id, strerror(errno));
+		return;
+	}
+#define P(...) (n += snprintf(buf + n, sizeof(buf) - (size_t)n, __VA_ARGS__))
+	P("vcpu%u registers:\n", v->id);
+	P(" RIP=%016llx RSP=%016llx RFLAGS=%016llx\n", r.rip, r.rsp, r.rflags);
+	P(" RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n", r.rax, r.rbx, r.rcx, r.rdx);
+	P(" RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx\n", r.rsi, r.rdi, r.rbp, r.r8);
+	P(" R9 =%016llx R10=%016llx R11=%016llx R12=%016llx\n", r.r9, r.r10, r.r11, r.r12);
+	P(" R13=%016llx R14=%016llx R15=%016llx\n", r.r13, r.r14, r.r15);
+	P(" CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx EFER=%016llx\n",
+	  s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+	P(" CS=%04x/%016llx/l%u DS=%04x SS=%04x TR=%04x\n", s.cs.selector, s.cs.base,
+	  s.cs.l, s.ds.selector, s.ss.selector, s.tr.selector);
+	P(" GDT=%016llx/%04x IDT=%016llx/%04x\n", s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+#undef P
+	fputs(buf, stderr);
+}
+
+/* ---- exit handlers ---------------------------------------------------- */
+
+static int exit_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *p = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* String I/O (rep ins/outs) arrives as count elements back to back. */
+	for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size)
+		bus_dispatch(&v->vm->bus, &v->cache, BUS_PIO, run->io.port, p,
+			     run->io.size, is_write);
+	return EXIT_CONTINUE;
+}
+
+static int exit_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	unsigned int len = run->mmio.len;
+
+	if (len == 0 || len > sizeof(run->mmio.data))
+		return EXIT_CONTINUE;
+	bus_dispatch(&v->vm->bus, &v->cache, BUS_MMIO, run->mmio.phys_addr,
+		     run->mmio.data, len, run->mmio.is_write);
+	return EXIT_CONTINUE;
+}
+
+static int exit_continue(struct vcpu *v)
+{
+	return EXIT_CONTINUE;
+}
+
+/*
+ * A triple fault. Linux's reboot=t (and other OSes' last-resort reset) loads
+ * an empty IDT and raises an exception on purpose; any other triple fault is
+ * a crash worth a register dump.
+ */
+static int exit_shutdown(struct vcpu *v)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && s.idt.limit == 0) {
+		vm_request_stop(v->vm, VM_STOP_REBOOT);
+		return EXIT_STOP;
+	}
+	pr_err("vcpu%u: unexpected triple fault (shutdown)", v->id);
+	vcpu_dump(v);
+	vm_request_stop(v->vm, VM_STOP_ERROR);
+	return EXIT_STOP;
+}
+
+static int exit_fail_entry(struct vcpu *v)
+{
+	pr_err("vcpu%u: KVM_RUN failed to enter the guest (hardware reason 0x%llx)", v->id,
+	       (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+	vcpu_dump(v);
+	vm_request_stop(v->vm, VM_STOP_ERROR);
+	return EXIT_STOP;
+}
+
+static int exit_internal_error(struct vcpu *v)
+{
+	static const char *const sub[] = {
+		[1] = "emulation failure", [2] = "simultaneous exception",
+		[3] = "delivery event", [4] = "unexpected exit reason",
+	};
+	uint32_t s = v->run->internal.suberror;
+
+	pr_err("vcpu%u: KVM internal error: %s (suberror %u)", v->id,
+	       s < ARRAY_SIZE(sub) && sub[s] ? sub[s] : "unknown", s);
+	vcpu_dump(v);
+	vm_request_stop(v->vm, VM_STOP_ERROR);
+	return EXIT_STOP;
+}
+
+static int exit_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_stop(v->vm, VM_STOP_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(v->vm, VM_STOP_REBOOT);
+		break;
+	default:
+		pr_err("vcpu%u: system event %u (guest crash)", v->id, v->run->system_event.type);
+		vcpu_dump(v);
+		vm_request_stop(v->vm, VM_STOP_ERROR);
+	}
+	return EXIT_STOP;
+}
+
+static int (*const exit_handlers[])(struct vcpu *) = {
+	[KVM_EXIT_IO]			= exit_io,
+	[KVM_EXIT_MMIO]			= exit_mmio,
+	[KVM_EXIT_HLT]			= exit_continue,	/* in-kernel LAPIC: rare */
+	[KVM_EXIT_IRQ_WINDOW_OPEN]	= exit_continue,
+	[KVM_EXIT_INTR]			= exit_continue,
+	[KVM_EXIT_DEBUG]		= exit_continue,
+	[KVM_EXIT_SHUTDOWN]		= exit_shutdown,
+	[KVM_EXIT_FAIL_ENTRY]		= exit_fail_entry,
+	[KVM_EXIT_INTERNAL_ERROR]	= exit_internal_error,
+	[KVM_EXIT_SYSTEM_EVENT]		= exit_system_event,
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	/* SIGUSR1 is how vcpu_kick interrupts KVM_RUN; every thread else blocks it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
+		uint32_t reason;
+
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			pr_err("vcpu%u: KVM_RUN: %s", v->id, strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		reason = v->run->exit_reason;
+		if (reason >= ARRAY_SIZE(exit_handlers) || !exit_handlers[reason]) {
+			pr_err("vcpu%u: unhandled KVM exit reason %u", v->id, reason);
+			vcpu_dump(v);
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		if (exit_handlers[reason](v) == EXIT_STOP)
+			break;
+	}
+	return NULL;
+}
+
+static void sigusr1_noop(int sig)
+{
+}
+
+static void install_kick_handler(void)
+{
+	struct sigaction sa = { .sa_handler = sigusr1_noop };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int ret;
+
+	pthread_once(&once, install_kick_handler);
+	ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (ret)
+		return -ret;
+	v->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (!v->started)
+		return;
+	/* immediate_exit covers the window where the thread is not yet in KVM_RUN. */
+	v->run->immediate_exit = 1;
+	pthread_kill(v->thread, SIGUSR1);
+}
+
+void vcpu_join(struct vcpu *v)
+{
+	if (v->started)
+		pthread_join(v->thread, NULL);
+	v->started = false;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (!v)
+		return;
+	munmap(v->run, v->vm->run_size);
+	close(v->fd);
+	free(v);
+}

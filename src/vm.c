@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * A VM: KVM setup, guest RAM, the built-in devices, firmware tables, the
+ * kernel, the vCPUs, and the main loop that feeds the console and waits for
+ * a reason to stop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "boot/acpi.h"
+#include "boot/layout.h"
+#include "boot/linux.h"
+#include "hw/uart8250.h"
+#include "term.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* Below 4 GiB, inside the PCI hole, where no device will ever sit. */
+#define KVM_IDENTITY_MAP_ADDR	0xFFFBC000ULL
+#define KVM_TSS_ADDR		0xFFFBD000ULL
+
+/* Built-in devices, set up in this order and torn down in reverse. */
+static const struct vm_device_ops *const vm_devices[] = {
+	&uart8250_dev_ops,
+	&rtc_dev_ops,
+	&i8042_dev_ops,
+	&pm_dev_ops,
+	&ports_dev_ops,
+};
+
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
+
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason) &&
+	    write(vm->stop_fd, &one, sizeof(one)) < 0)
+		pr_debug("stop eventfd: %s", strerror(errno));
+}
+
+static int check_kvm(struct vm *vm)
+{
+	static const struct { int cap; const char *name; } need[] = {
+		{ KVM_CAP_IRQCHIP, "IRQCHIP" },
+		{ KVM_CAP_PIT2, "PIT2" },
+		{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
+		{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
+		{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
+	};
+	int v;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = errno;
+
+		pr_err("cannot open /dev/kvm: %s%s", strerror(err),
+		       err == ENOENT ? " (load kvm_intel or kvm_amd, or enable virtualization)" :
+		       err == EACCES ? " (add yourself to the kvm group)" : "");
+		return -err;
+	}
+	v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION) {
+		pr_err("/dev/kvm speaks API version %d, kvmio needs %d", v, KVM_API_VERSION);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(need); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
+			pr_err("KVM lacks the %s capability", need[i].name);
+			return -ENOTSUP;
+		}
+	}
+	/* The PVM module emulates guest kernel code: say so once, change nothing. */
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		vm->pvm = true;
+		pr_warn("/dev/kvm is the kvm_pvm module: guest kernel code is emulated and "
+			"slow (a Linux guest takes minutes); see tests/rig for real guests");
+	}
+	return 0;
+}
+
+static int get_supported_cpuid(struct vm *vm)
+{
+	for (unsigned int nent = 128; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->cpuid = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG)
+			return -errno;
+	}
+	return -E2BIG;
+}
+
+static int setup_memory(struct vm *vm)
+{
+	int ret = mem_alloc(&vm->mem, vm->cfg->mem_size);
+
+	if (ret) {
+		pr_err("cannot reserve %llu MiB of guest memory: %s",
+		       (unsigned long long)(vm->cfg->mem_size / MiB), strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		struct mem_region *r = &vm->mem.region[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = r->slot,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			ret = -errno;
+			pr_err("KVM_SET_USER_MEMORY_REGION at 0x%llx: %s",
+			       (unsigned long long)r->gpa, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int open_serial(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	vm->serial_out_fd = -1;
+	switch (cfg->serial) {
+	case SERIAL_STDIO:
+		vm->serial_out_fd = STDOUT_FILENO;
+		break;
+	case SERIAL_FILE:
+		vm->serial_out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (vm->serial_out_fd < 0) {
+			int err = errno;
+
+			pr_err("cannot open serial output '%s': %s", cfg->serial_path, strerror(err));
+			return -err;
+		}
+		break;
+	case SERIAL_NONE:
+		break;
+	}
+	return 0;
+}
+
+static int load_firmware_and_kernel(struct vm *vm, uint64_t *entry)
+{
+	struct acpi_config acfg;
+	struct linux_boot lb = {
+		.kernel = vm->cfg->kernel,
+		.initrd = vm->cfg->initrd,
+		.cmdline = vm->cfg->cmdline,
+		.rsdp_addr = BOOT_ACPI_START,
+	};
+	int ret;
+
+	acpi_config_init(&acfg, vm->ncpus);
+	ret = acpi_build(guest_ptr(&vm->mem, BOOT_ACPI_START, BOOT_ACPI_END - BOOT_ACPI_START),
+			 BOOT_ACPI_END - BOOT_ACPI_START, BOOT_ACPI_START, &acfg);
+	if (ret < 0) {
+		pr_err("building ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	return linux_load(&vm->mem, &lb, entry);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	unsigned int max_vcpus;
+	uint64_t entry;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->ncpus = cfg->ncpus;
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->serial_rx_fd = vm->serial_out_fd = -1;
+	atomic_init(&vm->stop_reason, VM_RUNNING);
+
+	ret = check_kvm(vm);
+	if (ret)
+		goto err;
+	ret = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	max_vcpus = ret > 0 ? (unsigned int)ret : 1;
+	if (vm->ncpus > max_vcpus) {
+		pr_err("--cpus %u: this KVM supports at most %u vCPUs", vm->ncpus, max_vcpus);
+		ret = -EINVAL;
+		goto err;
+	}
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0 || vm->run_size <= 0) {
+		ret = -errno;
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		goto err;
+	}
+	/* Both must be set before the first vCPU exists (Intel needs them for real mode). */
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		ret = -errno;
+		pr_err("setting up the in-kernel irqchip and PIT: %s", strerror(errno));
+		goto err;
+	}
+
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->serial_rx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0 || vm->serial_rx_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = open_serial(vm);
+	if (ret)
+		goto err;
+	ret = bus_init(&vm->bus);
+	if (ret)
+		goto err;
+	vm->bus_up = true;
+	ret = setup_memory(vm);
+	if (ret)
+		goto err;
+	ret = get_supported_cpuid(vm);
+	if (ret) {
+		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+		goto err;
+	}
+
+	for (; vm->ndevices < ARRAY_SIZE(vm_devices); vm->ndevices++) {
+		const struct vm_device_ops *dev = vm_devices[vm->ndevices];
+
+		ret = dev->init(vm);
+		if (ret) {
+			pr_err("device %s: %s", dev->name, strerror(-ret));
+			goto err;
+		}
+	}
+
+	ret = load_firmware_and_kernel(vm, &entry);
+	if (ret)
+		goto err;
+
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (unsigned int i = 0; i < vm->ncpus; i++) {
+		ret = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (ret) {
+			pr_err("creating vCPU %u: %s", i, strerror(-ret));
+			goto err;
+		}
+	}
+	ret = vcpu_set_boot_regs(vm->vcpus[0], entry, BOOT_PARAMS_ADDR);
+	if (ret) {
+		pr_err("setting boot registers: %s", strerror(-ret));
+		goto err;
+	}
+	return 0;
+
+err:
+	vm_destroy(vm);
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->ncpus; i++)
+			vcpu_destroy(vm->vcpus[i]);
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	while (vm->ndevices > 0) {
+		const struct vm_device_ops *dev = vm_devices[--vm->ndevices];
+
+		if (dev->exit)
+			dev->exit(vm);
+	}
+	if (vm->bus_up)
+		bus_destroy(&vm->bus);
+	vm->bus_up = false;
+	mem_free(&vm->mem);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	if (vm->serial_out_fd > STDERR_FILENO)
+		close(vm->serial_out_fd);
+	if (vm->serial_rx_fd >= 0)
+		close(vm->serial_rx_fd);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->serial_out_fd = vm->serial_rx_fd = vm->stop_fd = vm->vm_fd = vm->kvm_fd = -1;
+}
+
+/*
+ * Console input. Bytes read from stdin that the UART's RX FIFO cannot take
+ * yet stay pending, and stdin is not read again until they are delivered:
+ * nothing typed or piped is dropped, and kvmio buffers at most one read.
+ * When the FIFO refuses bytes the UART owes us an rx_ready on serial_rx_fd.
+ */
+struct console_in {
+	bool active;		/* stdin feeds the UART */
+	bool is_tty;		/* escape handling only for an interactive terminal */
+	struct term_escape esc;
+	uint8_t pending[64];
+	size_t pend_off, pend_len;
+};
+
+static void console_feed(struct vm *vm, struct console_in *ci)
+{
+	ci->pend_off += uart8250_rx(vm->com1, ci->pending + ci->pend_off,
+				    ci->pend_len - ci->pend_off);
+	if (ci->pend_off == ci->pend_len)
+		ci->pend_off = ci->pend_len = 0;
+}
+
+static void console_read(struct vm *vm, struct console_in *ci)
+{
+	bool quit = false;
+	ssize_t r;
+
+	r = read(STDIN_FILENO, ci->pending, sizeof(ci->pending));
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) {
+		/* EOF or error: the guest keeps running without input. */
+		ci->active = false;
+		return;
+	}
+	ci->pend_off = 0;
+	ci->pend_len = ci->is_tty ? term_filter(&ci->esc, ci->pending, (size_t)r, &quit) : (size_t)r;
+	console_feed(vm, ci);
+	if (quit)
+		vm_request_stop(vm, VM_STOP_QUIT);
+}
+
+static int exit_status(struct vm *vm)
+{
+	switch (atomic_load(&vm->stop_reason)) {
+	case VM_STOP_POWEROFF:
+		pr_info("guest powered off");
+		return 0;
+	case VM_STOP_REBOOT:
+		/* kvmio does not restart the guest: like Firecracker and kvmtool, it exits. */
+		fprintf(stderr, "kvmio: guest requested a reboot; exiting\n");
+		return 0;
+	case VM_STOP_QUIT:
+		fprintf(stderr, "kvmio: quit from the console\n");
+		return 0;
+	case VM_STOP_SIGNAL:
+		fprintf(stderr, "kvmio: terminating on signal %d (%s)\n", vm->stop_signal,
+			strsignal(vm->stop_signal));
+		return 128 + vm->stop_signal;
+	default:
+		return 1;
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	struct console_in ci = { 0 };
+	sigset_t sigs;
+	int sfd, ret = 0;
+
+	/*
+	 * Block the termination signals in every thread (the vCPU threads
+	 * inherit this mask) and take them through a signalfd, so the stop path
+	 * is the same ordinary code whatever ends the VM.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, SIGUSR1);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (vm->cfg->serial == SERIAL_STDIO && vm->com1) {
+		ci.active = true;
+		ci.is_tty = isatty(STDIN_FILENO);
+		if (ci.is_tty && term_raw(STDIN_FILENO) < 0)
+			pr_warn("cannot put the terminal in raw mode: %s", strerror(errno));
+	}
+
+	for (unsigned int i = 0; i < vm->ncpus; i++) {
+		ret = vcpu_start(vm->vcpus[i]);
+		if (ret) {
+			pr_err("starting vCPU %u: %s", i, strerror(-ret));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+	}
+
+	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
+		struct pollfd pfd[3] = {
+			{ .fd = vm->stop_fd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },
+		};
+
+		if (ci.pend_len)
+			pfd[2].fd = vm->serial_rx_fd;
+		else if (ci.active)
+			pfd[2].fd = STDIN_FILENO;
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("poll: %s", strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				vm->stop_signal = (int)si.ssi_signo;
+				vm_request_stop(vm, VM_STOP_SIGNAL);
+			}
+		}
+		if (pfd[2].revents && pfd[2].fd == vm->serial_rx_fd) {
+			uint64_t v;
+
+			if (read(vm->serial_rx_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_debug("serial eventfd: %s", strerror(errno));
+			console_feed(vm, &ci);
+		} else if (pfd[2].revents) {
+			console_read(vm, &ci);
+		}
+	}
+
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		vcpu_join(vm->vcpus[i]);
+	term_restore();
+	close(sfd);
+	return exit_status(vm);
+}

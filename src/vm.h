@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_VM_H
+#define KVMIO_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "mem.h"
+
+struct vcpu;
+struct uart8250;
+
+/* Why the VM stopped; decides kvmio's exit status (see README "Exit status"). */
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,	/* ACPI S5: exit 0 */
+	VM_STOP_REBOOT,		/* i8042/ACPI reset, deliberate triple fault: exit 0 */
+	VM_STOP_QUIT,		/* Ctrl-A x on the console: exit 0 */
+	VM_STOP_SIGNAL,		/* SIGINT/SIGTERM/SIGHUP: exit 128 + signal */
+	VM_STOP_ERROR,		/* KVM internal error, failed entry, unexpected shutdown: exit 1 */
+};
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int ncpus;
+	uint64_t mem_size;
+	enum serial_mode serial;
+	const char *serial_path;
+};
+
+/*
+ * Fixed guest-physical and I/O addresses. The ACPI tables describe these, the
+ * devices register at them; both read them from here.
+ */
+#define IOAPIC_ADDR		0xFEC00000ULL
+#define LAPIC_ADDR		0xFEE00000ULL
+#define UART_COM1_PORT		0x3F8
+#define UART_COM1_IRQ		4
+#define RTC_PORT		0x70
+#define RTC_IRQ			8
+#define I8042_DATA_PORT		0x60
+#define I8042_CMD_PORT		0x64
+#define I8042_KBD_IRQ		1
+#define ACPI_PM_BASE		0x600	/* PM1a_EVT (4), PM1a_CNT (2), PM_TMR (4) */
+#define ACPI_PM1A_EVT		(ACPI_PM_BASE + 0x0)
+#define ACPI_PM1A_CNT		(ACPI_PM_BASE + 0x4)
+#define ACPI_PM_TMR		(ACPI_PM_BASE + 0x8)
+#define ACPI_GPE0_BLK		(ACPI_PM_BASE + 0x20)	/* 4 bytes: status, enable */
+#define ACPI_GPE0_LEN		4
+#define ACPI_RESET_PORT		(ACPI_PM_BASE + 0x10)	/* FADT RESET_REG */
+#define ACPI_RESET_VALUE	0x01
+#define ACPI_SCI_IRQ		9
+#define ACPI_S5_TYP		5	/* SLP_TYP for \_S5 in our DSDT */
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
+	bool pvm;		/* /dev/kvm is the kvm_pvm module */
+	const struct vm_config *cfg;
+	struct guest_mem mem;
+	struct bus bus;
+	bool bus_up;
+
+	unsigned int ndevices;	/* built-in devices initialised, for teardown */
+	unsigned int ncpus;
+	struct vcpu **vcpus;
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, shared template */
+
+	/* Console plumbing (see term.c): where the UART writes, what feeds it. */
+	int serial_out_fd;	/* -1: output dropped (--serial none) */
+	int serial_rx_fd;	/* eventfd: the UART's RX FIFO has room again */
+	struct uart8250 *com1;
+
+	/* Stop request: first writer wins; the main loop wakes on stop_fd. */
+	_Atomic int stop_reason;
+	int stop_signal;	/* for VM_STOP_SIGNAL */
+	int stop_fd;		/* eventfd */
+};
+
+/*
+ * vm_irq_line - drive interrupt line @gsi of the in-kernel PIC/IOAPIC to
+ * @level (KVM_IRQ_LINE). Safe from any thread. Returns 0 or negative errno.
+ */
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
+
+/*
+ * vm_request_stop - ask the VM to stop for @reason. The first request wins;
+ * later ones are ignored. Safe from any thread, including vCPU threads and
+ * signal-free contexts; never blocks.
+ */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+
+/*
+ * A legacy device built into every VM. Each file under src/hw/ exports one of
+ * these; vm.c lists them in one table and calls init in order, exit in
+ * reverse. init registers the device's ranges on vm->bus and returns 0 or a
+ * negative errno.
+ */
+struct vm_device_ops {
+	const char *name;
+	int (*init)(struct vm *vm);
+	void (*exit)(struct vm *vm);
+};
+
+extern const struct vm_device_ops uart8250_dev_ops;
+extern const struct vm_device_ops rtc_dev_ops;
+extern const struct vm_device_ops i8042_dev_ops;
+extern const struct vm_device_ops pm_dev_ops;
+extern const struct vm_device_ops ports_dev_ops;
+
+/* vm_create/vm_run/vm_destroy: see vm.c. vm_run returns kvmio's exit status. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+#endif
