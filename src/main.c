@@ -61,7 +61,8 @@ static const char usage_run[] =
 	"\n"
 	"Exit status: 0 when the guest powers off or reboots (kvmio exits rather than\n"
 	"restarting it) or on Ctrl-A x; 1 on a runtime error (KVM error, guest crash);\n"
-	"2 on a usage error; 128+N when stopped by signal N.\n";
+	"2 on a usage error; 128+N when stopped by signal N (SIGINT, SIGTERM, SIGHUP, SIGQUIT,\n"
+	"SIGUSR2, SIGALRM).\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -218,7 +219,7 @@ static int cmd_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fputs(usage_main, stderr);
+		fputs("kvmio: no command given (see 'kvmio --help')\n", stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {

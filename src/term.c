@@ -40,7 +40,7 @@ size_t term_filter(struct term_escape *st, uint8_t *buf, size_t n, bool *quit)
 void term_restore(void)
 {
 	if (saved_fd >= 0)
-		tcsetattr(saved_fd, TCSAFLUSH, &saved);
+		tcsetattr(saved_fd, TCSADRAIN, &saved);
 	saved_fd = -1;
 }
 
@@ -56,7 +56,8 @@ int term_raw(int fd)
 	cfmakeraw(&t);
 	/* Keep output post-processing so kvmio's own messages still start a line. */
 	t.c_oflag |= OPOST | ONLCR;
-	if (tcsetattr(fd, TCSAFLUSH, &t) < 0)
+	/* TCSANOW, not TCSAFLUSH: keys typed while kvmio starts belong to the guest. */
+	if (tcsetattr(fd, TCSANOW, &t) < 0)
 		return -errno;
 	saved_fd = fd;
 	atexit(term_restore);

@@ -325,7 +325,8 @@ void vm_destroy(struct vm *vm)
 /*
  * Console input. Bytes read from stdin that the UART's RX FIFO cannot take
  * yet stay pending, and stdin is not read again until they are delivered:
- * nothing typed or piped is dropped, and kvmio buffers at most one read.
+ * kvmio itself drops nothing typed or piped and buffers at most one read.
+ * (A guest that resets its FIFO discards what was in it, as on a 16550.)
  * When the FIFO refuses bytes the UART owes us an rx_ready on serial_rx_fd.
  */
 struct console_in {
@@ -386,6 +387,9 @@ static int exit_status(struct vm *vm)
 	}
 }
 
+/* Signals whose default action ends the process; each stops the VM cleanly. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, SIGALRM };
+
 int vm_run(struct vm *vm)
 {
 	struct console_in ci = { 0 };
@@ -393,14 +397,14 @@ int vm_run(struct vm *vm)
 	int sfd, ret = 0;
 
 	/*
-	 * Block the termination signals in every thread (the vCPU threads
-	 * inherit this mask) and take them through a signalfd, so the stop path
-	 * is the same ordinary code whatever ends the VM.
+	 * Block the signals that would end kvmio in every thread (the vCPU
+	 * threads inherit this mask) and take them through a signalfd, so the
+	 * stop path, which restores the terminal, is the same ordinary code
+	 * whatever ends the VM.
 	 */
 	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
+	for (unsigned int i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaddset(&sigs, stop_signals[i]);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, SIGUSR1);
