@@ -15,6 +15,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ  := $(B)/src/main.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TOOLS := $(B)/tests/unit/acpi_dump
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 
 all: $(B)/kvmio
@@ -38,13 +39,18 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libkvmio.a
 
 unit: $(UNIT_BINS)
 
-check-unit: $(UNIT_BINS)
-	@tests/unit/run.sh $(UNIT_BINS)
+check-unit: $(UNIT_BINS) $(B)/kvmio
+	@tests/unit/run.sh $(UNIT_BINS) tests/unit/cli.sh
 
-check: all check-unit check-guests
+# ACPI tables through acpica-tools: iasl disassembles and recompiles each,
+# acpiexec loads them as Linux's ACPICA would.
+check-acpi: $(B)/tests/unit/acpi_dump
+	@tests/unit/acpi-iasl.sh $<
+
+check: all check-unit check-acpi check-guests
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit check check-unit clean
+.PHONY: all unit check check-unit check-acpi clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

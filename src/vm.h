@@ -48,6 +48,7 @@ struct vm_config {
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64
 #define I8042_KBD_IRQ		1
+#define I8042_AUX_IRQ		12
 #define ACPI_PM_BASE		0x600	/* PM1a_EVT (4), PM1a_CNT (2), PM_TMR (4) */
 #define ACPI_PM1A_EVT		(ACPI_PM_BASE + 0x0)
 #define ACPI_PM1A_CNT		(ACPI_PM_BASE + 0x4)

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_BOOT_ACPI_H
+#define KVMIO_BOOT_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * ACPI firmware tables for a PC-compatible, non-hardware-reduced platform:
+ * RSDP -> RSDT and XSDT -> FADT (-> FACS, DSDT), MADT.
+ *
+ * What the tables describe; acpi_config_init() fills it from the fixed
+ * addresses in vm.h.
+ */
+struct acpi_config {
+	unsigned int ncpus;		/* APIC IDs 0..ncpus-1 (1-255), one MADT LAPIC each */
+	uint64_t ioapic_addr;		/* one IOAPIC, GSI base 0 */
+	uint8_t ioapic_id;
+	uint64_t lapic_addr;		/* below 4 GiB: the MADT field is 32 bits */
+	uint16_t pm1a_evt;		/* PM1a_EVT_BLK, 4 bytes: status, enable */
+	uint16_t pm1a_cnt;		/* PM1a_CNT_BLK, 2 bytes */
+	uint16_t pm_tmr;		/* PM_TMR_BLK, 4 bytes, 32-bit counter */
+	uint16_t gpe0_blk;		/* GPE0_BLK, gpe0_len bytes: status half, enable half */
+	uint8_t gpe0_len;		/* even, 0 for none */
+	uint16_t reset_port;		/* FADT RESET_REG: an 8-bit I/O port */
+	uint8_t reset_value;
+	uint8_t sci_irq;		/* ISA IRQ = GSI of the SCI, level, active high */
+	uint8_t s5_typ;			/* SLP_TYPa/b in \_S5 */
+};
+
+/*
+ * acpi_config_init - fill @cfg for @ncpus vCPUs with kvmio's fixed platform
+ * (IOAPIC_ADDR, LAPIC_ADDR, ACPI_PM_*, ACPI_RESET_*, ACPI_SCI_IRQ, ACPI_S5_TYP).
+ */
+void acpi_config_init(struct acpi_config *cfg, unsigned int ncpus);
+
+/*
+ * acpi_build - build the RSDP and all tables into @buf, which stands for
+ * guest-physical [@gpa, @gpa + @size); the tables' pointers to each other are
+ * guest-physical addresses in that range. The RSDP goes first, so @gpa must be
+ * 16-byte aligned and within 0xE0000-0xFFFFF, where the OS scans for it
+ * (ACPI 6.4 5.2.5.1); the range must lie below 4 GiB (RSDT and FACS pointers
+ * are 32 bits). The rest of @buf is zeroed.
+ *
+ * Pure: no KVM, no globals. Returns the number of bytes used, -ENOSPC if
+ * @size is too small, -EINVAL for a bad @gpa or @cfg.
+ */
+int acpi_build(void *buf, size_t size, uint64_t gpa, const struct acpi_config *cfg);
+
+#endif

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * AML byte emitter: just enough of ACPI 6.4 chapter 20 to describe kvmio's
+ * devices in a DSDT built at run time. Section numbers below are ACPI 6.4's.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "boot/aml.h"
+
+/* Opcodes and prefixes (20.3, 20.2.3). */
+#define AML_ZERO_OP		0x00
+#define AML_ONE_OP		0x01
+#define AML_NAME_OP		0x08
+#define AML_BYTE_PREFIX		0x0A
+#define AML_WORD_PREFIX		0x0B
+#define AML_DWORD_PREFIX	0x0C
+#define AML_STRING_PREFIX	0x0D
+#define AML_QWORD_PREFIX	0x0E
+#define AML_SCOPE_OP		0x10
+#define AML_BUFFER_OP		0x11
+#define AML_PACKAGE_OP		0x12
+#define AML_METHOD_OP		0x14
+#define AML_DUAL_NAME_PREFIX	0x2E
+#define AML_MULTI_NAME_PREFIX	0x2F
+#define AML_EXT_OP_PREFIX	0x5B
+#define AML_DEVICE_OP		0x82	/* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR		'\\'
+#define AML_PARENT_PREFIX	'^'
+#define AML_NULL_NAME		0x00
+#define AML_RETURN_OP		0xA4
+#define AML_ONES_OP		0xFF
+
+/* Small resource descriptor tags (6.4.2): type 0, item name << 3 | length. */
+#define RES_IRQ_NOFLAGS		0x22	/* IRQ, 2 bytes: no flags byte */
+#define RES_IO			0x47	/* I/O port, 7 bytes */
+#define RES_END_TAG		0x79	/* End Tag, 1 byte (checksum) */
+#define RES_IO_DECODE16		0x01
+
+#define PKGLEN_MAX		0x0FFFFFFFU	/* 28 bits (20.2.4) */
+
+void aml_init(struct aml *a, void *buf, size_t cap)
+{
+	a->buf = buf;
+	a->cap = cap;
+	a->len = 0;
+	a->err = 0;
+}
+
+int aml_error(const struct aml *a)
+{
+	return a->err;
+}
+
+static void aml_fail(struct aml *a, int err)
+{
+	if (!a->err)
+		a->err = err;
+}
+
+void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->err)
+		return;
+	if (n > a->cap - a->len) {
+		aml_fail(a, -ENOSPC);
+		return;
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/* Insert @n bytes at @at, shifting what follows: how a PkgLength gets in front of its contents. */
+static void aml_insert(struct aml *a, size_t at, const uint8_t *p, size_t n)
+{
+	if (a->err)
+		return;
+	if (at > a->len) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	if (n > a->cap - a->len) {
+		aml_fail(a, -ENOSPC);
+		return;
+	}
+	memmove(a->buf + at + n, a->buf + at, a->len - at);
+	memcpy(a->buf + at, p, n);
+	a->len += n;
+}
+
+unsigned int aml_pkglen_encode(uint8_t out[4], size_t body)
+{
+	/*
+	 * 20.2.4: one byte holds up to 0x3F in bits 0-5. Longer forms put the
+	 * count of following bytes (1-3) in bits 6-7 and the low nibble in
+	 * bits 0-3, the following bytes carrying the rest 8 bits at a time.
+	 */
+	static const size_t max[] = { 0x3F, 0xFFF, 0xFFFFF, PKGLEN_MAX };
+	unsigned int n;
+
+	for (n = 1; n <= 4; n++)
+		if (body <= max[n - 1] - n)
+			break;
+	if (n > 4)
+		return 0;
+
+	size_t total = body + n;
+
+	if (n == 1) {
+		out[0] = (uint8_t)total;
+		return 1;
+	}
+	out[0] = (uint8_t)(((n - 1) << 6) | (total & 0xF));
+	for (unsigned int i = 1; i < n; i++)
+		out[i] = (uint8_t)(total >> (4 + 8 * (i - 1)));
+	return n;
+}
+
+/* NameSeg (20.2.2): a lead character [A-Z_], then [A-Z0-9_], padded with '_' to 4. */
+static void aml_nameseg(struct aml *a, const char *s, size_t len)
+{
+	char seg[4] = { '_', '_', '_', '_' };
+
+	if (len < 1 || len > 4) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool ok = (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+
+		if (!ok) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		seg[i] = c;
+	}
+	aml_bytes(a, seg, 4);
+}
+
+void aml_namestring(struct aml *a, const char *path)
+{
+	const char *p = path;
+	size_t nseg = 1;
+
+	if (*p == AML_ROOT_CHAR) {
+		aml_byte(a, AML_ROOT_CHAR);
+		p++;
+	} else {
+		while (*p == AML_PARENT_PREFIX) {
+			aml_byte(a, AML_PARENT_PREFIX);
+			p++;
+		}
+	}
+	if (!*p) {
+		aml_byte(a, AML_NULL_NAME);
+		return;
+	}
+
+	for (const char *q = p; *q; q++)
+		nseg += *q == '.';
+	if (nseg == 2) {
+		aml_byte(a, AML_DUAL_NAME_PREFIX);
+	} else if (nseg > 2) {
+		if (nseg > 255) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		aml_byte(a, AML_MULTI_NAME_PREFIX);
+		aml_byte(a, (uint8_t)nseg);
+	}
+	while (1) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+		aml_nameseg(a, p, len);
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
+}
+
+void aml_integer(struct aml *a, uint64_t v)
+{
+	uint8_t b[9];
+	unsigned int n;
+
+	if (v == 0) {
+		aml_byte(a, AML_ZERO_OP);
+		return;
+	}
+	if (v == 1) {
+		aml_byte(a, AML_ONE_OP);
+		return;
+	}
+	if (v == UINT64_MAX) {
+		aml_byte(a, AML_ONES_OP);
+		return;
+	}
+	if (v <= UINT8_MAX) {
+		b[0] = AML_BYTE_PREFIX;
+		n = 1;
+	} else if (v <= UINT16_MAX) {
+		b[0] = AML_WORD_PREFIX;
+		n = 2;
+	} else if (v <= UINT32_MAX) {
+		b[0] = AML_DWORD_PREFIX;
+		n = 4;
+	} else {
+		b[0] = AML_QWORD_PREFIX;
+		n = 8;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		b[1 + i] = (uint8_t)(v >> (8 * i));
+	aml_bytes(a, b, 1 + n);
+}
+
+void aml_string(struct aml *a, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p > 0x7F) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+	}
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, s, strlen(s) + 1);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void aml_eisaid(struct aml *a, const char *id)
+{
+	/*
+	 * 6.1.5: three letters as 5-bit values ('A' = 1), then four hex digits,
+	 * stored as a big-endian 32-bit value; as an Integer it is read
+	 * little-endian, hence the byte order below.
+	 */
+	uint32_t vendor = 0, product = 0;
+
+	if (strlen(id) != 7) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (id[i] < 'A' || id[i] > 'Z') {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		vendor = (vendor << 5) | (uint32_t)(id[i] - '@');
+	}
+	for (int i = 3; i < 7; i++) {
+		int h = hexval(id[i]);
+
+		if (h < 0) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		product = (product << 4) | (uint32_t)h;
+	}
+	aml_integer(a, (vendor >> 8) | (vendor & 0xFF) << 8 |
+		       (product >> 8) << 16 | (product & 0xFF) << 24);
+}
+
+void aml_name(struct aml *a, const char *name)
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_namestring(a, name);
+}
+
+void aml_return(struct aml *a)
+{
+	aml_byte(a, AML_RETURN_OP);
+}
+
+size_t aml_scope(struct aml *a, const char *path)
+{
+	size_t mark;
+
+	aml_byte(a, AML_SCOPE_OP);
+	mark = a->len;
+	aml_namestring(a, path);
+	return mark;
+}
+
+size_t aml_device(struct aml *a, const char *name)
+{
+	size_t mark;
+
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	mark = a->len;
+	aml_namestring(a, name);
+	return mark;
+}
+
+size_t aml_method(struct aml *a, const char *name, unsigned int nargs, bool serialized)
+{
+	size_t mark;
+
+	if (nargs > 7)
+		aml_fail(a, -EINVAL);
+	aml_byte(a, AML_METHOD_OP);
+	mark = a->len;
+	aml_namestring(a, name);
+	/* MethodFlags (20.2.5.2): ArgCount bits 0-2, SerializeFlag bit 3, SyncLevel bits 4-7. */
+	aml_byte(a, (uint8_t)((nargs & 7) | (serialized ? 1 << 3 : 0)));
+	return mark;
+}
+
+size_t aml_package(struct aml *a, unsigned int nelems)
+{
+	size_t mark;
+
+	/* More than 255 elements needs VarPackageOp, which nothing here uses yet. */
+	if (nelems > 255)
+		aml_fail(a, -EINVAL);
+	aml_byte(a, AML_PACKAGE_OP);
+	mark = a->len;
+	aml_byte(a, (uint8_t)nelems);
+	return mark;
+}
+
+void aml_end(struct aml *a, size_t mark)
+{
+	uint8_t pkglen[4];
+	unsigned int n;
+
+	if (a->err)
+		return;
+	if (mark > a->len) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	n = aml_pkglen_encode(pkglen, a->len - mark);
+	if (!n) {
+		aml_fail(a, -E2BIG);
+		return;
+	}
+	aml_insert(a, mark, pkglen, n);
+}
+
+size_t aml_resource_template(struct aml *a)
+{
+	aml_byte(a, AML_BUFFER_OP);
+	return a->len;
+}
+
+void aml_resource_template_end(struct aml *a, size_t mark)
+{
+	/* DefBuffer := BufferOp PkgLength BufferSize ByteList (20.2.5.4), BufferSize an Integer. */
+	uint8_t hdr[4 + 9];
+	struct aml size;
+	unsigned int n;
+
+	/* End Tag checksum 0: "treated as if the checksum operation succeeded" (6.4.2.9). */
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);
+	if (a->err)
+		return;
+	if (mark > a->len) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+
+	aml_init(&size, hdr + 4, sizeof(hdr) - 4);
+	aml_integer(&size, a->len - mark);
+	n = aml_pkglen_encode(hdr, size.len + a->len - mark);
+	if (!n) {
+		aml_fail(a, -E2BIG);
+		return;
+	}
+	/* Slide the size term right up against the PkgLength. */
+	memmove(hdr + n, hdr + 4, size.len);
+	aml_insert(a, mark, hdr, n + size.len);
+}
+
+void aml_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t len)
+{
+	uint8_t d[8] = {
+		RES_IO, RES_IO_DECODE16,
+		(uint8_t)min, (uint8_t)(min >> 8),
+		(uint8_t)max, (uint8_t)(max >> 8),
+		align, len,
+	};
+
+	aml_bytes(a, d, sizeof(d));
+}
+
+void aml_irq_noflags(struct aml *a, unsigned int irq)
+{
+	if (irq > 15) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	uint16_t mask = (uint16_t)(1u << irq);
+	uint8_t d[3] = { RES_IRQ_NOFLAGS, (uint8_t)mask, (uint8_t)(mask >> 8) };
+
+	aml_bytes(a, d, sizeof(d));
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Unit tests for the ACPI tables (src/boot/acpi.c). They read the tables the
+ * way an OS does, by spec offsets (ACPI 6.4 chapter 5), not through acpi.c's
+ * structs, so a layout mistake there shows up here.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "boot/acpi.h"
+#include "boot/layout.h"
+#include "util.h"
+#include "vm.h"
+
+#define GPA	BOOT_ACPI_START
+#define SIZE	(BOOT_ACPI_END - BOOT_ACPI_START)
+
+static uint8_t mem[SIZE];
+static size_t used;
+
+static int build(const struct acpi_config *cfg)
+{
+	int ret = acpi_build(mem, sizeof(mem), GPA, cfg);
+
+	used = ret > 0 ? (size_t)ret : 0;
+	return ret;
+}
+
+static uint64_t rd(const uint8_t *p, unsigned int off, unsigned int len)
+{
+	return le_read(p + off, len);
+}
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	for (size_t i = 0; i < len; i++)
+		s += p[i];
+	return s;
+}
+
+/* The table at @gpa: inside what acpi_build() used, with signature @sig, a valid length and checksum. */
+static const uint8_t *table(uint64_t gpa, const char *sig)
+{
+	const uint8_t *t;
+	uint64_t len;
+
+	assert_true(gpa >= GPA && gpa + 36 <= GPA + used);
+	t = mem + (gpa - GPA);
+	assert_memory_equal(t, sig, 4);
+	len = rd(t, 4, 4);
+	assert_true(len >= 36 && gpa + len <= GPA + used);
+	assert_int_equal(sum(t, len), 0);
+	assert_memory_equal(t + 10, "KVMIO ", 6);
+	return t;
+}
+
+static const uint8_t *rsdp(void)
+{
+	assert_memory_equal(mem, "RSD PTR ", 8);
+	return mem;
+}
+
+/* The table listed in the XSDT with signature @sig; checks the RSDT lists it too. */
+static const uint8_t *find(const char *sig)
+{
+	const uint8_t *xsdt = table(rd(rsdp(), 24, 8), "XSDT");
+	const uint8_t *rsdt = table(rd(rsdp(), 16, 4), "RSDT");
+	unsigned int n = (unsigned int)(rd(xsdt, 4, 4) - 36) / 8;
+	const uint8_t *found = NULL;
+
+	assert_int_equal(rd(rsdt, 4, 4), 36 + 4 * n);
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t gpa = rd(xsdt, 36 + 8 * i, 8);
+
+		assert_int_equal(rd(rsdt, 36 + 4 * i, 4), gpa);
+		assert_true(gpa >= GPA && gpa + 4 <= GPA + used);
+		if (!memcmp(mem + (gpa - GPA), sig, 4)) {
+			assert_null(found);	/* listed once */
+			found = table(gpa, sig);
+		}
+	}
+	assert_non_null(found);
+	return found;
+}
+
+static void test_rsdp(void **state)
+{
+	struct acpi_config cfg;
+	const uint8_t *r;
+
+	acpi_config_init(&cfg, 1);
+	assert_true(build(&cfg) > 0);
+	r = rsdp();
+	assert_int_equal(r[15], 2);			/* revision */
+	assert_memory_equal(r + 9, "KVMIO ", 6);
+	assert_int_equal(sum(r, 20), 0);		/* ACPI 1.0 checksum */
+	assert_int_equal(rd(r, 20, 4), 36);		/* length */
+	assert_int_equal(sum(r, 36), 0);		/* extended checksum */
+	assert_int_equal(GPA % 16, 0);
+}
+
+static void test_root_tables(void **state)
+{
+	struct acpi_config cfg;
+	const uint8_t *xsdt;
+
+	acpi_config_init(&cfg, 2);
+	assert_true(build(&cfg) > 0);
+	xsdt = table(rd(rsdp(), 24, 8), "XSDT");
+	assert_int_equal(rd(xsdt, 4, 4), 36 + 2 * 8);
+	/* find() checks every entry's checksum and that RSDT and XSDT agree. */
+	find("FACP");
+	find("APIC");
+}
+
+static void check_fadt(const struct acpi_config *cfg)
+{
+	const uint8_t *f = find("FACP");
+	uint64_t facs = rd(f, 36, 4), dsdt = rd(f, 140, 8);
+	uint32_t flags = (uint32_t)rd(f, 112, 4);
+	const uint8_t *fc;
+
+	assert_int_equal(rd(f, 4, 4), 276);
+	assert_int_equal(f[8], 6);
+
+	/* FACS: FIRMWARE_CTRL and X_FIRMWARE_CTRL, one of them zero (table 5.9); 64-byte aligned. */
+	assert_int_equal(rd(f, 132, 8), 0);
+	assert_int_equal(facs % 64, 0);
+	assert_true(facs >= GPA && facs + 64 <= GPA + used);
+	fc = mem + (facs - GPA);
+	assert_memory_equal(fc, "FACS", 4);
+	assert_int_equal(rd(fc, 4, 4), 64);
+
+	assert_int_equal(rd(f, 40, 4), dsdt);
+	table(dsdt, "DSDT");
+
+	assert_int_equal(rd(f, 46, 2), cfg->sci_irq);
+	assert_int_equal(rd(f, 48, 4), 0);		/* SMI_CMD: always in ACPI mode */
+
+	/* Legacy blocks: address, length; X_ blocks: SystemIO GAS, same address, 8x bits. */
+	static const struct { unsigned int a32, len, x; } blk[] = {
+		{ 56, 88, 148 },	/* PM1a_EVT */
+		{ 64, 89, 172 },	/* PM1a_CNT */
+		{ 76, 91, 208 },	/* PM_TMR */
+		{ 80, 92, 220 },	/* GPE0 */
+	};
+	const uint16_t addr[] = { cfg->pm1a_evt, cfg->pm1a_cnt, cfg->pm_tmr, cfg->gpe0_blk };
+	const uint8_t len[] = { 4, 2, 4, cfg->gpe0_len };
+
+	for (size_t i = 0; i < ARRAY_SIZE(blk); i++) {
+		assert_int_equal(rd(f, blk[i].a32, 4), addr[i]);
+		assert_int_equal(f[blk[i].len], len[i]);
+		assert_int_equal(f[blk[i].x], 1);
+		assert_int_equal(f[blk[i].x + 1], 8 * len[i]);
+		assert_int_equal(f[blk[i].x + 2], 0);
+		assert_int_equal(rd(f, blk[i].x + 4, 8), addr[i]);
+	}
+	/* No PM1b, PM2, GPE1 blocks. */
+	assert_int_equal(rd(f, 60, 4) | rd(f, 68, 4) | rd(f, 72, 4) | rd(f, 84, 4), 0);
+	assert_int_equal(rd(f, 160, 8) | rd(f, 184, 8) | rd(f, 196, 8) | rd(f, 232, 8), 0);
+
+	/* RESET_REG: 8-bit SystemIO at reset_port. */
+	assert_int_equal(f[116], 1);
+	assert_int_equal(f[117], 8);
+	assert_int_equal(f[118], 0);
+	assert_int_equal(rd(f, 120, 8), cfg->reset_port);
+	assert_int_equal(f[128], cfg->reset_value);
+
+	assert_int_equal(flags & (1u << 0), 1u << 0);		/* WBINVD */
+	assert_int_equal(flags & (1u << 2), 1u << 2);		/* PROC_C1 */
+	assert_int_equal(flags & (3u << 4), 3u << 4);		/* no fixed power/sleep buttons */
+	assert_int_equal(flags & (1u << 8), 1u << 8);		/* TMR_VAL_EXT */
+	assert_int_equal(flags & (1u << 10), 1u << 10);		/* RESET_REG_SUP */
+	assert_int_equal(flags & (1u << 20), 0);		/* not HW_REDUCED_ACPI */
+	assert_int_equal(rd(f, 109, 2), 0x0007);		/* legacy devices, 8042, no VGA */
+	assert_int_equal(f[108], 0x32);				/* CMOS century */
+}
+
+static void test_fadt(void **state)
+{
+	struct acpi_config cfg;
+
+	acpi_config_init(&cfg, 1);
+	assert_true(build(&cfg) > 0);
+	assert_int_equal(cfg.pm1a_evt, ACPI_PM1A_EVT);
+	assert_int_equal(cfg.sci_irq, ACPI_SCI_IRQ);
+	check_fadt(&cfg);
+
+	/* Everything comes from the config, not from vm.h. */
+	cfg.pm1a_evt = 0xB000;
+	cfg.pm1a_cnt = 0xB004;
+	cfg.pm_tmr = 0xB008;
+	cfg.gpe0_blk = 0xAFE0;
+	cfg.gpe0_len = 8;
+	cfg.reset_port = 0xCF9;
+	cfg.reset_value = 0x06;
+	cfg.sci_irq = 11;
+	assert_true(build(&cfg) > 0);
+	check_fadt(&cfg);
+}
+
+static void check_madt(unsigned int ncpus)
+{
+	struct acpi_config cfg;
+	const uint8_t *m, *e, *end;
+	unsigned int nlapic = 0, nioapic = 0, niso = 0, nnmi = 0;
+
+	acpi_config_init(&cfg, ncpus);
+	assert_true(build(&cfg) > 0);
+	m = find("APIC");
+	assert_int_equal(rd(m, 36, 4), LAPIC_ADDR);
+	assert_int_equal(rd(m, 40, 4), 1);		/* PCAT_COMPAT */
+
+	end = m + rd(m, 4, 4);
+	for (e = m + 44; e < end; e += e[1]) {
+		assert_true(e[1] >= 2 && e + e[1] <= end);
+		switch (e[0]) {
+		case 0:					/* Processor Local APIC */
+			assert_int_equal(e[1], 8);
+			assert_int_equal(e[2], nlapic);	/* UID */
+			assert_int_equal(e[3], nlapic);	/* APIC ID */
+			assert_int_equal(rd(e, 4, 4), 1);	/* enabled */
+			nlapic++;
+			break;
+		case 1:					/* I/O APIC */
+			assert_int_equal(e[1], 12);
+			assert_int_equal(e[2], 0);
+			assert_int_equal(rd(e, 4, 4), IOAPIC_ADDR);
+			assert_int_equal(rd(e, 8, 4), 0);	/* GSI base */
+			nioapic++;
+			break;
+		case 2:					/* Interrupt Source Override */
+			assert_int_equal(e[1], 10);
+			assert_int_equal(e[2], 0);	/* ISA */
+			if (e[3] == 0) {
+				assert_int_equal(rd(e, 4, 4), 2);
+				assert_int_equal(rd(e, 8, 2), 0);
+			} else {
+				assert_int_equal(e[3], ACPI_SCI_IRQ);
+				assert_int_equal(rd(e, 4, 4), ACPI_SCI_IRQ);
+				assert_int_equal(rd(e, 8, 2), 0x000D);	/* level, active high */
+			}
+			niso++;
+			break;
+		case 4:					/* Local APIC NMI */
+			assert_int_equal(e[1], 6);
+			assert_int_equal(e[2], 0xFF);	/* all processors */
+			assert_int_equal(e[5], 1);	/* LINT1 */
+			nnmi++;
+			break;
+		default:
+			fail_msg("unexpected MADT entry type %u", e[0]);
+		}
+	}
+	assert_ptr_equal(e, end);
+	assert_int_equal(nlapic, ncpus);
+	assert_int_equal(nioapic, 1);
+	assert_int_equal(niso, 2);
+	assert_int_equal(nnmi, 1);
+}
+
+static void test_madt(void **state)
+{
+	check_madt(1);
+	check_madt(3);
+	check_madt(64);
+	check_madt(255);
+}
+
+/* memmem() of the bytes given, within table @t. */
+#define CONTAINS(t, ...) \
+	memmem(t, rd(t, 4, 4), (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }))
+
+static void test_dsdt(void **state)
+{
+	struct acpi_config cfg;
+	const uint8_t *d;
+
+	acpi_config_init(&cfg, 1);
+	assert_true(build(&cfg) > 0);
+	d = table(rd(find("FACP"), 140, 8), "DSDT");
+	assert_int_equal(d[8], 2);	/* revision 2: 64-bit integers */
+
+	/* Name(_S5, Package(4){5, 5, 0, 0}) */
+	assert_non_null(CONTAINS(d, 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+				 0x0A, ACPI_S5_TYP, 0x0A, ACPI_S5_TYP, 0x00, 0x00));
+	/* The legacy devices' _HIDs (EisaId), and their I/O and IRQ resources. */
+	assert_non_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x05, 0x01));	/* PNP0501 */
+	assert_non_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x0B, 0x00));	/* PNP0B00 */
+	assert_non_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x03, 0x03));	/* PNP0303 */
+	assert_non_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x0F, 0x13));	/* PNP0F13 */
+	assert_non_null(CONTAINS(d, 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08, 0x22, 0x10, 0x00));
+	assert_non_null(CONTAINS(d, 0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02, 0x22, 0x00, 0x01));
+	assert_non_null(CONTAINS(d, 0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,
+				 0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, 0x22, 0x02, 0x00));
+	assert_non_null(CONTAINS(d, 0x22, 0x00, 0x10, 0x79, 0x00));
+	/* Nothing kvmio lacks: HPET (PNP0103), floppy (PNP0700), LPT (PNP0400). */
+	assert_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x01, 0x03));
+	assert_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x07, 0x00));
+	assert_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x04, 0x00));
+
+	cfg.s5_typ = 7;
+	assert_true(build(&cfg) > 0);
+	d = table(rd(find("FACP"), 140, 8), "DSDT");
+	assert_non_null(CONTAINS(d, 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+				 0x0A, 0x07, 0x0A, 0x07, 0x00, 0x00));
+}
+
+/* Pure: the same input gives the same bytes, whatever the buffer held (test_enospc checks the bounds). */
+static void test_deterministic(void **state)
+{
+	static uint8_t copy[SIZE];
+	struct acpi_config cfg;
+
+	acpi_config_init(&cfg, 8);
+	memset(mem, 0xAA, sizeof(mem));
+	assert_true(build(&cfg) > 0);
+	memcpy(copy, mem, sizeof(mem));
+	memset(mem, 0x55, sizeof(mem));
+	assert_true(build(&cfg) > 0);
+	assert_memory_equal(mem, copy, sizeof(mem));
+}
+
+static void test_enospc(void **state)
+{
+	struct acpi_config cfg;
+	int need;
+
+	acpi_config_init(&cfg, 64);
+	need = build(&cfg);
+	assert_true(need > 0 && need < 4096);
+	for (int size = 0; size < need; size++) {
+		memset(mem, 0xEE, sizeof(mem));
+		assert_int_equal(acpi_build(mem, (size_t)size, GPA, &cfg), -ENOSPC);
+		assert_int_equal(mem[size], 0xEE);
+	}
+	assert_int_equal(acpi_build(mem, (size_t)need, GPA, &cfg), need);
+}
+
+static void test_einval(void **state)
+{
+	struct acpi_config cfg;
+
+	acpi_config_init(&cfg, 1);
+	assert_int_equal(acpi_build(mem, 4096, GPA + 8, &cfg), -EINVAL);	/* RSDP not 16-aligned */
+	assert_int_equal(acpi_build(mem, 4096, 0xD0000, &cfg), -EINVAL);	/* below the scan range */
+	assert_int_equal(acpi_build(mem, 4096, 0xFFFF0, &cfg), -EINVAL);	/* RSDP crosses 1 MiB */
+	assert_true(acpi_build(mem, 4096, 0xF0000, &cfg) > 0);
+	cfg.ncpus = 0;
+	assert_int_equal(acpi_build(mem, 4096, GPA, &cfg), -EINVAL);
+	cfg.ncpus = 256;
+	assert_int_equal(acpi_build(mem, 4096, GPA, &cfg), -EINVAL);
+	acpi_config_init(&cfg, 1);
+	cfg.gpe0_len = 3;
+	assert_int_equal(acpi_build(mem, 4096, GPA, &cfg), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rsdp),
+		cmocka_unit_test(test_root_tables),
+		cmocka_unit_test(test_fadt),
+		cmocka_unit_test(test_madt),
+		cmocka_unit_test(test_dsdt),
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_einval),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
