@@ -12,6 +12,10 @@
 
 struct vcpu;
 struct uart8250;
+struct rtc;
+struct i8042;
+struct pm;
+struct ports;
 
 /* Why the VM stopped; decides kvmio's exit status (see README "Exit status"). */
 enum vm_stop_reason {
@@ -79,6 +83,12 @@ struct vm {
 	int serial_out_fd;	/* -1: output dropped (--serial none) */
 	int serial_rx_fd;	/* eventfd: the UART's RX FIFO has room again */
 	struct uart8250 *com1;
+
+	/* Built-in devices, owned by their files under src/hw/. */
+	struct rtc *rtc;
+	struct i8042 *i8042;
+	struct pm *pm;
+	struct ports *ports;
 
 	/* Stop request: first writer wins; the main loop wakes on stop_fd. */
 	_Atomic int stop_reason;
