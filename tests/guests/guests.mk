@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: Apache-2.0
+# Tier-2 tests: tiny freestanding guests (bzImages) run under build/kvmio on
+# /dev/kvm. Included by the top-level Makefile.
+#   make guests         build $(B)/guests/*.bzImage
+#   make check-guests   build kvmio and the guests, run tests/guests/run.sh
+
+GUEST_DIR   := tests/guests
+GUEST_OUT   := $(B)/guests
+GUEST_NAMES := uart rtc lapic_timer smp poweroff reset_i8042 reset_acpi triple_fault crash cpl3 \
+               stdin echo
+
+GUEST_CC      ?= $(CC)
+GUEST_OBJCOPY ?= objcopy
+# No SSE (CR4.OSFXSR is clear at entry), no red zone (interrupts share the
+# stack), no PIC: linked at 0x100000 by guest.ld.
+GUEST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-pic -fno-pie \
+                 -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+                 -fno-asynchronous-unwind-tables -fcf-protection=none -MMD -MP
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+                 -Wl,-z,noexecstack -T $(GUEST_DIR)/guest.ld
+
+GUEST_LIB_OBJS := $(addprefix $(GUEST_OUT)/,header.o entry.o isr.o lib.o)
+GUEST_IMAGES   := $(GUEST_NAMES:%=$(GUEST_OUT)/%.bzImage)
+GUEST_ELFS     := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
+
+# Guests needing more than the library.
+$(GUEST_OUT)/smp.elf: $(GUEST_OUT)/trampoline.o
+$(GUEST_OUT)/cpl3.elf $(GUEST_OUT)/triple_fault.elf: $(GUEST_OUT)/user.o $(GUEST_OUT)/user_entry.o
+
+$(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OUT)/%.o: $(GUEST_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/guest.ld
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+# Setup sectors, then the protected-mode part (from 0x100000): a bzImage.
+$(GUEST_OUT)/%.bzImage: $(GUEST_OUT)/%.elf
+	$(GUEST_OBJCOPY) -O binary -j .setup $< $@.setup
+	$(GUEST_OBJCOPY) -O binary -R .setup $< $@.payload
+	cat $@.setup $@.payload > $@
+	@rm -f $@.setup $@.payload
+
+.SECONDARY: $(GUEST_ELFS) $(GUEST_NAMES:%=$(GUEST_OUT)/%.o) $(GUEST_LIB_OBJS) \
+            $(GUEST_OUT)/trampoline.o $(GUEST_OUT)/user.o $(GUEST_OUT)/user_entry.o
+
+guests: $(GUEST_IMAGES)
+
+check-guests: $(B)/kvmio $(GUEST_IMAGES)
+	@$(GUEST_DIR)/run.sh $(B)/kvmio $(GUEST_OUT)
+
+.PHONY: guests check-guests
