@@ -1,0 +1,70 @@
+#!/bin/sh
+# Command-line errors: one line naming the problem, exit 2 for usage errors.
+# Runs without /dev/kvm: every case here is refused before a VM is created.
+KVMIO=${KVMIO:-build/kvmio}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+passed=0; failed=0
+
+# expect STATUS PATTERN ARGS...: exit status and one stderr line matching PATTERN
+expect() {
+	want=$1 pat=$2; shift 2
+	"$KVMIO" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	got=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$tmp/err" && [ "$lines" -le 1 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: kvmio $*: status $got (want $want), stderr:"; sed 's/^/    /' "$tmp/err"
+	fi
+}
+
+printf 'not a kernel' >"$tmp/text"
+: >"$tmp/empty"
+head -c 4096 /dev/zero >"$tmp/zeros"
+cp "$tmp/text" "$tmp/unreadable"; chmod 000 "$tmp/unreadable"
+
+# expect_out PATTERN ARGS...: exit 0, PATTERN on stdout, nothing on stderr
+expect_out() {
+	pat=$1; shift
+	if "$KVMIO" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null && grep -q -- "$pat" "$tmp/out" && [ ! -s "$tmp/err" ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); echo "FAIL: kvmio $*: no '$pat' on stdout"
+	fi
+}
+
+expect 2 "no command given"
+expect 2 "unknown command 'frobnicate'" frobnicate
+expect_out "^kvmio [0-9]" --version
+expect_out "run  *boot a Linux kernel" --help
+expect_out "--serial MODE" run --help
+expect 2 "unknown option '--bogus'" run --bogus
+expect 2 "unknown option '-Z'" run -Z
+expect 2 "needs a value" run --kernel
+expect 2 "kernel is required" run
+expect 2 "unexpected argument 'extra'" run --kernel "$tmp/zeros" extra
+expect 2 "kernel '/nonexistent/bzImage': No such file" run --kernel /nonexistent/bzImage
+expect 2 "not a regular file" run --kernel /tmp
+expect 2 "empty file" run --kernel "$tmp/empty"
+expect 2 "too small to be a bzImage" run --kernel "$tmp/text"
+expect 2 "not a bzImage" run --kernel "$tmp/zeros"
+expect 2 "expected a number from 1 to 254" run --kernel "$tmp/zeros" --cpus 0
+expect 2 "expected a number from 1 to 254" run --kernel "$tmp/zeros" --cpus 255
+expect 2 "expected a number from 1 to 254" run --kernel "$tmp/zeros" --cpus two
+expect 2 "expected a size" run --kernel "$tmp/zeros" --memory lots
+expect 2 "out of range" run --kernel "$tmp/zeros" --memory 1M
+expect 2 "out of range" run --kernel "$tmp/zeros" --memory 2T
+expect 2 "not a multiple of 4K" run --kernel "$tmp/zeros" --memory 33554433
+expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --serial tty
+expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --serial file=
+if [ "$(id -u)" -ne 0 ]; then
+	expect 2 "Permission denied" run --kernel "$tmp/unreadable"
+fi
+# A valid kernel header but a missing initrd is still a usage error.
+if [ -n "${KVMIO_TEST_KERNEL:-}" ]; then
+	expect 2 "initrd '/nonexistent': No such file" run --kernel "$KVMIO_TEST_KERNEL" --initrd /nonexistent
+fi
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
