@@ -338,7 +338,6 @@ struct rtc {
 	struct rtc_state st;
 };
 
-/* One VM per process: struct vm has no slot for the RTC. */
 static int64_t realtime_ns(void)
 {
 	struct timespec ts;
@@ -408,11 +407,19 @@ static void *rtc_thread(void *arg)
 		if (next < 0) {
 			pthread_cond_wait(&r->cond, &r->lock);
 		} else {
-			struct timespec ts = {
-				.tv_sec = next / NS_PER_SEC,
-				.tv_nsec = next % NS_PER_SEC,
-			};
+			/*
+			 * Wait on the monotonic clock for (next - now): an
+			 * absolute realtime deadline would be delayed by as much
+			 * as the host clock steps back. Each pass recomputes
+			 * next from the wall clock, so a step costs one wait.
+			 */
+			struct timespec ts;
+			int64_t deadline;
 
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			deadline = (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec + (next - now);
+			ts.tv_sec = deadline / NS_PER_SEC;
+			ts.tv_nsec = deadline % NS_PER_SEC;
 			pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 		}
 	}
@@ -430,6 +437,7 @@ static void rtc_free(struct rtc *r)
 static int rtc_dev_init(struct vm *vm)
 {
 	uint64_t below_4g = MIN(vm->mem.ram_size, MEM_HOLE_START);
+	pthread_condattr_t cattr;
 	sigset_t all, old;
 	struct rtc *r;
 	int ret;
@@ -439,7 +447,10 @@ static int rtc_dev_init(struct vm *vm)
 		return -ENOMEM;
 	r->vm = vm;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->cond, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
 	rtc_state_init(&r->st, vm->mem.ram_size, below_4g, realtime_ns());
 
 	ret = bus_register(&vm->bus, BUS_PIO, RTC_PORT, RTC_NR_PORTS, rtc_io, r, "rtc");
