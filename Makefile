@@ -31,11 +31,18 @@ $(B)/libkvmio.a: $(LIB_OBJS)
 $(B)/kvmio: $(MAIN_OBJ) $(B)/libkvmio.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# Device tests get tests/unit/fake_vm.c's stand-ins for vm.c, linked before
+# the library so that vm.o is not pulled in.
+FAKE_VM_TESTS := i8042 pio_storm pm rtc uart8250
+$(FAKE_VM_TESTS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/fake_vm.o
+
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libkvmio.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libkvmio.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(B)/libkvmio.a $(LDLIBS) -lcmocka
 
 -include tests/guests/guests.mk
+-include tests/rig/rig.mk
+-include tests/fuzz/fuzz.mk
 
 unit: $(UNIT_BINS)
 

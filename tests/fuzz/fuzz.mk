@@ -19,9 +19,9 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow 
 FUZZ_OUT   := $(B)/fuzz
 
 # Only the objects behind port I/O: not vm.c, whose vm_irq_line and
-# vm_request_stop the target replaces with recording stand-ins.
+# vm_request_stop tests/unit/fake_vm.c replaces with recording stand-ins.
 FUZZ_PIO_SRCS := src/bus.c src/util.c src/hw/uart8250.c src/hw/rtc.c src/hw/i8042.c \
-                 src/hw/pm.c src/hw/ports.c
+                 src/hw/pm.c src/hw/ports.c tests/unit/fake_vm.c
 FUZZ_PIO_OBJS := $(FUZZ_PIO_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_pio.o
 
 $(FUZZ_OUT)/%.o: %.c

@@ -11,7 +11,7 @@
  *
  * Built and run by tests/fuzz/fuzz.mk (`make fuzz-pio`). Links the device
  * objects, bus.o and util.o, not vm.o: vm_irq_line and vm_request_stop are
- * the recording stand-ins in pio_world.h.
+ * the recording stand-ins in tests/unit/fake_vm.c.
  */
 #include <sanitizer/allocator_interface.h>
 #include <stdio.h>

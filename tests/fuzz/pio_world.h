@@ -32,8 +32,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +46,8 @@
 #include "hw/uart8250.h"
 #include "util.h"
 #include "vm.h"
+
+#include "../unit/fake_vm.h"
 
 #ifndef PIO_FAIL
 #error "define PIO_FAIL(fmt, ...) before including pio_world.h"
@@ -90,74 +90,18 @@ static const struct pio_claim *pio_claim_find(uint64_t port)
 	return NULL;
 }
 
-/* ---- stand-ins for vm.c: record, and check what a device asks of KVM --- */
+/* ---- what a device asks of KVM: recorded by tests/unit/fake_vm.c ------ */
 
-#define PIO_NR_STOP	(VM_STOP_ERROR + 1)
-
-static struct pio_rec {
-	pthread_mutex_t lock;		/* the RTC timer thread calls in too */
-	struct vm *vm;
-	int level[16];
-	unsigned long irq_calls;
-	unsigned int stops[PIO_NR_STOP];
-	char err[256];			/* first violation seen in a stand-in */
-} pio_rec = { .lock = PTHREAD_MUTEX_INITIALIZER };
+/* The GSIs of the built-in devices; fake_vm.c checks the rest of the contract. */
+static bool pio_gsi_expected(unsigned int gsi)
+{
+	return gsi == I8042_KBD_IRQ || gsi == UART_COM1_IRQ || gsi == RTC_IRQ ||
+	       gsi == ACPI_SCI_IRQ || gsi == I8042_AUX_IRQ;
+}
 
 /* Allocations made by the I/O path (counted by the fuzzer's malloc hook). */
 static __thread bool pio_in_io;
 static _Atomic unsigned long pio_io_allocs;
-
-static void pio_rec_violation(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (pio_rec.err[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(pio_rec.err, sizeof(pio_rec.err), fmt, ap);
-	va_end(ap);
-}
-
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	pthread_mutex_lock(&pio_rec.lock);
-	pio_rec.irq_calls++;
-	if (vm != pio_rec.vm)
-		pio_rec_violation("vm_irq_line: wrong vm %p", (void *)vm);
-	else if (gsi != I8042_KBD_IRQ && gsi != UART_COM1_IRQ && gsi != RTC_IRQ &&
-		 gsi != ACPI_SCI_IRQ && gsi != I8042_AUX_IRQ)
-		pio_rec_violation("vm_irq_line: unexpected GSI %u", gsi);
-	else if (level != 0 && level != 1)
-		pio_rec_violation("vm_irq_line: GSI %u level %d", gsi, level);
-	else if (level == pio_rec.level[gsi])
-		pio_rec_violation("vm_irq_line: GSI %u set to %d twice (not a change)", gsi, level);
-	else
-		pio_rec.level[gsi] = level;
-	pthread_mutex_unlock(&pio_rec.lock);
-	return 0;
-}
-
-void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
-{
-	pthread_mutex_lock(&pio_rec.lock);
-	if (vm != pio_rec.vm)
-		pio_rec_violation("vm_request_stop: wrong vm %p", (void *)vm);
-	else if (reason != VM_STOP_REBOOT && reason != VM_STOP_POWEROFF)
-		pio_rec_violation("vm_request_stop: reason %d from a device", (int)reason);
-	else
-		pio_rec.stops[reason]++;
-	pthread_mutex_unlock(&pio_rec.lock);
-}
-
-static int pio_level(unsigned int gsi)
-{
-	int l;
-
-	pthread_mutex_lock(&pio_rec.lock);
-	l = pio_rec.level[gsi];
-	pthread_mutex_unlock(&pio_rec.lock);
-	return l;
-}
 
 /* ---- the world -------------------------------------------------------- */
 
@@ -186,7 +130,7 @@ struct pio_world {
 	struct rtc_state rtc;
 	int64_t vnow;
 
-	unsigned int expect_stops[PIO_NR_STOP];
+	unsigned int expect_stops[FAKE_VM_NR_STOP];
 	unsigned long naccess;
 	unsigned long hits[PIO_NR_HITS];
 };
@@ -230,15 +174,7 @@ static void pio_world_init(struct pio_world *w)
 	struct vm *vm = &w->vm;
 
 	memset(w, 0, sizeof(*w));
-	pthread_mutex_lock(&pio_rec.lock);
-	memset(pio_rec.level, 0, sizeof(pio_rec.level));
-	memset(pio_rec.stops, 0, sizeof(pio_rec.stops));
-	pio_rec.err[0] = 0;
-	pio_rec.irq_calls = 0;
-	pio_rec.vm = vm;
-	pthread_mutex_unlock(&pio_rec.lock);
-
-	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	fake_vm_init(vm);
 	vm->mem.ram_size = PIO_RAM_SIZE;
 	if (pipe2(w->out_pipe, O_NONBLOCK | O_CLOEXEC))
 		PIO_FAIL("pipe2: %s", strerror(errno));
@@ -246,9 +182,6 @@ static void pio_world_init(struct pio_world *w)
 	vm->serial_rx_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (vm->serial_rx_fd < 0)
 		PIO_FAIL("eventfd: %s", strerror(errno));
-	if (bus_init(&vm->bus))
-		PIO_FAIL("bus_init");
-	vm->bus_up = true;
 	for (unsigned int i = 0; i < ARRAY_SIZE(pio_devices); i++) {
 		int ret = pio_devices[i]->init(vm);
 
@@ -271,14 +204,11 @@ static void pio_world_destroy(struct pio_world *w)
 
 	while (vm->ndevices)
 		pio_devices[--vm->ndevices]->exit(vm);
-	bus_destroy(&vm->bus);
 	uart8250_destroy(&w->uart);
 	close(w->out_pipe[0]);
 	close(w->out_pipe[1]);
 	close(vm->serial_rx_fd);
-	pthread_mutex_lock(&pio_rec.lock);
-	pio_rec.vm = NULL;
-	pthread_mutex_unlock(&pio_rec.lock);
+	fake_vm_destroy(vm);
 }
 
 /* ---- invariants ------------------------------------------------------- */
@@ -320,8 +250,8 @@ static void pio_check_uart(struct pio_world *w)
 		  u->rx_blocked == s->rx_blocked && u->irq_level == s->irq_level &&
 		  !memcmp(u->rx_fifo, s->rx_fifo, sizeof(u->rx_fifo)),
 		  "COM1 state differs from the shadow UART", a);
-	PIO_CHECK(pio_level(UART_COM1_IRQ) == u->irq_level, "IRQ 4 is %d, UART says %d",
-		  a, pio_level(UART_COM1_IRQ), u->irq_level);
+	PIO_CHECK(fake_irq_level(UART_COM1_IRQ) == u->irq_level, "IRQ 4 is %d, UART says %d",
+		  a, fake_irq_level(UART_COM1_IRQ), u->irq_level);
 
 	n = read(w->out_pipe[0], out, sizeof(out));
 	if (n < 0)
@@ -355,9 +285,9 @@ static void pio_check_kbd(struct pio_world *w)
 		  "i8042 stored status 0x%02x", a, k->status);
 	PIO_CHECK(k->aux_resolution <= 3, "i8042 mouse resolution %u", a, k->aux_resolution);
 	i8042_irq_levels(k, &kbd, &aux);
-	PIO_CHECK(pio_level(I8042_KBD_IRQ) == kbd && pio_level(I8042_AUX_IRQ) == aux,
+	PIO_CHECK(fake_irq_level(I8042_KBD_IRQ) == kbd && fake_irq_level(I8042_AUX_IRQ) == aux,
 		  "IRQ 1/12 are %d/%d, the controller drives %d/%d", a,
-		  pio_level(I8042_KBD_IRQ), pio_level(I8042_AUX_IRQ), kbd, aux);
+		  fake_irq_level(I8042_KBD_IRQ), fake_irq_level(I8042_AUX_IRQ), kbd, aux);
 }
 
 static void pio_check_rtc_pure(struct pio_world *w)
@@ -378,26 +308,22 @@ static void pio_check_rtc_pure(struct pio_world *w)
 static void pio_check(struct pio_world *w)
 {
 	unsigned long a = w->naccess;
-	char err[sizeof(pio_rec.err)];
+	char err[256];
 
-	pthread_mutex_lock(&pio_rec.lock);
-	memcpy(err, pio_rec.err, sizeof(err));
-	pthread_mutex_unlock(&pio_rec.lock);
-	PIO_CHECK(!err[0], "%s", a, err);
+	PIO_CHECK(!fake_vm_error(err, sizeof(err)), "%s", a, err);
+	for (unsigned int gsi = 0; gsi < FAKE_VM_NR_GSI; gsi++)
+		PIO_CHECK(pio_gsi_expected(gsi) || !fake_irq_calls(gsi),
+			  "vm_irq_line: unexpected GSI %u", a, gsi);
 	pio_check_uart(w);
 	pio_check_kbd(w);
 	pio_check_rtc_pure(w);
-	PIO_CHECK(pio_level(ACPI_SCI_IRQ) == pm_sci_level(&w->pm), "SCI is %d, PM1/GPE0 say %d",
-		  a, pio_level(ACPI_SCI_IRQ), pm_sci_level(&w->pm));
-	PIO_CHECK(pio_level(RTC_IRQ) == 0 || pio_level(RTC_IRQ) == 1, "IRQ 8", a);
-	pthread_mutex_lock(&pio_rec.lock);
-	for (unsigned int i = 0; i < PIO_NR_STOP; i++)
-		if (pio_rec.stops[i] != w->expect_stops[i])
-			pio_rec_violation("stop requests for reason %u: %u, expected %u",
-					  i, pio_rec.stops[i], w->expect_stops[i]);
-	memcpy(err, pio_rec.err, sizeof(err));
-	pthread_mutex_unlock(&pio_rec.lock);
-	PIO_CHECK(!err[0], "%s", a, err);
+	PIO_CHECK(fake_irq_level(ACPI_SCI_IRQ) == pm_sci_level(&w->pm), "SCI is %d, PM1/GPE0 say %d",
+		  a, fake_irq_level(ACPI_SCI_IRQ), pm_sci_level(&w->pm));
+	PIO_CHECK(fake_irq_level(RTC_IRQ) == 0 || fake_irq_level(RTC_IRQ) == 1, "IRQ 8", a);
+	for (unsigned int i = 0; i < FAKE_VM_NR_STOP; i++)
+		PIO_CHECK(fake_stop_count(i) == w->expect_stops[i],
+			  "stop requests for reason %u: %u, expected %u",
+			  a, i, fake_stop_count(i), w->expect_stops[i]);
 	PIO_CHECK(pio_io_allocs == 0, "bus_dispatch allocated memory (%lu times)", a,
 		  (unsigned long)pio_io_allocs);
 }

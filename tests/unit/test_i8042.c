@@ -4,7 +4,6 @@
  * the MUX check, keyboard and mouse replies, the bounded output queue, IRQ
  * levels from the command byte, the reset line, and the glue.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,66 +12,9 @@
 
 #include <cmocka.h>
 
+#include "fake_vm.h"
 #include "hw/i8042.h"
 #include "vm.h"
-
-/* ---- stand-ins for the core, so only i8042.o and util.o are linked ---- */
-
-static struct fake_range {
-	uint64_t base, len;
-	bus_io_fn fn;
-	void *opaque;
-} ranges[8];
-static unsigned int nranges;
-static int irq_level[16], irq_edges[16];
-static enum vm_stop_reason stop_reason;
-
-int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
-		 uint64_t len, bus_io_fn fn, void *opaque, const char *name)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (base < ranges[i].base + ranges[i].len && ranges[i].base < base + len)
-			return -EEXIST;
-	if (nranges == 8)
-		return -ENOMEM;
-	ranges[nranges++] = (struct fake_range){ base, len, fn, opaque };
-	return 0;
-}
-
-int bus_unregister(struct bus *bus, enum bus_space space, uint64_t base)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (ranges[i].base == base) {
-			ranges[i] = ranges[--nranges];
-			return 0;
-		}
-	return -ENOENT;
-}
-
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	assert_int_not_equal(irq_level[gsi & 15], level);	/* changes only */
-	if (level)
-		irq_edges[gsi & 15]++;
-	irq_level[gsi & 15] = level;
-	return 0;
-}
-
-void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
-{
-	if (stop_reason == VM_RUNNING)
-		stop_reason = reason;
-}
-
-static void pio(uint64_t port, uint8_t *data, unsigned int len, bool is_write)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (port >= ranges[i].base && port < ranges[i].base + ranges[i].len) {
-			ranges[i].fn(ranges[i].opaque, port - ranges[i].base, data, len, is_write);
-			return;
-		}
-	fail_msg("port 0x%lx not registered", (unsigned long)port);
-}
 
 /* ---- helpers on the pure model ---- */
 
@@ -319,75 +261,71 @@ static void test_glue(void **state)
 	struct vm vm;
 	uint8_t b[4];
 
-	memset(&vm, 0, sizeof(vm));
-	nranges = 0;
-	stop_reason = VM_RUNNING;
+	fake_vm_init(&vm);
 	assert_int_equal(i8042_dev_ops.init(&vm), 0);
-	assert_int_equal(nranges, 2);
+	assert_int_equal(fake_bus_nranges(BUS_PIO), 2);
+	assert_int_equal(fake_pio_range(I8042_DATA_PORT), 1);
+	assert_int_equal(fake_pio_range(I8042_CMD_PORT), 1);
 
 	/* Linux's AUX IRQ test: enable AUXINT, loop 0xA5 back, IRQ 12 fires. */
-	b[0] = 0x60;
-	pio(I8042_CMD_PORT, b, 1, true);
-	b[0] = I8042_CTR_AUXINT | I8042_CTR_SYS;
-	pio(I8042_DATA_PORT, b, 1, true);
-	b[0] = 0xD3;
-	pio(I8042_CMD_PORT, b, 1, true);
-	b[0] = 0xA5;
-	pio(I8042_DATA_PORT, b, 1, true);
-	assert_int_equal(irq_level[12], 1);
-	assert_int_equal(irq_level[I8042_KBD_IRQ], 0);
+	pio_write8(I8042_CMD_PORT, 0x60);
+	pio_write8(I8042_DATA_PORT, I8042_CTR_AUXINT | I8042_CTR_SYS);
+	pio_write8(I8042_CMD_PORT, 0xD3);
+	pio_write8(I8042_DATA_PORT, 0xA5);
+	assert_int_equal(fake_irq_level(I8042_AUX_IRQ), 1);
+	assert_int_equal(fake_irq_level(I8042_KBD_IRQ), 0);
 	/* A 4-byte read gets the register once and all-ones after it. */
 	pio(I8042_DATA_PORT, b, 4, false);
 	assert_int_equal(b[0], 0xA5);
 	assert_int_equal(b[1] & b[2] & b[3], 0xFF);
-	assert_int_equal(irq_level[12], 0);
+	assert_int_equal(fake_irq_level(I8042_AUX_IRQ), 0);
+	/* The same from the device itself, where the bus does not clip. */
+	pio_write8(I8042_CMD_PORT, 0xD3);
+	pio_write8(I8042_DATA_PORT, 0x5A);
+	assert_int_equal(fake_irq_level(I8042_AUX_IRQ), 1);
+	memset(b, 0, sizeof(b));
+	pio_unclipped(I8042_DATA_PORT, b, 4, false);
+	assert_int_equal(b[0], 0x5A);
+	assert_int_equal(b[1] & b[2] & b[3], 0xFF);
+	assert_int_equal(fake_irq_level(I8042_AUX_IRQ), 0);
 
-	b[0] = 0xAA;
-	pio(I8042_CMD_PORT, b, 1, true);
-	assert_int_equal(irq_level[I8042_KBD_IRQ], 0);	/* KBDINT is off */
-	pio(I8042_DATA_PORT, b, 1, false);
-	assert_int_equal(b[0], 0x55);
+	pio_write8(I8042_CMD_PORT, 0xAA);
+	assert_int_equal(fake_irq_level(I8042_KBD_IRQ), 0);	/* KBDINT is off */
+	assert_int_equal(pio_read8(I8042_DATA_PORT), 0x55);
 
 	/*
 	 * Keyboard GET ID queues three bytes; Linux reads one per edge-
 	 * triggered interrupt, so every byte must come with its own edge.
 	 */
-	b[0] = 0x60;
-	pio(I8042_CMD_PORT, b, 1, true);
-	b[0] = I8042_CTR_KBDINT | I8042_CTR_AUXINT | I8042_CTR_XLATE;
-	pio(I8042_DATA_PORT, b, 1, true);
-	irq_edges[I8042_KBD_IRQ] = 0;
-	b[0] = 0xF2;
-	pio(I8042_DATA_PORT, b, 1, true);
+	pio_write8(I8042_CMD_PORT, 0x60);
+	pio_write8(I8042_DATA_PORT, I8042_CTR_KBDINT | I8042_CTR_AUXINT | I8042_CTR_XLATE);
+	fake_vm_reset();		/* count edges from here */
+	pio_write8(I8042_DATA_PORT, 0xF2);
 	static const uint8_t id[3] = { 0xFA, 0xAB, 0x41 };
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(irq_level[I8042_KBD_IRQ], 1);
-		assert_int_equal(irq_edges[I8042_KBD_IRQ], i + 1);
-		pio(I8042_DATA_PORT, b, 1, false);
-		assert_int_equal(b[0], id[i]);
+		assert_int_equal(fake_irq_level(I8042_KBD_IRQ), 1);
+		assert_int_equal(fake_irq_edges(I8042_KBD_IRQ), i + 1);
+		assert_int_equal(pio_read8(I8042_DATA_PORT), id[i]);
 	}
-	assert_int_equal(irq_level[I8042_KBD_IRQ], 0);
-	assert_int_equal(irq_edges[I8042_KBD_IRQ], 3);
+	assert_int_equal(fake_irq_level(I8042_KBD_IRQ), 0);
+	assert_int_equal(fake_irq_edges(I8042_KBD_IRQ), 3);
 	/* A keyboard byte followed by an AUX byte moves from IRQ 1 to IRQ 12. */
-	b[0] = 0xEE;
-	pio(I8042_DATA_PORT, b, 1, true);
-	b[0] = 0xD3;
-	pio(I8042_CMD_PORT, b, 1, true);
-	b[0] = 0x77;
-	pio(I8042_DATA_PORT, b, 1, true);
-	assert_int_equal(irq_level[I8042_KBD_IRQ] + irq_level[12], 1);
+	pio_write8(I8042_DATA_PORT, 0xEE);
+	pio_write8(I8042_CMD_PORT, 0xD3);
+	pio_write8(I8042_DATA_PORT, 0x77);
+	assert_int_equal(fake_irq_level(I8042_KBD_IRQ) + fake_irq_level(I8042_AUX_IRQ), 1);
 	pio(I8042_DATA_PORT, b, 1, false);
-	assert_int_equal(irq_level[I8042_KBD_IRQ], 0);
-	assert_int_equal(irq_level[12], 1);
+	assert_int_equal(fake_irq_level(I8042_KBD_IRQ), 0);
+	assert_int_equal(fake_irq_level(I8042_AUX_IRQ), 1);
 	pio(I8042_DATA_PORT, b, 1, false);
-	assert_int_equal(irq_level[12], 0);
-	assert_int_equal(stop_reason, VM_RUNNING);
-	b[0] = 0xFE;
-	pio(I8042_CMD_PORT, b, 1, true);
-	assert_int_equal(stop_reason, VM_STOP_REBOOT);
+	assert_int_equal(fake_irq_level(I8042_AUX_IRQ), 0);
+	assert_int_equal(fake_stop_reason(), VM_RUNNING);
+	pio_write8(I8042_CMD_PORT, 0xFE);
+	assert_int_equal(fake_stop_reason(), VM_STOP_REBOOT);
 
 	i8042_dev_ops.exit(&vm);
-	assert_int_equal(nranges, 0);
+	assert_int_equal(fake_bus_nranges(BUS_PIO), 0);
+	fake_vm_destroy(&vm);
 }
 
 int main(void)

@@ -4,10 +4,8 @@
  * guest setting the clock, register A/C/D semantics, update/alarm/periodic
  * flags and IRQF, memory-size bytes, and the glue with its timer thread.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,59 +13,10 @@
 
 #include <cmocka.h>
 
+#include "fake_vm.h"
 #include "hw/rtc.h"
 #include "util.h"
 #include "vm.h"
-
-/* ---- stand-ins for the core, so only rtc.o and util.o are linked ---- */
-
-static struct fake_range {
-	uint64_t base, len;
-	bus_io_fn fn;
-	void *opaque;
-} ranges[8];
-static unsigned int nranges;
-static _Atomic int irq_level[16];
-
-int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
-		 uint64_t len, bus_io_fn fn, void *opaque, const char *name)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (base < ranges[i].base + ranges[i].len && ranges[i].base < base + len)
-			return -EEXIST;
-	if (nranges == 8)
-		return -ENOMEM;
-	ranges[nranges++] = (struct fake_range){ base, len, fn, opaque };
-	return 0;
-}
-
-int bus_unregister(struct bus *bus, enum bus_space space, uint64_t base)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (ranges[i].base == base) {
-			ranges[i] = ranges[--nranges];
-			return 0;
-		}
-	return -ENOENT;
-}
-
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	irq_level[gsi & 15] = level;
-	return 0;
-}
-
-void vm_request_stop(struct vm *vm, enum vm_stop_reason reason) {}
-
-static void pio(uint64_t port, uint8_t *data, unsigned int len, bool is_write)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (port >= ranges[i].base && port < ranges[i].base + ranges[i].len) {
-			ranges[i].fn(ranges[i].opaque, port - ranges[i].base, data, len, is_write);
-			return;
-		}
-	fail_msg("port 0x%lx not registered", (unsigned long)port);
-}
 
 /* ---- fixed times ---- */
 
@@ -298,49 +247,43 @@ static void test_glue(void **state)
 	struct vm vm;
 	uint8_t b[2];
 
-	memset(&vm, 0, sizeof(vm));
+	fake_vm_init(&vm);
 	vm.mem.ram_size = 256 * MiB;
-	nranges = 0;
 	assert_int_equal(rtc_dev_ops.init(&vm), 0);
-	assert_int_equal(nranges, 1);
-	assert_int_equal(ranges[0].base, RTC_PORT);
-	assert_int_equal(ranges[0].len, 2);
+	assert_int_equal(fake_bus_nranges(BUS_PIO), 1);
+	assert_int_equal(fake_pio_range(RTC_PORT), 2);
 
-	pio(RTC_PORT, b, 1, false);
-	assert_int_equal(b[0], 0xFF);			/* the index port reads all-ones */
-	b[0] = 0x80 | 0x35;				/* NMI mask bit is ignored */
-	pio(RTC_PORT, b, 1, true);
-	pio(RTC_PORT + 1, b, 1, false);
-	assert_int_equal(b[0], (256 * MiB - 16 * MiB) / (64 * KiB) >> 8);
+	assert_int_equal(pio_read8(RTC_PORT), 0xFF);	/* the index port reads all-ones */
+	pio_write8(RTC_PORT, 0x80 | 0x35);		/* NMI mask bit is ignored */
+	assert_int_equal(pio_read8(RTC_PORT + 1), (256 * MiB - 16 * MiB) / (64 * KiB) >> 8);
 	/* One 16-bit write: index, then data (register A, 1024 Hz). */
 	b[0] = RTC_REG_A;
 	b[1] = 0x26;
 	pio(RTC_PORT, b, 2, true);
-	b[0] = RTC_REG_C;
-	pio(RTC_PORT, b, 1, true);
-	pio(RTC_PORT + 1, b, 1, false);
+	pio_write8(RTC_PORT, RTC_REG_C);
+	pio_read8(RTC_PORT + 1);
 
 	/* Enable periodic interrupts: the timer thread raises IRQ 8. */
 	b[0] = RTC_REG_B;
 	b[1] = RTC_B_24H | RTC_B_PIE;
 	pio(RTC_PORT, b, 2, true);
-	for (int i = 0; i < 2000 && !irq_level[RTC_IRQ]; i++)
+	for (int i = 0; i < 2000 && !fake_irq_level(RTC_IRQ); i++)
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	assert_int_equal(irq_level[RTC_IRQ], 1);
+	assert_int_equal(fake_irq_level(RTC_IRQ), 1);
 
 	/* Turn PIE off, then read C: the flags go and the line drops. */
 	b[1] = RTC_B_24H;
 	pio(RTC_PORT, b, 2, true);
-	b[0] = RTC_REG_C;
-	pio(RTC_PORT, b, 1, true);
+	pio_write8(RTC_PORT, RTC_REG_C);
 	pio(RTC_PORT + 1, b, 1, false);
 	assert_true(b[0] & RTC_C_PF);
-	assert_int_equal(irq_level[RTC_IRQ], 0);
+	assert_int_equal(fake_irq_level(RTC_IRQ), 0);
 	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
-	assert_int_equal(irq_level[RTC_IRQ], 0);
+	assert_int_equal(fake_irq_level(RTC_IRQ), 0);
 
 	rtc_dev_ops.exit(&vm);
-	assert_int_equal(nranges, 0);
+	assert_int_equal(fake_bus_nranges(BUS_PIO), 0);
+	fake_vm_destroy(&vm);
 }
 
 int main(void)

@@ -16,59 +16,9 @@
 
 #include <cmocka.h>
 
+#include "fake_vm.h"
 #include "hw/uart8250.h"
 #include "vm.h"
-
-/* ---- stand-ins for the core, so only uart8250.o and util.o are linked ---- */
-
-static struct fake_range {
-	uint64_t base, len;
-	bus_io_fn fn;
-	void *opaque;
-} ranges[8];
-static unsigned int nranges;
-static int irq_level[16], irq_calls[16];
-
-int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
-		 uint64_t len, bus_io_fn fn, void *opaque, const char *name)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (base < ranges[i].base + ranges[i].len && ranges[i].base < base + len)
-			return -EEXIST;
-	if (nranges == 8 || space != BUS_PIO)
-		return -ENOMEM;
-	ranges[nranges++] = (struct fake_range){ base, len, fn, opaque };
-	return 0;
-}
-
-int bus_unregister(struct bus *bus, enum bus_space space, uint64_t base)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (ranges[i].base == base) {
-			ranges[i] = ranges[--nranges];
-			return 0;
-		}
-	return -ENOENT;
-}
-
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	irq_level[gsi & 15] = level;
-	irq_calls[gsi & 15]++;
-	return 0;
-}
-
-void vm_request_stop(struct vm *vm, enum vm_stop_reason reason) {}
-
-static void pio(uint64_t port, uint8_t *data, unsigned int len, bool is_write)
-{
-	for (unsigned int i = 0; i < nranges; i++)
-		if (port >= ranges[i].base && port < ranges[i].base + ranges[i].len) {
-			ranges[i].fn(ranges[i].opaque, port - ranges[i].base, data, len, is_write);
-			return;
-		}
-	fail_msg("port 0x%lx not registered", (unsigned long)port);
-}
 
 /* ---- a fake backend ---- */
 
@@ -454,21 +404,18 @@ static void test_com1_glue(void **state)
 	uint8_t b, buf[UART8250_FIFO_LEN + 1];
 	uint64_t ev;
 
-	memset(&vm, 0, sizeof(vm));
+	fake_vm_init(&vm);
 	assert_int_equal(pipe(pfd), 0);
 	efd = eventfd(0, EFD_NONBLOCK);
 	assert_true(efd >= 0);
 	vm.serial_out_fd = pfd[1];
 	vm.serial_rx_fd = efd;
-	nranges = 0;
-	memset(irq_level, 0, sizeof(irq_level));
-	memset(irq_calls, 0, sizeof(irq_calls));
 
 	assert_int_equal(uart8250_dev_ops.init(&vm), 0);
 	assert_non_null(vm.com1);
-	assert_int_equal(nranges, 1);
-	assert_int_equal(ranges[0].base, UART_COM1_PORT);
-	assert_int_equal(ranges[0].len, 8);
+	assert_int_equal(fake_bus_nranges(BUS_PIO), 1);
+	assert_int_equal(fake_bus_nranges(BUS_MMIO), 0);
+	assert_int_equal(fake_pio_range(UART_COM1_PORT), 8);
 
 	b = 'K';
 	pio(UART_COM1_PORT + UART_THR, &b, 1, true);
@@ -477,10 +424,10 @@ static void test_com1_glue(void **state)
 
 	b = UART_IER_ETBEI;
 	pio(UART_COM1_PORT + UART_IER, &b, 1, true);
-	assert_int_equal(irq_level[UART_COM1_IRQ], 1);
+	assert_int_equal(fake_irq_level(UART_COM1_IRQ), 1);
 	pio(UART_COM1_PORT + UART_IIR, &b, 1, false);
-	assert_int_equal(irq_level[UART_COM1_IRQ], 0);
-	assert_int_equal(irq_calls[UART_COM1_IRQ], 2);
+	assert_int_equal(fake_irq_level(UART_COM1_IRQ), 0);
+	assert_int_equal(fake_irq_calls(UART_COM1_IRQ), 2);
 
 	/* The FIFO refuses input, then the guest drains it: one eventfd tick. */
 	b = UART_FCR_FE;
@@ -505,7 +452,8 @@ static void test_com1_glue(void **state)
 	assert_ptr_equal(vm.com1, first);
 	uart8250_dev_ops.exit(&vm);
 	assert_null(vm.com1);
-	assert_int_equal(nranges, 0);
+	assert_int_equal(fake_bus_nranges(BUS_PIO), 0);
+	fake_vm_destroy(&vm);
 	close(pfd[0]);
 	close(pfd[1]);
 	close(efd);

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * A VM for device tests without KVM: the real bus, recording stand-ins for
+ * vm.c's vm_irq_line and vm_request_stop. See fake_vm.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "fake_vm.h"
+#include "util.h"
+
+static struct {
+	pthread_mutex_t lock;
+	struct vm *vm;
+	void (*fail)(const char *msg);
+	int level[FAKE_VM_NR_GSI];
+	unsigned long calls[FAKE_VM_NR_GSI];
+	unsigned long edges[FAKE_VM_NR_GSI];
+	unsigned long calls_total;
+	unsigned int stops[FAKE_VM_NR_STOP];
+	enum vm_stop_reason stop_reason;
+	char err[256];			/* the first violation */
+} rec = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Called with rec.lock held. */
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rec.err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rec.err, sizeof(rec.err), fmt, ap);
+	va_end(ap);
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (rec.fail)
+		rec.fail(msg);		/* cmocka: does not return */
+	fprintf(stderr, "fake_vm: %s\n", msg);
+	abort();
+}
+
+/* Fail on a violation the stand-ins recorded. */
+static void check(void)
+{
+	char err[sizeof(rec.err)];
+
+	if (fake_vm_error(err, sizeof(err)))
+		fail("%s", err);
+}
+
+/* ---- the stand-ins for vm.c ------------------------------------------- */
+
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	pthread_mutex_lock(&rec.lock);
+	rec.calls_total++;
+	if (vm != rec.vm)
+		violation("vm_irq_line: wrong vm %p", (void *)vm);
+	else if (gsi >= FAKE_VM_NR_GSI)
+		violation("vm_irq_line: GSI %u out of range", gsi);
+	else if (level != 0 && level != 1)
+		violation("vm_irq_line: GSI %u level %d", gsi, level);
+	else if (level == rec.level[gsi])
+		violation("vm_irq_line: GSI %u set to %d twice (not a change)", gsi, level);
+	else {
+		rec.calls[gsi]++;
+		rec.edges[gsi] += level;
+		rec.level[gsi] = level;
+	}
+	pthread_mutex_unlock(&rec.lock);
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	pthread_mutex_lock(&rec.lock);
+	if (vm != rec.vm)
+		violation("vm_request_stop: wrong vm %p", (void *)vm);
+	else if ((unsigned int)reason >= FAKE_VM_NR_STOP || reason == VM_RUNNING)
+		violation("vm_request_stop: reason %d", (int)reason);
+	else {
+		rec.stops[reason]++;
+		if (rec.stop_reason == VM_RUNNING)
+			rec.stop_reason = reason;	/* the first request wins, as in vm.c */
+	}
+	pthread_mutex_unlock(&rec.lock);
+}
+
+/* ---- set-up and the record -------------------------------------------- */
+
+void fake_vm_init_fail(struct vm *vm, void (*on_fail)(const char *msg))
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	vm->serial_out_fd = vm->serial_rx_fd = -1;
+	pthread_mutex_lock(&rec.lock);
+	memset(rec.level, 0, sizeof(rec.level));
+	rec.vm = vm;
+	rec.fail = on_fail;
+	pthread_mutex_unlock(&rec.lock);
+	fake_vm_reset();
+	ret = bus_init(&vm->bus);
+	if (ret)
+		fail("bus_init: %d", ret);
+	vm->bus_up = true;
+}
+
+void fake_vm_destroy(struct vm *vm)
+{
+	if (vm->bus_up)
+		bus_destroy(&vm->bus);
+	vm->bus_up = false;
+	pthread_mutex_lock(&rec.lock);
+	if (rec.vm == vm)
+		rec.vm = NULL;
+	pthread_mutex_unlock(&rec.lock);
+	check();
+}
+
+void fake_vm_reset(void)
+{
+	pthread_mutex_lock(&rec.lock);
+	memset(rec.calls, 0, sizeof(rec.calls));
+	memset(rec.edges, 0, sizeof(rec.edges));
+	rec.calls_total = 0;
+	memset(rec.stops, 0, sizeof(rec.stops));
+	rec.stop_reason = VM_RUNNING;
+	rec.err[0] = 0;
+	pthread_mutex_unlock(&rec.lock);
+}
+
+#define LOCKED_RETURN(type, expr)					\
+	do {							\
+		type v_;					\
+								\
+		pthread_mutex_lock(&rec.lock);			\
+		v_ = (expr);					\
+		pthread_mutex_unlock(&rec.lock);		\
+		return v_;					\
+	} while (0)
+
+int fake_irq_level(unsigned int gsi)
+{
+	LOCKED_RETURN(int, gsi < FAKE_VM_NR_GSI ? rec.level[gsi] : 0);
+}
+
+unsigned long fake_irq_calls(unsigned int gsi)
+{
+	LOCKED_RETURN(unsigned long, gsi < FAKE_VM_NR_GSI ? rec.calls[gsi] : 0);
+}
+
+unsigned long fake_irq_edges(unsigned int gsi)
+{
+	LOCKED_RETURN(unsigned long, gsi < FAKE_VM_NR_GSI ? rec.edges[gsi] : 0);
+}
+
+unsigned long fake_irq_calls_total(void)
+{
+	LOCKED_RETURN(unsigned long, rec.calls_total);
+}
+
+unsigned int fake_stop_count(enum vm_stop_reason reason)
+{
+	LOCKED_RETURN(unsigned int, (unsigned int)reason < FAKE_VM_NR_STOP ? rec.stops[reason] : 0);
+}
+
+enum vm_stop_reason fake_stop_reason(void)
+{
+	LOCKED_RETURN(enum vm_stop_reason, rec.stop_reason);
+}
+
+bool fake_vm_error(char *buf, size_t size)
+{
+	bool seen;
+
+	pthread_mutex_lock(&rec.lock);
+	seen = rec.err[0] != 0;
+	if (size)
+		snprintf(buf, size, "%s", rec.err);
+	pthread_mutex_unlock(&rec.lock);
+	return seen;
+}
+
+/* The VM given to fake_vm_init; only the test's thread changes it. */
+static struct vm *the_vm(void)
+{
+	if (!rec.vm)
+		fail("no fake VM: call fake_vm_init first");
+	return rec.vm;
+}
+
+unsigned int fake_bus_nranges(enum bus_space space)
+{
+	struct bus *bus = &the_vm()->bus;
+	unsigned int n;
+
+	pthread_rwlock_rdlock(&bus->lock);
+	n = bus->space[space].nr;
+	pthread_rwlock_unlock(&bus->lock);
+	return n;
+}
+
+uint64_t fake_pio_range(uint16_t port)
+{
+	struct bus_range *r = bus_find(&the_vm()->bus, BUS_PIO, port);
+	uint64_t len = 0;
+
+	if (r && r->base == port)
+		len = r->len;
+	if (r)
+		bus_range_put(r);
+	return len;
+}
+
+/* ---- guest port I/O ---------------------------------------------------- */
+
+void pio(uint16_t port, void *data, unsigned int len, bool is_write)
+{
+	int ret = bus_dispatch(&the_vm()->bus, NULL, BUS_PIO, port, data, len, is_write);
+
+	if (ret)
+		fail("%u-byte %s at port 0x%x: %s", len, is_write ? "write" : "read", port,
+		     ret == -ENOENT ? "not registered" : strerror(-ret));
+	check();
+}
+
+void pio_unclipped(uint16_t port, void *data, unsigned int len, bool is_write)
+{
+	struct bus_range *r = bus_find(&the_vm()->bus, BUS_PIO, port);
+
+	if (!r)
+		fail("port 0x%x not registered", port);
+	r->fn(r->opaque, port - r->base, data, len, is_write);
+	bus_range_put(r);
+	check();
+}
+
+uint8_t pio_read8(uint16_t port)
+{
+	uint8_t b[1];
+
+	pio(port, b, 1, false);
+	return b[0];
+}
+
+uint16_t pio_read16(uint16_t port)
+{
+	uint8_t b[2];
+
+	pio(port, b, 2, false);
+	return (uint16_t)le_read(b, 2);
+}
+
+uint32_t pio_read32(uint16_t port)
+{
+	uint8_t b[4];
+
+	pio(port, b, 4, false);
+	return (uint32_t)le_read(b, 4);
+}
+
+void pio_write8(uint16_t port, uint8_t v)
+{
+	pio(port, &v, 1, true);
+}
+
+void pio_write16(uint16_t port, uint16_t v)
+{
+	uint8_t b[2];
+
+	le_write(b, 2, v);
+	pio(port, b, 2, true);
+}
+
+void pio_write32(uint16_t port, uint32_t v)
+{
+	uint8_t b[4];
+
+	le_write(b, 4, v);
+	pio(port, b, 4, true);
+}
