@@ -45,61 +45,129 @@ static unsigned int order_base_2(unsigned int n)
 	return b;
 }
 
-void cpuid_fixup(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned int ncpus)
+/* The entry for (@fn, @idx), appended (with a significant index) if missing. */
+static struct kvm_cpuid_entry2 *cpuid_entry(struct kvm_cpuid2 *c, unsigned int max_nent,
+					    uint32_t fn, uint32_t idx)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == idx)
+			return &c->entries[i];
+	if (c->nent >= max_nent)
+		return NULL;
+	e = &c->entries[c->nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	return e;
+}
+
+static bool cpuid_has(const struct kvm_cpuid2 *c, uint32_t fn)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn)
+			return true;
+	return false;
+}
+
+/*
+ * Leaves 0xB/0x1F (SDM vol. 2A, CPUID "V2 Extended Topology"): level 0 is
+ * SMT with one thread, level 1 the cores of the package, then a terminator.
+ * KVM only returns a zeroed subleaf 0 (api.rst, "CPU topology"), so the
+ * levels are written here, not just patched.
+ */
+static int cpuid_set_topology(struct kvm_cpuid2 *c, unsigned int max_nent, uint32_t fn,
+			      unsigned int apic_id, unsigned int ncpus)
+{
+	static const uint32_t type[] = { 1 /* SMT */, 2 /* core */, 0 /* invalid */ };
+	unsigned int core_bits = order_base_2(ncpus);
+
+	for (uint32_t idx = 0; idx < ARRAY_SIZE(type); idx++) {
+		struct kvm_cpuid_entry2 *e = cpuid_entry(c, max_nent, fn, idx);
+
+		if (!e)
+			return -ENOSPC;
+		e->flags |= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		e->eax = idx == 1 ? core_bits : 0;		/* shift to the next level's ID */
+		e->ebx = idx == 0 ? 1 : idx == 1 ? ncpus : 0;	/* logical CPUs at this level */
+		e->ecx = (type[idx] << 8) | idx;
+		e->edx = apic_id;
+	}
+	return 0;
+}
+
+/* Cache sharing for leaves 4 and 0x8000001D: L1/L2 per core, L3 per package. */
+static uint32_t cache_sharing(uint32_t eax, unsigned int core_bits)
+{
+	unsigned int level = (eax >> 5) & 7;
+
+	return level >= 3 ? MIN((1U << core_bits) - 1, 0xFFFU) : 0;
+}
+
+int vcpu_cpuid_fixup(struct kvm_cpuid2 *cpuid, unsigned int max_nent, unsigned int apic_id,
+		     unsigned int ncpus)
 {
 	unsigned int core_bits = order_base_2(ncpus);
+	/* Leaf 1 EBX[23:16] and leaf 4 EAX[31:26] count addressable IDs: powers of two. */
+	unsigned int pkg_ids = MIN(1U << core_bits, 255U);
+	bool has_1f = cpuid_has(cpuid, 0x1F);
+	int ret;
+
+	ret = cpuid_set_topology(cpuid, max_nent, 0xB, apic_id, ncpus);
+	if (!ret && has_1f)
+		ret = cpuid_set_topology(cpuid, max_nent, 0x1F, apic_id, ncpus);
+	if (ret)
+		return ret;
 
 	for (unsigned int i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
 		switch (e->function) {
 		case 1:
-			e->ebx = (e->ebx & 0x0000FFFF) | (apic_id << 24) |
-				 ((MIN(ncpus, 255U)) << 16);
+			e->ebx = (e->ebx & 0x0000FFFF) | (apic_id << 24) | (pkg_ids << 16);
 			if (ncpus > 1)
 				e->edx |= 1U << 28;	/* HTT: the package has several logical CPUs */
 			else
 				e->edx &= ~(1U << 28);
 			e->ecx |= 1U << 31;		/* running under a hypervisor */
 			break;
-		case 4: {
-			/* Deterministic cache parameters: cores per package, sharing. */
-			unsigned int level = (e->eax >> 5) & 7;
-			unsigned int sharing = level >= 3 ? MIN(ncpus, 4096U) - 1 : 0;
-
+		case 4:		/* Intel deterministic cache parameters */
 			if (!(e->eax & 0x1F))
-				break;		/* null subleaf: no more caches */
-			e->eax = (e->eax & 0x3FFF) | (sharing << 14) | ((MIN(ncpus, 64U) - 1) << 26);
+				break;			/* null subleaf: no more caches */
+			e->eax = (e->eax & 0x3FFF) | (cache_sharing(e->eax, core_bits) << 14) |
+				 (MIN((1U << core_bits) - 1, 63U) << 26);
 			break;
-		}
-		case 0xB:
-		case 0x1F:
-			/* Extended topology: level 0 SMT (1 thread), level 1 core. */
-			e->edx = apic_id;
-			if (e->index == 0) {
-				e->eax = 0;
-				e->ebx = 1;
-				e->ecx = (1U << 8) | 0;
-			} else if (e->index == 1) {
-				e->eax = core_bits;
-				e->ebx = ncpus;
-				e->ecx = (2U << 8) | 1;
-			} else {
-				e->eax = 0;
-				e->ebx = 0;
-				e->ecx = e->index;
-			}
+		case 0x8000001D:	/* AMD cache topology: same sharing rule */
+			if (!(e->eax & 0x1F))
+				break;
+			e->eax = (e->eax & ~(0xFFFU << 14)) | (cache_sharing(e->eax, core_bits) << 14);
 			break;
-		case 0x80000008:
+		case 0x80000008:	/* AMD: NC = cores - 1, ApicIdSize */
 			e->ecx = (e->ecx & ~0xF0FFU) | (core_bits << 12) | ((ncpus - 1) & 0xFF);
 			break;
-		case 0x8000001E:
+		case 0x8000001E:	/* AMD: extended APIC ID, core ID, one thread per core */
 			e->eax = apic_id;
-			e->ebx = apic_id & 0xFF;	/* core id; one thread per core */
+			e->ebx = apic_id & 0xFF;
 			e->ecx = 0;
 			break;
 		}
 	}
+	return 0;
+}
+
+static int get_msr(struct vcpu *v, uint32_t index, uint64_t *val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index };
+
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+		return -EINVAL;
+	*val = m.e.data;
+	return 0;
 }
 
 static int setup_msrs(struct vcpu *v)
@@ -109,27 +177,37 @@ static int setup_msrs(struct vcpu *v)
 		{ MSR_IA32_SYSENTER_EIP, 0 }, { MSR_STAR, 0 }, { MSR_CSTAR, 0 },
 		{ MSR_KERNEL_GS_BASE, 0 }, { MSR_SYSCALL_MASK, 0 }, { MSR_LSTAR, 0 },
 		{ MSR_IA32_TSC, 0 },
-		{ MSR_IA32_MISC_ENABLE, 1 },		/* fast strings, as firmware leaves it */
 		{ MSR_MTRR_DEF_TYPE, (1 << 11) | 6 },	/* MTRRs on, default write-back */
+		{ MSR_IA32_MISC_ENABLE, 0 },		/* read-modify-write below */
 	};
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[ARRAY_SIZE(init)];
 	} msrs;
-	int n;
+	uint64_t misc = 0;
+	unsigned int n = ARRAY_SIZE(init);
+	int set;
 
 	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = ARRAY_SIZE(init);
-	for (unsigned int i = 0; i < ARRAY_SIZE(init); i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		msrs.e[i].index = init[i].index;
 		msrs.e[i].data = init[i].data;
 	}
-	n = ioctl(v->fd, KVM_SET_MSRS, &msrs);
-	if (n < 0)
+	/*
+	 * Fast strings on, as firmware leaves it, keeping KVM's other bits
+	 * (BTS/PEBS unavailable); where KVM has no MISC_ENABLE, skip it.
+	 */
+	if (get_msr(v, MSR_IA32_MISC_ENABLE, &misc) == 0)
+		msrs.e[n - 1].data = misc | 1;
+	else
+		n--;
+	msrs.hdr.nmsrs = n;
+	set = ioctl(v->fd, KVM_SET_MSRS, &msrs);
+	if (set < 0)
 		return -errno;
-	if (n != (int)ARRAY_SIZE(init))
-		pr_debug("vcpu%u: KVM_SET_MSRS set %d of %zu MSRs (stopped at 0x%x)", v->id, n,
-			 ARRAY_SIZE(init), init[n].index);
+	if (set != (int)n)
+		pr_warn("vcpu%u: KVM refused MSR 0x%x (set %d of %u)", v->id,
+			msrs.e[set].index, set, n);
 	return 0;
 }
 
@@ -137,13 +215,14 @@ static int setup_msrs(struct vcpu *v)
 static int setup_lapic(struct vcpu *v)
 {
 	struct kvm_lapic_state lapic;
-	uint32_t *lvt0 = (uint32_t *)&lapic.regs[APIC_LVT0];
-	uint32_t *lvt1 = (uint32_t *)&lapic.regs[APIC_LVT1];
+	uint8_t *lvt0 = (uint8_t *)&lapic.regs[APIC_LVT0];
+	uint8_t *lvt1 = (uint8_t *)&lapic.regs[APIC_LVT1];
+	const uint32_t mode_mask = 0x700 | 0x10000;	/* delivery mode, masked */
 
 	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
-	*lvt0 = (*lvt0 & ~0x700U & ~0x10000U) | APIC_MODE_EXTINT;
-	*lvt1 = (*lvt1 & ~0x700U & ~0x10000U) | APIC_MODE_NMI;
+	le_write(lvt0, 4, (le_read(lvt0, 4) & ~mode_mask) | APIC_MODE_EXTINT);
+	le_write(lvt1, 4, (le_read(lvt1, 4) & ~mode_mask) | APIC_MODE_NMI);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
 		return -errno;
 	return 0;
@@ -162,7 +241,7 @@ static int setup_fpu(struct vcpu *v)
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
-	size_t cpuid_size;
+	unsigned int max_nent;
 	struct vcpu *v;
 	int ret;
 
@@ -182,17 +261,18 @@ int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out)
 		goto err_close;
 	}
 
-	cpuid_size = sizeof(*cpuid) + vm->cpuid->nent * sizeof(cpuid->entries[0]);
-	cpuid = malloc(cpuid_size);
+	/* Room for the topology subleaves KVM leaves out (0xB and 0x1F, 3 each). */
+	max_nent = vm->cpuid->nent + 6;
+	cpuid = calloc(1, sizeof(*cpuid) + max_nent * sizeof(cpuid->entries[0]));
 	if (!cpuid) {
 		ret = -ENOMEM;
 		goto err_unmap;
 	}
-	memcpy(cpuid, vm->cpuid, cpuid_size);
-	cpuid_fixup(cpuid, id, vm->ncpus);
-	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
-		ret = -errno;
-		pr_err("vcpu%u: KVM_SET_CPUID2: %s", id, strerror(errno));
+	memcpy(cpuid, vm->cpuid, sizeof(*cpuid) + vm->cpuid->nent * sizeof(cpuid->entries[0]));
+	ret = vcpu_cpuid_fixup(cpuid, max_nent, id, vm->ncpus);
+	if (ret || ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
+		ret = ret ? ret : -errno;
+		pr_err("vcpu%u: KVM_SET_CPUID2: %s", id, strerror(-ret));
 		goto err_cpuid;
 	}
 	free(cpuid);
@@ -245,9 +325,14 @@ int vcpu_set_boot_regs(struct vcpu *v, uint64_t entry, uint64_t rsi)
 	sregs.tr = tss;
 	sregs.gdt.base = BOOT_GDT_ADDR;
 	sregs.gdt.limit = 5 * 8 - 1;
-	sregs.idt.base = 0;
+	/*
+	 * No IDT yet, but not the all-zero one: a triple fault with base 0 and
+	 * limit 0 is how Linux reboots on purpose (reboot.c, no_idt), and a
+	 * crash before the kernel's first lidt must not look like that.
+	 */
+	sregs.idt.base = BOOT_IDT_SENTINEL;
 	sregs.idt.limit = 0;
-	sregs.cr0 = 0x80050033;		/* PG WP NE ET MP PE */
+	sregs.cr0 = 0x80050033;		/* PG AM WP NE ET MP PE: Linux's CR0_STATE */
 	sregs.cr3 = BOOT_PML4_ADDR;
 	sregs.cr4 = 0x20;		/* PAE */
 	sregs.efer = 0x500;		/* LMA LME */
@@ -324,14 +409,14 @@ static int exit_continue(struct vcpu *v)
 
 /*
  * A triple fault. Linux's reboot=t (and other OSes' last-resort reset) loads
- * an empty IDT and raises an exception on purpose; any other triple fault is
- * a crash worth a register dump.
+ * the all-zero IDT and raises an exception on purpose; any other triple fault
+ * is a crash worth a register dump.
  */
 static int exit_shutdown(struct vcpu *v)
 {
 	struct kvm_sregs s;
 
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && s.idt.limit == 0) {
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && s.idt.limit == 0 && s.idt.base == 0) {
 		vm_request_stop(v->vm, VM_STOP_REBOOT);
 		return EXIT_STOP;
 	}

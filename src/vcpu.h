@@ -36,16 +36,20 @@ int vcpu_set_boot_regs(struct vcpu *v, uint64_t entry, uint64_t rsi);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/* vcpu_destroy - unmap and close a vCPU that is not running; NULL is fine. */
 void vcpu_destroy(struct vcpu *v);
 
 /* vcpu_dump - registers and segment state on stderr, for fatal exits. */
 void vcpu_dump(struct vcpu *v);
 
 /*
- * cpuid_fixup - adjust a KVM_GET_SUPPORTED_CPUID copy for vCPU @apic_id of
- * @ncpus (one socket, @ncpus cores, one thread each): leaves 1, 4, 0xB, 0x1F,
- * 0x80000008, 0x8000001E. Pure; exported for unit tests.
+ * vcpu_cpuid_fixup - adjust a KVM_GET_SUPPORTED_CPUID copy for vCPU @apic_id
+ * of @ncpus (one socket, @ncpus cores, one thread each): leaves 1, 4, 0xB,
+ * 0x1F (when present), 0x8000001D, 0x80000008, 0x8000001E. Missing topology
+ * subleaves are appended, so @cpuid must have room for @max_nent entries.
+ * Pure; exported for unit tests. Returns 0 or -ENOSPC.
  */
-void cpuid_fixup(struct kvm_cpuid2 *cpuid, unsigned int apic_id, unsigned int ncpus);
+int vcpu_cpuid_fixup(struct kvm_cpuid2 *cpuid, unsigned int max_nent, unsigned int apic_id,
+		     unsigned int ncpus);
 
 #endif

@@ -20,6 +20,14 @@
 #define BOOT_ACPI_END		0x100000ULL
 #define BOOT_KERNEL_ADDR	0x100000ULL	/* protected-mode kernel; 64-bit entry at +0x200 */
 
+/* IDT base at entry, with limit 0: anything but the deliberate-reboot IDT (0, 0). */
+#define BOOT_IDT_SENTINEL	0x1000ULL
+
+/* KVM's identity-map page and TSS (3 pages), in the 32-bit hole; e820-reserved. */
+#define KVM_IDENTITY_MAP_ADDR	0xFFFBC000ULL
+#define KVM_TSS_ADDR		0xFFFBD000ULL
+#define KVM_PRIVATE_END		0xFFFC0000ULL
+
 #define BOOT_CS			0x10
 #define BOOT_DS			0x18
 

@@ -6,7 +6,7 @@
 
 GUEST_DIR   := tests/guests
 GUEST_OUT   := $(B)/guests
-GUEST_NAMES := uart rtc lapic_timer smp poweroff reset_i8042 reset_acpi triple_fault crash cpl3 \
+GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_acpi triple_fault crash cpl3 \
                stdin echo
 
 GUEST_CC      ?= $(CC)
@@ -36,6 +36,10 @@ $(GUEST_OUT)/%.o: $(GUEST_DIR)/%.S
 	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/guest.ld
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+# No library: it must fault before anything could load an IDT.
+$(GUEST_OUT)/early_crash.elf: $(GUEST_OUT)/early_crash.o $(GUEST_OUT)/header.o $(GUEST_DIR)/guest.ld
 	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # Setup sectors, then the protected-mode part (from 0x100000): a bzImage.

@@ -68,7 +68,7 @@ verdict() {
 	fi
 	if [ -z "$why" ] && [ -n "$abort" ]; then
 		why="guest: ${abort#*UCALL ABORT }"
-	elif [ -z "$why" ] && ! grep -Eq "$last" "$serial.txt"; then
+	elif [ -z "$why" ] && [ -n "$last" ] && ! grep -Eq "$last" "$serial.txt"; then
 		why="no serial line matching '$last'"
 	elif [ -z "$why" ] && [ -n "$err_want" ] && ! grep -Eqi "$err_want" "$err"; then
 		why="stderr does not match '$err_want'"
@@ -193,6 +193,7 @@ CHECK=check_one_reboot_line
 run_guest triple_fault triple_fault 0 '^UCALL SYNC reset: triple fault' 'reboot' ''
 CHECK=check_crash_rip
 run_guest crash        crash    error '^UCALL SYNC crash: ud2' 'RIP' 'reboot'
+run_guest early_crash  early_crash  error '' 'RIP' 'reboot'
 run_guest cpl3         cpl3         0 "$DONE" '' 'reboot'
 run_stdin stdin        0
 run_stdin stdin-fifo   1

@@ -88,14 +88,19 @@ static void test_term_filter(void **state)
 	assert_false(quit);
 }
 
-static struct kvm_cpuid2 *cpuid_template(void)
+#define TEMPLATE_ROOM 8	/* spare entries for the subleaves the fixup appends */
+
+/* Shaped like KVM_GET_SUPPORTED_CPUID: leaf 0xB has only a zeroed subleaf 0. */
+static struct kvm_cpuid2 *cpuid_template(unsigned int *max_nent)
 {
 	static const struct { uint32_t fn, idx; } leaves[] = {
-		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 4, 2 }, { 4, 3 }, { 0xB, 0 }, { 0xB, 1 },
-		{ 0xB, 2 }, { 0x80000008, 0 }, { 0x8000001E, 0 },
+		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 4, 2 }, { 4, 3 }, { 0xB, 0 },
+		{ 0x80000008, 0 }, { 0x8000001D, 0 }, { 0x8000001D, 1 }, { 0x8000001E, 0 },
 	};
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + ARRAY_SIZE(leaves) * sizeof(c->entries[0]));
+	struct kvm_cpuid2 *c;
 
+	*max_nent = ARRAY_SIZE(leaves) + TEMPLATE_ROOM;
+	c = calloc(1, sizeof(*c) + *max_nent * sizeof(c->entries[0]));
 	c->nent = ARRAY_SIZE(leaves);
 	for (unsigned int i = 0; i < c->nent; i++) {
 		c->entries[i].function = leaves[i].fn;
@@ -106,6 +111,8 @@ static struct kvm_cpuid2 *cpuid_template(void)
 	c->entries[2].eax = (1 << 5) | 2;	/* L1 instruction */
 	c->entries[3].eax = (3 << 5) | 3;	/* L3 unified */
 	c->entries[4].eax = 0;			/* terminator */
+	c->entries[7].eax = (1 << 5) | 1 | (1 << 14);	/* AMD L1, host: shared by 2 */
+	c->entries[8].eax = (3 << 5) | 3 | (15 << 14);	/* AMD L3, host: shared by 16 */
 	return c;
 }
 
@@ -114,39 +121,68 @@ static struct kvm_cpuid_entry2 *leaf(struct kvm_cpuid2 *c, uint32_t fn, uint32_t
 	for (unsigned int i = 0; i < c->nent; i++)
 		if (c->entries[i].function == fn && c->entries[i].index == idx)
 			return &c->entries[i];
+	fail_msg("no CPUID leaf 0x%x.%u", fn, idx);
 	return NULL;
 }
 
 static void test_cpuid_fixup(void **state)
 {
-	struct kvm_cpuid2 *c = cpuid_template();
+	unsigned int max;
+	struct kvm_cpuid2 *c = cpuid_template(&max);
 
-	cpuid_fixup(c, 2, 3);
+	assert_int_equal(vcpu_cpuid_fixup(c, max, 2, 3), 0);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 2);			/* initial APIC ID */
-	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 3);		/* logical CPUs */
+	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 4);		/* addressable IDs: 2^2 */
 	assert_int_equal(leaf(c, 1, 0)->ebx & 0xFFFF, 0xFF08);		/* rest untouched */
 	assert_true(leaf(c, 1, 0)->edx & (1U << 28));
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 31));
-	assert_int_equal(leaf(c, 4, 0)->eax >> 26, 2);			/* cores - 1 */
+	assert_int_equal(leaf(c, 4, 0)->eax >> 26, 3);			/* addressable cores - 1 */
 	assert_int_equal((leaf(c, 4, 0)->eax >> 14) & 0xFFF, 0);		/* L1 per core */
-	assert_int_equal((leaf(c, 4, 2)->eax >> 14) & 0xFFF, 2);		/* L3 shared by 3 */
+	assert_int_equal((leaf(c, 4, 2)->eax >> 14) & 0xFFF, 3);		/* L3 per package */
 	assert_int_equal(leaf(c, 4, 3)->eax, 0);			/* terminator kept */
+	/* 0xB: SMT level, core level and a terminator, though KVM gave only index 0. */
 	assert_int_equal(leaf(c, 0xB, 0)->edx, 2);
 	assert_int_equal(leaf(c, 0xB, 0)->ebx, 1);
-	assert_int_equal((leaf(c, 0xB, 0)->ecx >> 8) & 0xFF, 1);		/* SMT level */
+	assert_int_equal((leaf(c, 0xB, 0)->ecx >> 8) & 0xFF, 1);
 	assert_int_equal(leaf(c, 0xB, 1)->eax, 2);			/* 3 cores need 2 bits */
 	assert_int_equal(leaf(c, 0xB, 1)->ebx, 3);
-	assert_int_equal((leaf(c, 0xB, 1)->ecx >> 8) & 0xFF, 2);		/* core level */
+	assert_int_equal(leaf(c, 0xB, 1)->ecx, (2 << 8) | 1);		/* core level, index 1 */
+	assert_int_equal(leaf(c, 0xB, 1)->edx, 2);
+	assert_true(leaf(c, 0xB, 1)->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
 	assert_int_equal(leaf(c, 0xB, 2)->ebx, 0);			/* end of levels */
+	assert_int_equal(leaf(c, 0xB, 2)->ecx, 2);
+	/* No leaf 0x1F from KVM: none invented. */
+	for (unsigned int i = 0; i < c->nent; i++)
+		assert_int_not_equal(c->entries[i].function, 0x1F);
+	/* AMD: cache sharing follows the VM's topology, not the host's. */
+	assert_int_equal((leaf(c, 0x8000001D, 0)->eax >> 14) & 0xFFF, 0);
+	assert_int_equal((leaf(c, 0x8000001D, 1)->eax >> 14) & 0xFFF, 3);
+	assert_int_equal(leaf(c, 0x8000001D, 1)->eax & 0x3FFF, (3 << 5) | 3);
 	assert_int_equal(leaf(c, 0x80000008, 0)->ecx & 0xFF, 2);
+	assert_int_equal((leaf(c, 0x80000008, 0)->ecx >> 12) & 0xF, 2);
 	assert_int_equal(leaf(c, 0x8000001E, 0)->eax, 2);
 	free(c);
 
-	c = cpuid_template();
-	cpuid_fixup(c, 0, 1);
+	c = cpuid_template(&max);
+	assert_int_equal(vcpu_cpuid_fixup(c, max, 0, 1), 0);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 0);
 	assert_false(leaf(c, 1, 0)->edx & (1U << 28));
 	assert_int_equal(leaf(c, 0xB, 1)->eax, 0);
+	assert_int_equal(leaf(c, 0xB, 1)->ebx, 1);
+	free(c);
+
+	/* Leaf 0x1F, when KVM reports it, gets the same levels. */
+	c = cpuid_template(&max);
+	c->entries[c->nent++] = (struct kvm_cpuid_entry2){ .function = 0x1F };
+	assert_int_equal(vcpu_cpuid_fixup(c, max, 5, 8), 0);
+	assert_int_equal(leaf(c, 0x1F, 1)->eax, 3);
+	assert_int_equal(leaf(c, 0x1F, 1)->ebx, 8);
+	assert_int_equal(leaf(c, 0x1F, 2)->edx, 5);
+	free(c);
+
+	/* No room for the subleaves: an error, not an overflow. */
+	c = cpuid_template(&max);
+	assert_int_equal(vcpu_cpuid_fixup(c, c->nent, 0, 2), -ENOSPC);
 	free(c);
 }
 
