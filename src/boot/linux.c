@@ -16,7 +16,7 @@
 #include "boot/linux.h"
 #include "util.h"
 
-int bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why)
+int linux_bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why)
 {
 	unsigned int setup_sects;
 
@@ -50,8 +50,12 @@ int bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const cha
 		*why = "truncated bzImage: no protected-mode kernel after the setup sectors";
 		return -ENOEXEC;
 	}
+	if (size - bz->setup_size > UINT32_MAX) {
+		*why = "protected-mode kernel of 4 GiB or more";
+		return -ENOEXEC;
+	}
 	bz->hdr_end = 0x202 + buf[HDR_JUMP + 1];
-	if (bz->hdr_end > bz->setup_size || bz->hdr_end > BP_E820_TABLE) {
+	if (bz->hdr_end > bz->setup_size || bz->hdr_end > BP_HDR_END) {
 		*why = "setup header length out of range";
 		return -ENOEXEC;
 	}
@@ -60,6 +64,14 @@ int bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const cha
 	bz->init_size = (uint32_t)le_read(buf + HDR_INIT_SIZE, 4);
 	if (bz->init_size < size - bz->setup_size)
 		bz->init_size = (uint32_t)(size - bz->setup_size);
+	bz->relocatable = buf[HDR_RELOCATABLE] != 0;
+	bz->kernel_alignment = (uint32_t)le_read(buf + HDR_KERNEL_ALIGNMENT, 4);
+	bz->pref_address = le_read(buf + HDR_PREF_ADDRESS, 8);
+	/* pref_address appeared in 2.10; alignment must be a power of two. */
+	if (bz->kernel_alignment & (bz->kernel_alignment - 1)) {
+		*why = "kernel_alignment is not a power of two";
+		return -ENOEXEC;
+	}
 	bz->buf = buf;
 	bz->size = size;
 	return 0;
@@ -76,7 +88,24 @@ static unsigned int e820_add(struct e820_entry *tbl, unsigned int n, unsigned in
 	return n + 1;
 }
 
-unsigned int e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max)
+uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load)
+{
+	uint64_t start = bz->pref_address;
+
+	/*
+	 * boot.rst, init_size: a relocatable kernel runs at its load address
+	 * raised to pref_address and aligned up to kernel_alignment; any other
+	 * kernel at pref_address. It decompresses into [start, start+init_size).
+	 */
+	if (bz->relocatable) {
+		start = MAX(load, bz->pref_address);
+		if (bz->kernel_alignment)
+			start = ALIGN_UP(start, (uint64_t)bz->kernel_alignment);
+	}
+	return MAX(start, load) + bz->init_size;
+}
+
+unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max)
 {
 	uint64_t low_end = mem_low_end(mem);
 	unsigned int n = 0;
@@ -86,6 +115,9 @@ unsigned int e820_build(const struct guest_mem *mem, struct e820_entry *tbl, uns
 	n = e820_add(tbl, n, max, BOOT_EBDA_START, BOOT_ACPI_END - BOOT_EBDA_START, E820_RESERVED);
 	if (low_end > BOOT_KERNEL_ADDR)
 		n = e820_add(tbl, n, max, BOOT_KERNEL_ADDR, low_end - BOOT_KERNEL_ADDR, E820_RAM);
+	/* KVM's identity-map page and TSS: the guest must never put a BAR there. */
+	n = e820_add(tbl, n, max, KVM_IDENTITY_MAP_ADDR, KVM_PRIVATE_END - KVM_IDENTITY_MAP_ADDR,
+		     E820_RESERVED);
 	for (unsigned int i = 1; i < mem->nr; i++)
 		n = e820_add(tbl, n, max, mem->region[i].gpa, mem->region[i].size, E820_RAM);
 	return n;
@@ -163,6 +195,23 @@ out:
 	return ret;
 }
 
+/* pread all of [off, off+len) or fail; for files that may be large. */
+static int pread_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 /*
  * Read the initrd straight into guest memory just below the highest address
  * the kernel accepts (initrd_addr_max, and the end of low RAM), above the
@@ -172,28 +221,39 @@ static int load_initrd(struct guest_mem *mem, const struct bzimage *bz, const ch
 		       uint64_t kernel_end, uint8_t *bp)
 {
 	uint64_t top = MIN(mem_low_end(mem), (uint64_t)bz->initrd_addr_max + 1);
-	uint64_t addr;
-	uint8_t *buf;
-	size_t size;
-	int ret;
+	uint64_t addr, size;
+	struct stat st;
+	int fd, ret;
 
-	ret = read_file(path, "initrd", &buf, &size);
-	if (ret)
-		return ret;
-	if (size > top || ALIGN_DOWN(top - size, 4096) < kernel_end) {
-		pr_err("initrd '%s' (%zu bytes) does not fit in guest memory below 0x%llx; "
-		       "give the guest more --memory", path, size, (unsigned long long)top);
-		free(buf);
-		return -ENOSPC;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		pr_err("cannot open initrd '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	size = (uint64_t)st.st_size;
+	if (size > top || ALIGN_DOWN(top - size, 4096) < kernel_end || size > UINT32_MAX) {
+		pr_err("initrd '%s' (%llu bytes) does not fit in guest memory between the kernel "
+		       "(up to 0x%llx) and 0x%llx; give the guest more --memory", path,
+		       (unsigned long long)size, (unsigned long long)kernel_end,
+		       (unsigned long long)top);
+		ret = -ENOSPC;
+		goto out;
 	}
 	addr = ALIGN_DOWN(top - size, 4096);
-	memcpy(guest_ptr(mem, addr, size), buf, size);
-	free(buf);
+	ret = pread_full(fd, guest_ptr(mem, addr, size), size);
+	if (ret) {
+		pr_err("cannot read initrd '%s': %s", path, strerror(-ret));
+		goto out;
+	}
 	le_write(bp + HDR_RAMDISK_IMAGE, 4, addr);
 	le_write(bp + HDR_RAMDISK_SIZE, 4, size);
 	le_write(bp + BP_EXT_RAMDISK_IMAGE, 4, addr >> 32);
-	le_write(bp + BP_EXT_RAMDISK_SIZE, 4, (uint64_t)size >> 32);
-	return 0;
+	le_write(bp + BP_EXT_RAMDISK_SIZE, 4, size >> 32);
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *entry)
@@ -203,22 +263,22 @@ int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *ent
 	uint8_t *img = NULL, *bp;
 	struct bzimage bz;
 	uint64_t kernel_end;
-	size_t img_size, cmdline_len, cmdline_max;
+	size_t img_size = 0, cmdline_len, cmdline_max;
 	unsigned int n;
 	int ret;
 
 	ret = read_file(lb->kernel, "kernel", &img, &img_size);
 	if (ret)
 		return ret;
-	ret = bzimage_parse(img, img_size, &bz, &why);
+	ret = linux_bzimage_parse(img, img_size, &bz, &why);
 	if (ret) {
 		pr_err("kernel '%s': %s", lb->kernel, why);
 		goto out;
 	}
-	kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
+	kernel_end = linux_kernel_end(&bz, BOOT_KERNEL_ADDR);
 	if (kernel_end > mem_low_end(mem)) {
-		pr_err("kernel '%s' needs %u MiB from its load address; give the guest more --memory",
-		       lb->kernel, (unsigned int)(kernel_end / MiB + 1));
+		pr_err("kernel '%s' needs %llu MiB of low memory to decompress; give the guest "
+		       "more --memory", lb->kernel, (unsigned long long)(kernel_end / MiB + 1));
 		ret = -ENOSPC;
 		goto out;
 	}
@@ -246,7 +306,7 @@ int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *ent
 	le_write(bp + HDR_CMD_LINE_PTR, 4, BOOT_CMDLINE_ADDR);
 	le_write(bp + BP_EXT_CMD_LINE_PTR, 4, BOOT_CMDLINE_ADDR >> 32);
 
-	n = e820_build(mem, e820, BP_E820_MAX);
+	n = linux_e820_build(mem, e820, BP_E820_MAX);
 	bp[BP_E820_ENTRIES] = (uint8_t)n;
 	memcpy(bp + BP_E820_TABLE, e820, n * sizeof(e820[0]));
 

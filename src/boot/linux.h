@@ -2,6 +2,7 @@
 #ifndef KVMIO_BOOT_LINUX_H
 #define KVMIO_BOOT_LINUX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@
 #define BP_EXT_CMD_LINE_PTR	0x0C8
 #define BP_E820_ENTRIES		0x1E8
 #define BP_HDR			0x1F1	/* struct setup_header starts here */
+#define BP_HDR_END		0x290	/* ... and its area ends here */
 #define BP_E820_TABLE		0x2D0
 #define BP_E820_MAX		128
 #define BP_SIZE			4096
@@ -50,7 +52,7 @@ struct e820_entry {
 	uint32_t type;
 } __attribute__((packed));
 
-/* What kvmio needs from a bzImage, validated by bzimage_parse. */
+/* What kvmio needs from a bzImage, validated by linux_bzimage_parse. */
 struct bzimage {
 	const uint8_t *buf;
 	size_t size;
@@ -59,23 +61,34 @@ struct bzimage {
 	uint16_t version;
 	uint32_t cmdline_size;
 	uint32_t initrd_addr_max;
-	uint32_t init_size;	/* memory the kernel needs from its load address */
+	uint32_t init_size;	/* memory the kernel needs from its runtime start */
 	uint16_t xloadflags;
+	bool relocatable;
+	uint32_t kernel_alignment;
+	uint64_t pref_address;
 };
 
 /*
- * bzimage_parse - validate @buf as a bzImage kvmio can boot through the 64-bit
+ * linux_bzimage_parse - validate @buf as a bzImage kvmio can boot through the 64-bit
  * entry point and fill @bz. Pure. Returns 0, or -ENOEXEC with *why set to a
  * short human-readable reason.
  */
-int bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why);
+int linux_bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why);
 
 /*
- * e820_build - the guest's memory map for @mem: low RAM below the EBDA, the
- * EBDA/BIOS/ACPI area reserved, RAM from 1 MiB to the hole, RAM above 4 GiB.
- * Pure. Returns the number of entries written (at most @max).
+ * linux_kernel_end - end of the memory the kernel uses while it decompresses
+ * when loaded at @load: its runtime start (boot.rst, "init_size") plus
+ * init_size. Pure.
  */
-unsigned int e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max);
+uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load);
+
+/*
+ * linux_e820_build - the guest's memory map for @mem: low RAM below the EBDA,
+ * the EBDA/BIOS/ACPI area reserved, RAM from 1 MiB to the hole, KVM's private
+ * pages reserved, RAM above 4 GiB. Pure. Returns the number of entries
+ * written (at most @max).
+ */
+unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max);
 
 struct linux_boot {
 	const char *kernel;	/* paths */

@@ -43,13 +43,13 @@ static void test_bzimage_parse_ok(void **state)
 	struct bzimage bz;
 	const char *why = NULL;
 
-	assert_int_equal(bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
+	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
 	assert_int_equal(bz.setup_size, 5 * 512);
 	assert_int_equal(bz.hdr_end, 0x26C);
 	assert_int_equal(bz.cmdline_size, 2047);
 	assert_int_equal(bz.init_size, 1 * MiB);
 	b[HDR_SETUP_SECTS] = 0;				/* 0 means 4, per the protocol */
-	assert_int_equal(bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
+	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
 	assert_int_equal(bz.setup_size, 5 * 512);
 	free(b);
 }
@@ -59,7 +59,7 @@ static void expect_reject(uint8_t *b, size_t size, const char *needle)
 	struct bzimage bz;
 	const char *why = NULL;
 
-	assert_int_equal(bzimage_parse(b, size, &bz, &why), -ENOEXEC);
+	assert_int_equal(linux_bzimage_parse(b, size, &bz, &why), -ENOEXEC);
 	assert_non_null(why);
 	if (!strstr(why, needle))
 		fail_msg("reason '%s' lacks '%s'", why, needle);
@@ -98,6 +98,37 @@ static void test_bzimage_rejects(void **state)
 	b[HDR_SETUP_SECTS] = 200;			/* setup larger than the file */
 	expect_reject(b, IMG_SIZE, "truncated");
 	free(b);
+
+	b = make_image();
+	b[HDR_JUMP + 1] = 0x90;				/* header past 0x290 */
+	expect_reject(b, IMG_SIZE, "header length");
+	free(b);
+
+	b = make_image();
+	le_write(b + HDR_KERNEL_ALIGNMENT, 4, 0x300000);
+	expect_reject(b, IMG_SIZE, "power of two");
+	free(b);
+}
+
+/* boot.rst init_size: the kernel decompresses at its runtime start, not at 1 MiB. */
+static void test_kernel_end(void **state)
+{
+	uint8_t *b = make_image();
+	struct bzimage bz;
+	const char *why;
+
+	b[HDR_RELOCATABLE] = 1;
+	le_write(b + HDR_KERNEL_ALIGNMENT, 4, 2 * MiB);
+	le_write(b + HDR_PREF_ADDRESS, 8, 16 * MiB);
+	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
+	assert_int_equal(linux_kernel_end(&bz, 1 * MiB), 17 * MiB);	/* raised to pref */
+	assert_int_equal(linux_kernel_end(&bz, 33 * MiB), 35 * MiB);	/* aligned up */
+
+	b[HDR_RELOCATABLE] = 0;				/* fixed kernel: pref_address */
+	le_write(b + HDR_PREF_ADDRESS, 8, 8 * MiB);
+	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
+	assert_int_equal(linux_kernel_end(&bz, 1 * MiB), 9 * MiB);
+	free(b);
 }
 
 static void test_e820(void **state)
@@ -107,8 +138,8 @@ static void test_e820(void **state)
 	unsigned int n;
 
 	assert_int_equal(mem_layout(&m, 512 * MiB), 0);
-	n = e820_build(&m, t, 8);
-	assert_int_equal(n, 3);
+	n = linux_e820_build(&m, t, 8);
+	assert_int_equal(n, 4);
 	assert_int_equal(t[0].addr, 0);
 	assert_int_equal(t[0].size, BOOT_EBDA_START);
 	assert_int_equal(t[0].type, E820_RAM);
@@ -117,16 +148,21 @@ static void test_e820(void **state)
 	assert_int_equal(t[1].type, E820_RESERVED);
 	assert_int_equal(t[2].addr, 1 * MiB);
 	assert_int_equal(t[2].size, 511 * MiB);
+	/* KVM's identity-map page and TSS are reserved, so no BAR lands there. */
+	assert_int_equal(t[3].addr, KVM_IDENTITY_MAP_ADDR);
+	assert_int_equal(t[3].addr + t[3].size, KVM_PRIVATE_END);
+	assert_int_equal(t[3].type, E820_RESERVED);
 
 	assert_int_equal(mem_layout(&m, 6 * GiB), 0);
-	n = e820_build(&m, t, 8);
-	assert_int_equal(n, 4);
+	n = linux_e820_build(&m, t, 8);
+	assert_int_equal(n, 5);
 	assert_int_equal(t[2].addr + t[2].size, MEM_HOLE_START);
-	assert_int_equal(t[3].addr, MEM_4G);
-	assert_int_equal(t[3].size, 6 * GiB - MEM_HOLE_START);
-	assert_int_equal(t[3].type, E820_RAM);
+	assert_int_equal(t[3].type, E820_RESERVED);
+	assert_int_equal(t[4].addr, MEM_4G);
+	assert_int_equal(t[4].size, 6 * GiB - MEM_HOLE_START);
+	assert_int_equal(t[4].type, E820_RAM);
 	/* Bounded by the table size. */
-	assert_int_equal(e820_build(&m, t, 2), 2);
+	assert_int_equal(linux_e820_build(&m, t, 2), 2);
 }
 
 static char *write_temp(const void *data, size_t len)
@@ -151,6 +187,10 @@ static void test_linux_load(void **state)
 
 	for (size_t i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i ^ 0x5A);
+	/* Like Debian's kernel: relocatable, decompressing at 16 MiB. */
+	img[HDR_RELOCATABLE] = 1;
+	le_write(img + HDR_KERNEL_ALIGNMENT, 4, 2 * MiB);
+	le_write(img + HDR_PREF_ADDRESS, 8, 16 * MiB);
 	lb.kernel = write_temp(img, IMG_SIZE);
 	lb.initrd = write_temp(initrd, sizeof(initrd));
 	assert_int_equal(mem_alloc(&m, 64 * MiB), 0);
@@ -167,7 +207,7 @@ static void test_linux_load(void **state)
 	assert_int_equal(le_read(bp + BP_ACPI_RSDP_ADDR, 8), BOOT_ACPI_START);
 	assert_int_equal(le_read(bp + HDR_CMD_LINE_PTR, 4), BOOT_CMDLINE_ADDR);
 	assert_string_equal((char *)guest_ptr(&m, BOOT_CMDLINE_ADDR, 1), "console=ttyS0 quiet");
-	assert_int_equal(bp[BP_E820_ENTRIES], 3);
+	assert_int_equal(bp[BP_E820_ENTRIES], 4);
 
 	/* initrd: page aligned, at the top of RAM, contents intact. */
 	rd_addr = le_read(bp + HDR_RAMDISK_IMAGE, 4);
@@ -175,7 +215,7 @@ static void test_linux_load(void **state)
 	assert_int_equal(rd_size, sizeof(initrd));
 	assert_int_equal(rd_addr & 4095, 0);
 	assert_true(rd_addr + rd_size <= 64 * MiB);
-	assert_true(rd_addr >= BOOT_KERNEL_ADDR + 1 * MiB);
+	assert_true(rd_addr >= 17 * MiB);		/* above [16 MiB, 16 MiB + init_size) */
 	assert_memory_equal(guest_ptr(&m, rd_addr, rd_size), initrd, sizeof(initrd));
 
 	/* Identity map: 0x1234567 and the LAPIC page translate to themselves. */
@@ -237,6 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bzimage_parse_ok),
 		cmocka_unit_test(test_bzimage_rejects),
+		cmocka_unit_test(test_kernel_end),
 		cmocka_unit_test(test_e820),
 		cmocka_unit_test(test_linux_load),
 		cmocka_unit_test(test_linux_load_errors),
