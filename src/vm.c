@@ -26,10 +26,6 @@
 #include "vcpu.h"
 #include "vm.h"
 
-/* Below 4 GiB, inside the PCI hole, where no device will ever sit. */
-#define KVM_IDENTITY_MAP_ADDR	0xFFFBC000ULL
-#define KVM_TSS_ADDR		0xFFFBD000ULL
-
 /* Built-in devices, set up in this order and torn down in reverse. */
 static const struct vm_device_ops *const vm_devices[] = {
 	&uart8250_dev_ops,
@@ -44,6 +40,11 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}
+
+void vm_console_write(struct vm *vm, const uint8_t *p, size_t n)
+{
+	outbuf_put(&vm->console_out, p, n);
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
@@ -238,6 +239,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = open_serial(vm);
 	if (ret)
 		goto err;
+	/* 1 MiB: minutes of boot log, so only a reader stalled for long loses output. */
+	ret = outbuf_init(&vm->console_out, vm->serial_out_fd, 1 * MiB);
+	if (ret)
+		goto err;
 	ret = bus_init(&vm->bus);
 	if (ret)
 		goto err;
@@ -309,6 +314,7 @@ void vm_destroy(struct vm *vm)
 	mem_free(&vm->mem);
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	outbuf_destroy(&vm->console_out);
 	if (vm->serial_out_fd > STDERR_FILENO)
 		close(vm->serial_out_fd);
 	if (vm->serial_rx_fd >= 0)
@@ -393,6 +399,7 @@ static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, S
 int vm_run(struct vm *vm)
 {
 	struct console_in ci = { 0 };
+	bool out_blocked = false;	/* console output waits for POLLOUT */
 	sigset_t sigs;
 	int sfd, ret = 0;
 
@@ -432,17 +439,19 @@ int vm_run(struct vm *vm)
 	}
 
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[5] = {
 			{ .fd = vm->stop_fd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
+			{ .fd = vm->console_out.wake_fd, .events = POLLIN },
+			{ .fd = out_blocked ? vm->console_out.fd : -1, .events = POLLOUT },
 		};
 
 		if (ci.pend_len)
 			pfd[2].fd = vm->serial_rx_fd;
 		else if (ci.active)
 			pfd[2].fd = STDIN_FILENO;
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -466,12 +475,16 @@ int vm_run(struct vm *vm)
 		} else if (pfd[2].revents) {
 			console_read(vm, &ci);
 		}
+		if (pfd[3].revents || pfd[4].revents)
+			out_blocked = outbuf_flush(&vm->console_out);
 	}
 
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_kick(vm->vcpus[i]);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_join(vm->vcpus[i]);
+	/* The guest's last words (the panic, the power-off line) before ours. */
+	outbuf_drain(&vm->console_out, 2000);
 	term_restore();
 	close(sfd);
 	return exit_status(vm);

@@ -9,6 +9,7 @@
 
 #include "bus.h"
 #include "mem.h"
+#include "outbuf.h"
 
 struct vcpu;
 struct uart8250;
@@ -81,6 +82,7 @@ struct vm {
 
 	/* Console plumbing (see term.c): where the UART writes, what feeds it. */
 	int serial_out_fd;	/* -1: output dropped (--serial none) */
+	struct outbuf console_out;	/* what the guest prints, on its way to serial_out_fd */
 	int serial_rx_fd;	/* eventfd: the UART's RX FIFO has room again */
 	struct uart8250 *com1;
 
@@ -101,6 +103,13 @@ struct vm {
  * @level (KVM_IRQ_LINE). Safe from any thread. Returns 0 or negative errno.
  */
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
+
+/*
+ * vm_console_write - queue guest console output for the serial destination.
+ * Never blocks: when the reader falls behind by more than the ring, bytes
+ * are dropped and counted. Safe from any thread.
+ */
+void vm_console_write(struct vm *vm, const uint8_t *p, size_t n);
 
 /*
  * vm_request_stop - ask the VM to stop for @reason. The first request wins;
@@ -127,9 +136,22 @@ extern const struct vm_device_ops i8042_dev_ops;
 extern const struct vm_device_ops pm_dev_ops;
 extern const struct vm_device_ops ports_dev_ops;
 
-/* vm_create/vm_run/vm_destroy: see vm.c. vm_run returns kvmio's exit status. */
+/*
+ * vm_create - build the whole VM from @cfg (kept by pointer): KVM VM,
+ * irqchip and PIT, RAM, built-in devices, ACPI tables, kernel and initrd,
+ * vCPUs with the BSP at the kernel's entry. Prints one line on failure and
+ * returns a negative errno, having undone everything.
+ */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/*
+ * vm_run - start the vCPUs, serve the console and signals on the calling
+ * thread until the VM stops, join the vCPUs. Returns kvmio's exit status
+ * (0 poweroff/reboot/quit, 1 error, 128+N signal N). Call once.
+ */
 int vm_run(struct vm *vm);
+
+/* vm_destroy - release everything vm_create built; safe after a failure. */
 void vm_destroy(struct vm *vm);
 
 #endif

@@ -337,21 +337,7 @@ static void com1_set_irq(void *opaque, int level)
 
 static void com1_tx(void *opaque, uint8_t byte)
 {
-	static struct ratelimit rl;
-	struct vm *vm = opaque;
-	ssize_t n;
-
-	if (vm->serial_out_fd < 0)
-		return;
-	do {
-		n = write(vm->serial_out_fd, &byte, 1);
-	} while (n < 0 && errno == EINTR);
-	/*
-	 * A full non-blocking output (EAGAIN) drops the byte: a stalled
-	 * terminal must not stall the vCPU that prints.
-	 */
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && ratelimit_ok(&rl, 1))
-		pr_warn("serial output: %s", strerror(errno));
+	vm_console_write(opaque, &byte, 1);
 }
 
 static void com1_rx_ready(void *opaque)

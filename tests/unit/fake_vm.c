@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "fake_vm.h"
@@ -85,6 +86,19 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 	}
 	pthread_mutex_unlock(&rec.lock);
 	return 0;
+}
+
+/* Console output goes straight to the test's pipe: no ring, no main loop. */
+void vm_console_write(struct vm *vm, const uint8_t *p, size_t n)
+{
+	while (vm->serial_out_fd >= 0 && n) {
+		ssize_t w = write(vm->serial_out_fd, p, n);
+
+		if (w <= 0)
+			break;
+		p += w;
+		n -= (size_t)w;
+	}
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)

@@ -2,7 +2,7 @@
 /*
  * A VM for device tests without KVM: a struct vm with the real bus
  * (src/bus.c) and recording stand-ins for the two calls devices make into
- * vm.c, vm_irq_line and vm_request_stop. Linked, before libkvmio.a, into the
+ * vm.c, vm_irq_line, vm_console_write and vm_request_stop. Linked, before libkvmio.a, into the
  * device unit tests (FAKE_VM_TESTS in the Makefile), test_pio_storm and the
  * fuzz_pio target, so vm.o is not pulled from the archive.
  *
