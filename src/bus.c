@@ -19,9 +19,20 @@ static const char *const space_name[BUS_NR_SPACES] = { "port", "MMIO" };
 
 int bus_init(struct bus *bus)
 {
+	pthread_rwlockattr_t attr;
+	int ret;
+
 	memset(bus, 0, sizeof(*bus));
-	if (pthread_rwlock_init(&bus->lock, NULL))
-		return -ENOMEM;
+	/*
+	 * Writers first: vCPUs in a port-I/O loop hold the read lock almost
+	 * continuously, and a BAR move must not wait behind them forever.
+	 */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	ret = pthread_rwlock_init(&bus->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (ret)
+		return -ret;
 	pthread_mutex_init(&bus->unclaimed_lock, NULL);
 	return 0;
 }

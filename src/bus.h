@@ -71,10 +71,11 @@ int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
 
 /*
  * bus_unregister - remove the range that starts exactly at @base.
- * Returns 0 or -ENOENT. A handler already running on another vCPU finishes;
- * the range is freed when the last reference drops. Must not be called for
- * the range whose handler is the caller (that is fine too: the reference held
- * by the dispatcher keeps it alive until the handler returns).
+ * Returns 0 or -ENOENT. New accesses no longer reach it at once; a handler
+ * already running on another vCPU finishes, and the range is freed when the
+ * last reference drops. The caller may be that range's own handler. The
+ * device state behind @opaque is the caller's: free it only once no vCPU
+ * can be inside the handler (today: after the vCPUs are joined).
  */
 int bus_unregister(struct bus *bus, enum bus_space space, uint64_t base);
 
@@ -89,8 +90,8 @@ int bus_dispatch(struct bus *bus, struct bus_cache *cache, enum bus_space space,
 
 /*
  * bus_find - look up the range covering @addr without dispatching; returns a
- * referenced range (release with bus_range_put) or NULL. For tests and
- * diagnostics.
+ * referenced range or NULL. For tests and diagnostics.
+ * bus_range_put - drop a reference; the last one frees the range.
  */
 struct bus_range *bus_find(struct bus *bus, enum bus_space space, uint64_t addr);
 void bus_range_put(struct bus_range *r);

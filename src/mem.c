@@ -51,7 +51,6 @@ int mem_alloc(struct guest_mem *m, uint64_t ram_size)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	madvise(p, ram_size, MADV_MERGEABLE);
 	m->base = p;
 	m->base_len = ram_size;
 	for (unsigned int i = 0; i < m->nr; i++) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Host terminal handling for the serial console on stdio. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
@@ -44,6 +45,27 @@ void term_restore(void)
 	saved_fd = -1;
 }
 
+/*
+ * A crash must not leave the user's terminal raw either: restore it, then
+ * let the signal do what it would have done (SA_RESETHAND + re-raise).
+ */
+static void crash_handler(int sig)
+{
+	if (saved_fd >= 0)
+		tcsetattr(saved_fd, TCSANOW, &saved);
+	raise(sig);
+}
+
+static void install_crash_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa = { .sa_handler = crash_handler, .sa_flags = SA_RESETHAND };
+
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 int term_raw(int fd)
 {
 	struct termios t;
@@ -61,5 +83,6 @@ int term_raw(int fd)
 		return -errno;
 	saved_fd = fd;
 	atexit(term_restore);
+	install_crash_handlers();
 	return 0;
 }
