@@ -61,3 +61,10 @@ clean:
 
 .PHONY: all unit check check-unit check-acpi clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# The README's first command: Linux with a busybox shell under kvmio, directly
+# on hardware KVM, else inside the rig (tests/demo/demo.sh says which).
+demo: $(B)/kvmio
+	@tests/demo/demo.sh
+
+.PHONY: demo

@@ -114,7 +114,7 @@ static int check_kernel(const char *path)
 		ret = usage_error("kernel '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	if (bzimage_parse(map, (size_t)st.st_size, &bz, &why))
+	if (linux_bzimage_parse(map, (size_t)st.st_size, &bz, &why))
 		ret = usage_error("kernel '%s': %s", path, why);
 	munmap(map, (size_t)st.st_size);
 out:
