@@ -486,6 +486,10 @@ int vm_run(struct vm *vm)
 	/* The guest's last words (the panic, the power-off line) before ours. */
 	outbuf_drain(&vm->console_out, 2000);
 	term_restore();
+	/* SIGQUIT asks where a hung guest is: every vCPU, now out of KVM_RUN. */
+	if (atomic_load(&vm->stop_reason) == VM_STOP_SIGNAL && vm->stop_signal == SIGQUIT)
+		for (unsigned int i = 0; i < vm->ncpus; i++)
+			vcpu_dump(vm->vcpus[i]);
 	close(sfd);
 	return exit_status(vm);
 }
