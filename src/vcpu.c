@@ -410,17 +410,26 @@ static int exit_continue(struct vcpu *v)
 /*
  * A triple fault. Linux's reboot=t (and other OSes' last-resort reset) loads
  * the all-zero IDT and raises an exception on purpose; any other triple fault
- * is a crash worth a register dump.
+ * is a crash worth a register dump. On AMD, KVM reinitialises the VMCB on a
+ * SHUTDOWN intercept (svm.c, shutdown_interception), so the registers read
+ * back are the reset state and intent cannot be told: that counts as a crash.
+ * Linux reaches a triple fault only after the ACPI reset register and the
+ * i8042 have failed, and kvmio implements both.
  */
 static int exit_shutdown(struct vcpu *v)
 {
 	struct kvm_sregs s;
+	bool have = ioctl(v->fd, KVM_GET_SREGS, &s) == 0;
 
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && s.idt.limit == 0 && s.idt.base == 0) {
+	if (have && s.idt.limit == 0 && s.idt.base == 0) {
 		vm_request_stop(v->vm, VM_STOP_REBOOT);
 		return EXIT_STOP;
 	}
-	pr_err("vcpu%u: unexpected triple fault (shutdown)", v->id);
+	if (have && s.cs.selector == 0xF000 && s.cr0 == 0x10)
+		pr_err("vcpu%u: unexpected triple fault (shutdown); KVM reset the vCPU, so the "
+		       "registers below are not the guest's", v->id);
+	else
+		pr_err("vcpu%u: unexpected triple fault (shutdown)", v->id);
 	vcpu_dump(v);
 	vm_request_stop(v->vm, VM_STOP_ERROR);
 	return EXIT_STOP;
