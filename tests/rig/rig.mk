@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: Apache-2.0
+# The rig (tests/rig/README.md): real Linux guests under kvmio, inside QEMU TCG with nested KVM.
+# Included from the top-level Makefile.
+#   make check-rig                     every scenario (needs build/kvmio)
+#   make check-rig RIG_ARGS=qemu-ref   selected scenarios
+#   make check-rig-ref                 only the QEMU reference scenario (no kvmio needed)
+
+RIG_ARGS ?=
+
+check-rig: build/kvmio
+	tests/rig/rig.sh --kvmio build/kvmio $(RIG_ARGS)
+
+check-rig-ref:
+	tests/rig/rig.sh qemu-ref
+
+.PHONY: check-rig check-rig-ref
