@@ -211,7 +211,12 @@ static int setup_msrs(struct vcpu *v)
 	return 0;
 }
 
-/* LINT0 as ExtINT (the 8259 behind it) and LINT1 as NMI, as a PC BIOS leaves them. */
+/*
+ * As a PC BIOS leaves them (and QEMU's APIC reset): on the BSP LINT0 is
+ * ExtINT, so the 8259 can interrupt it, and LINT1 is NMI; on the APs both
+ * stay masked, so a PIC interrupt never lands on a CPU that is still
+ * being brought up.
+ */
 static int setup_lapic(struct vcpu *v)
 {
 	struct kvm_lapic_state lapic;
@@ -219,6 +224,8 @@ static int setup_lapic(struct vcpu *v)
 	uint8_t *lvt1 = (uint8_t *)&lapic.regs[APIC_LVT1];
 	const uint32_t mode_mask = 0x700 | 0x10000;	/* delivery mode, masked */
 
+	if (v->id != 0)
+		return 0;
 	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
 	le_write(lvt0, 4, (le_read(lvt0, 4) & ~mode_mask) | APIC_MODE_EXTINT);
