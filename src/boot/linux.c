@@ -152,11 +152,26 @@ static void write_page_tables(struct guest_mem *mem)
 		pd[i] = (i << 21) | 0x83;		/* present, writable, 2 MiB */
 }
 
+/* pread all @len bytes from offset 0 or fail: -errno, or -EIO at a premature EOF. */
+static int pread_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 static int read_file(const char *path, const char *what, uint8_t **buf, size_t *size)
 {
 	struct stat st;
-	ssize_t n;
-	size_t off = 0;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -176,40 +191,15 @@ static int read_file(const char *path, const char *what, uint8_t **buf, size_t *
 		ret = -ENOMEM;
 		goto out;
 	}
-	while (off < *size) {
-		n = pread(fd, *buf + off, *size - off, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			pr_err("cannot read %s '%s': %s", what, path, n < 0 ? strerror(errno) : "short read");
-			free(*buf);
-			*buf = NULL;
-			goto out;
-		}
-		off += (size_t)n;
+	ret = pread_full(fd, *buf, *size);
+	if (ret) {
+		pr_err("cannot read %s '%s': %s", what, path, ret == -EIO ? "short read" : strerror(-ret));
+		free(*buf);
+		*buf = NULL;
 	}
-	ret = 0;
 out:
 	close(fd);
 	return ret;
-}
-
-/* pread all of [off, off+len) or fail; for files that may be large. */
-static int pread_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		off += (size_t)n;
-	}
-	return 0;
 }
 
 /*
