@@ -60,7 +60,6 @@ void outbuf_destroy(struct outbuf *o)
 
 void outbuf_put(struct outbuf *o, const uint8_t *p, size_t n)
 {
-	uint64_t one = 1;
 	bool was_empty;
 
 	if (o->fd < 0)
@@ -76,17 +75,17 @@ void outbuf_put(struct outbuf *o, const uint8_t *p, size_t n)
 		o->len++;
 	}
 	pthread_mutex_unlock(&o->lock);
-	if (was_empty && write(o->wake_fd, &one, sizeof(one)) < 0)
+	if (was_empty && eventfd_write(o->wake_fd, 1) < 0)
 		pr_debug("console eventfd: %s", strerror(errno));
 }
 
 bool outbuf_flush(struct outbuf *o)
 {
 	static struct ratelimit rl;
-	uint64_t v;
+	eventfd_t v;
 	bool more;
 
-	if (read(o->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (eventfd_read(o->wake_fd, &v) < 0 && errno != EAGAIN)
 		pr_debug("console eventfd: %s", strerror(errno));
 	pthread_mutex_lock(&o->lock);
 	while (o->len) {

@@ -50,10 +50,9 @@ void vm_console_write(struct vm *vm, const uint8_t *p, size_t n)
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 {
 	int expected = VM_RUNNING;
-	uint64_t one = 1;
 
 	if (atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason) &&
-	    write(vm->stop_fd, &one, sizeof(one)) < 0)
+	    eventfd_write(vm->stop_fd, 1) < 0)
 		pr_debug("stop eventfd: %s", strerror(errno));
 }
 
@@ -467,9 +466,9 @@ int vm_run(struct vm *vm)
 			}
 		}
 		if (pfd[2].revents && pfd[2].fd == vm->serial_rx_fd) {
-			uint64_t v;
+			eventfd_t v;
 
-			if (read(vm->serial_rx_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			if (eventfd_read(vm->serial_rx_fd, &v) < 0 && errno != EAGAIN)
 				pr_debug("serial eventfd: %s", strerror(errno));
 			console_feed(vm, &ci);
 		} else if (pfd[2].revents) {

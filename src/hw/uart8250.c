@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "hw/uart8250.h"
@@ -343,14 +344,9 @@ static void com1_tx(void *opaque, uint8_t byte)
 static void com1_rx_ready(void *opaque)
 {
 	struct vm *vm = opaque;
-	uint64_t one = 1;
-	ssize_t n;
 
-	if (vm->serial_rx_fd < 0)
-		return;
-	do {
-		n = write(vm->serial_rx_fd, &one, sizeof(one));
-	} while (n < 0 && errno == EINTR);
+	if (vm->serial_rx_fd >= 0)
+		eventfd_write(vm->serial_rx_fd, 1);
 }
 
 static int uart8250_dev_init(struct vm *vm)
