@@ -17,6 +17,10 @@ struct rtc;
 struct i8042;
 struct pm;
 struct ports;
+struct pci_host;
+struct irq_routes;
+struct virtio_pci;
+struct virtio_dev;
 
 /* Why the VM stopped; decides kvmio's exit status (see README "Exit status"). */
 enum vm_stop_reason {
@@ -30,6 +34,26 @@ enum vm_stop_reason {
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
+/* --disk PATH[,readonly=on][,serial=STR] */
+struct disk_opts {
+	const char *path;
+	bool readonly;
+	const char *serial;	/* GET_ID string, at most 20 bytes; NULL: derived from the path */
+};
+
+/* --net tap=IFNAME[,mac=MAC] */
+struct net_opts {
+	const char *tap;
+	uint8_t mac[6];
+	bool mac_given;		/* else generated from the tap name, stable across runs */
+};
+
+/* --console stdio|file=PATH|none: the virtio console (hvc0) */
+enum vcon_mode { VCON_NONE, VCON_STDIO, VCON_FILE };
+
+#define VM_MAX_DISKS	8
+#define VM_MAX_NETS	4
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -38,6 +62,13 @@ struct vm_config {
 	uint64_t mem_size;
 	enum serial_mode serial;
 	const char *serial_path;
+	struct disk_opts disks[VM_MAX_DISKS];
+	unsigned int ndisks;
+	struct net_opts nets[VM_MAX_NETS];
+	unsigned int nnets;
+	bool rng;
+	enum vcon_mode console;
+	const char *console_path;
 };
 
 /*
@@ -65,6 +96,29 @@ struct vm_config {
 #define ACPI_SCI_IRQ		9
 #define ACPI_S5_TYP		5	/* SLP_TYP for \_S5 in our DSDT */
 
+/*
+ * PCI: one host bridge, bus 0. The ACPI tables (MCFG, \_SB.PCI0 _CRS and
+ * _PRT) describe these; pci.c decodes them.
+ *
+ *   ECAM        PCI_ECAM_BASE, 1 MiB per bus (4 KiB per function), bus 0 only;
+ *               also reserved in the e820 map, as Linux wants MCFG areas to be
+ *   MMIO32      PCI_MMIO32_BASE.. +PCI_MMIO32_SIZE, in the 3-4 GiB hole
+ *   MMIO64      from the first 1 GiB boundary above RAM and 4 GiB, for large
+ *               and 64-bit BARs; its size is computed at run time (vm->pci_mmio64_*)
+ *   I/O ports   PCI_IOPORT_BASE..0xFFFF
+ *   INTx        slot S, pin P (1 = INTA .. 4 = INTD) -> IOAPIC pin
+ *               PCI_INTX_GSI_BASE + (S + P - 1) % 4, level-triggered, active low
+ */
+#define PCI_ECAM_BASE		0xE0000000ULL
+#define PCI_ECAM_BUS_END	0
+#define PCI_ECAM_SIZE		((PCI_ECAM_BUS_END + 1) * 0x100000ULL)
+#define PCI_MMIO32_BASE		0xC0000000ULL
+#define PCI_MMIO32_SIZE		0x20000000ULL	/* 512 MiB, up to the ECAM */
+#define PCI_IOPORT_BASE		0xC000
+#define PCI_IOPORT_SIZE		0x4000
+#define PCI_INTX_GSI_BASE	16
+#define PCI_INTX_NR_GSI		4
+
 struct vm {
 	int kvm_fd;
 	int vm_fd;
@@ -82,7 +136,8 @@ struct vm {
 
 	/* Console plumbing (see term.c): where the UART writes, what feeds it. */
 	int serial_out_fd;	/* -1: output dropped (--serial none) */
-	struct outbuf console_out;	/* what the guest prints, on its way to serial_out_fd */
+	struct outbuf console_out;	/* guest console output on its way to stdout */
+	struct outbuf serial_file_out;	/* COM1 output with --serial file=PATH */
 	int serial_rx_fd;	/* eventfd: the UART's RX FIFO has room again */
 	struct uart8250 *com1;
 
@@ -91,6 +146,13 @@ struct vm {
 	struct i8042 *i8042;
 	struct pm *pm;
 	struct ports *ports;
+
+	/* PCI, MSI routing and the virtio devices (src/pci/, src/virtio/). */
+	struct pci_host *pci;
+	struct irq_routes *irq_routes;
+	uint64_t pci_mmio64_base, pci_mmio64_size;
+	struct virtio_pci *virtio;	/* list, newest first */
+	struct virtio_dev *vcon;	/* the virtio console, when on stdio */
 
 	/* Stop request: first writer wins; the main loop wakes on stop_fd. */
 	_Atomic int stop_reason;
@@ -110,6 +172,9 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
  * are dropped and counted. Safe from any thread.
  */
 void vm_console_write(struct vm *vm, const uint8_t *p, size_t n);
+
+/* vm_serial_write - COM1's output: to stdout or the serial file, per --serial. */
+void vm_serial_write(struct vm *vm, const uint8_t *p, size_t n);
 
 /*
  * vm_request_stop - ask the VM to stop for @reason. The first request wins;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ACPI tables: RSDP, RSDT, XSDT, FADT, FACS, MADT and a DSDT built with the
- * AML emitter. Section numbers are ACPI 6.4's. Layouts are packed structs
- * written straight into the caller's buffer; x86 is little-endian, as ACPI is.
+ * ACPI tables: RSDP, RSDT, XSDT, FADT, FACS, MADT, MCFG and a DSDT built with
+ * the AML emitter. Section numbers are ACPI 6.4's unless another spec is
+ * named ("PCI FW": PCI Firmware Specification 3.3). Layouts are packed
+ * structs written straight into the caller's buffer; x86 is little-endian,
+ * as ACPI is.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,7 +27,22 @@
 /* xAPIC IDs are 8 bits and 0xFF is the broadcast ID; more CPUs would need x2APIC entries. */
 #define ACPI_MAX_CPUS		255
 
-/* The PS/2 mouse (auxiliary port) interrupt of the i8042; kvmio has no constant for it yet. */
+/* KVM's in-kernel IOAPIC has 24 pins (KVM_IOAPIC_NUM_PINS): the GSIs PCI INTx can use. */
+#define ACPI_IOAPIC_PINS	24
+
+/* PCI geometry: 32 devices x 8 functions x 4 KiB of ECAM config space per bus. */
+#define PCI_SLOTS		32
+#define PCI_INTX_PINS		4
+#define PCI_ECAM_PER_BUS	0x100000ULL
+/* Configuration mechanism #1 (CONFIG_ADDRESS, CONFIG_DATA): the host bridge consumes these. */
+#define PCI_CF8_PORT		0xCF8
+#define PCI_CF8_LEN		8
+
+/* _OSC (6.2.11): the PCI host bridge UUID (PCI FW 4.5.1) and CDW1 status bits. */
+#define PCI_HOST_OSC_UUID	"33DB4D5B-1FF7-401C-9657-7441C03DD766"
+#define OSC_UNRECOGNIZED_UUID	(1u << 2)
+#define OSC_UNRECOGNIZED_REV	(1u << 3)
+#define OSC_CAPS_MASKED		(1u << 4)
 
 #define PACKED __attribute__((packed))
 
@@ -190,6 +207,19 @@ struct madt_lapic_nmi {			/* 5.2.12.7 */
 	uint8_t lint;
 } PACKED;
 
+struct acpi_mcfg {			/* PCI FW 4.1.2 */
+	struct acpi_header header;
+	uint8_t reserved[8];
+} PACKED;
+
+struct mcfg_alloc {			/* PCI FW table 4-3: one ECAM area */
+	uint64_t base;			/* of bus 0, even if start_bus is not 0 */
+	uint16_t segment;
+	uint8_t start_bus;
+	uint8_t end_bus;
+	uint32_t reserved;
+} PACKED;
+
 #define MADT_TYPE_LAPIC		0
 #define MADT_TYPE_IOAPIC	1
 #define MADT_TYPE_ISO		2
@@ -210,6 +240,8 @@ _Static_assert(sizeof(struct madt_lapic) == 8, "MADT LAPIC");
 _Static_assert(sizeof(struct madt_ioapic) == 12, "MADT IOAPIC");
 _Static_assert(sizeof(struct madt_iso) == 10, "MADT ISO");
 _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG");
+_Static_assert(sizeof(struct mcfg_alloc) == 16, "MCFG allocation");
 
 /* The caller's buffer and the guest-physical address it stands for; tables go in in order. */
 struct acpi_buf {
@@ -324,6 +356,196 @@ static void dsdt_isa_device(struct aml *a, const struct dsdt_isa_dev *d)
 	aml_end(a, dev);
 }
 
+/* A window the host bridge forwards: ResourceProducer, PosDecode, MinFixed, MaxFixed. */
+static struct aml_addr_space pci_window(enum aml_space_type type, uint8_t type_flags,
+					uint64_t base, uint64_t size)
+{
+	return (struct aml_addr_space){
+		.type = type,
+		.flags = AML_SPACE_MIN_FIXED | AML_SPACE_MAX_FIXED,
+		.type_flags = type_flags,
+		.min = base,
+		.max = base + size - 1,
+		.length = size,
+	};
+}
+
+/*
+ * The host bridge's _CRS, shaped like QEMU's q35: bus numbers, the config
+ * ports it consumes itself, then the windows it forwards. Ports below 0xCF8
+ * are a window too, as in QEMU, so the legacy devices' ports lie inside the
+ * root bus's resources. Above the config ports, only the window kvmio
+ * assigns I/O BARs from (pci_io_*), not QEMU's whole 0xD00-0xFFFF: Linux
+ * would otherwise be free to move BARs where pci.c does not expect them.
+ * Memory windows: non-cacheable below 4 GiB, cacheable above, as QEMU's;
+ * neither prefetchable, since Linux puts only prefetchable BARs in those.
+ */
+static void pci0_crs(struct aml *a, const struct acpi_config *cfg)
+{
+	struct aml_addr_space w;
+	size_t crs;
+
+	aml_name(a, "_CRS");
+	crs = aml_resource_template(a);
+	w = pci_window(AML_SPACE_BUS, 0, 0, cfg->pci_bus_end + 1u);
+	aml_word_space(a, &w);
+	aml_io(a, PCI_CF8_PORT, PCI_CF8_PORT, 1, PCI_CF8_LEN);
+	w = pci_window(AML_SPACE_IO, AML_IO_ENTIRE_RANGE, 0, PCI_CF8_PORT);
+	aml_word_space(a, &w);
+	w = pci_window(AML_SPACE_IO, AML_IO_ENTIRE_RANGE, cfg->pci_io_base, cfg->pci_io_size);
+	aml_word_space(a, &w);
+	w = pci_window(AML_SPACE_MEM, AML_MEM_RW | AML_MEM_NON_CACHEABLE,
+		       cfg->pci_mem32_base, cfg->pci_mem32_size);
+	aml_dword_space(a, &w);
+	if (cfg->pci_mem64_size) {
+		w = pci_window(AML_SPACE_MEM, AML_MEM_RW | AML_MEM_CACHEABLE,
+			       cfg->pci_mem64_base, cfg->pci_mem64_size);
+		aml_qword_space(a, &w);
+	}
+	aml_resource_template_end(a, crs);
+}
+
+/* _PRT (6.2.13): one Package{_ADR 0xSSSSFFFF (any function), pin, Source 0, GSI} per slot and pin. */
+static void pci0_prt(struct aml *a, const struct acpi_config *cfg)
+{
+	size_t prt, e;
+
+	aml_name(a, "_PRT");
+	/* Slot 0 too: it is the host bridge, which uses no pin, but any device there would. */
+	prt = aml_package(a, PCI_SLOTS * PCI_INTX_PINS);
+	for (unsigned int slot = 0; slot < PCI_SLOTS; slot++) {
+		for (unsigned int pin = 0; pin < PCI_INTX_PINS; pin++) {
+			e = aml_package(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xFFFF);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, cfg->pci_intx_gsi_base + (slot + pin) % PCI_INTX_PINS);
+			aml_end(a, e);
+		}
+	}
+	aml_end(a, prt);
+}
+
+/* CDW1 |= @bit */
+static void osc_status(struct aml *a, uint32_t bit)
+{
+	aml_or(a);
+	aml_namestring(a, "CDW1");
+	aml_integer(a, bit);
+	aml_namestring(a, "CDW1");
+}
+
+/*
+ * _OSC (6.2.11, PCI FW 4.5): the OS offers to take over PCIe features (CDW3:
+ * native hotplug, SHPC, PME, AER, PCIe capability control, LTR, DPC...).
+ * kvmio's bus 0 has no root ports, hotplug controller or error reporting, so
+ * the platform grants none of them, reporting "capabilities masked" when
+ * asked for any; Linux then leaves those features alone, as it should.
+ * Serialized: CreateDWordField makes named objects, which two concurrent
+ * evaluations would both try to create.
+ *
+ *   Method (_OSC, 4, Serialized) {
+ *       CreateDWordField (Arg3, 0, CDW1)
+ *       If (Arg0 == ToUUID (PCI_HOST_OSC_UUID)) {
+ *           CreateDWordField (Arg3, 8, CDW3)
+ *           If (Arg1 != 1) { CDW1 |= OSC_UNRECOGNIZED_REV }
+ *           If (CDW3) { CDW1 |= OSC_CAPS_MASKED; CDW3 = 0 }
+ *       } Else { CDW1 |= OSC_UNRECOGNIZED_UUID }
+ *       Return (Arg3)
+ *   }
+ */
+static void pci0_osc(struct aml *a)
+{
+	size_t m, uuid_ok, rev, ctl, other;
+
+	m = aml_method(a, "_OSC", 4, true);
+	aml_create_dword_field(a, 3, 0, "CDW1");
+	uuid_ok = aml_if(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, PCI_HOST_OSC_UUID);
+	aml_create_dword_field(a, 3, 8, "CDW3");
+
+	rev = aml_if(a);
+	aml_lnot(a);
+	aml_lequal(a);
+	aml_arg(a, 1);
+	aml_integer(a, 1);
+	osc_status(a, OSC_UNRECOGNIZED_REV);
+	aml_end(a, rev);
+
+	ctl = aml_if(a);
+	aml_namestring(a, "CDW3");
+	osc_status(a, OSC_CAPS_MASKED);
+	aml_store(a);
+	aml_integer(a, 0);
+	aml_namestring(a, "CDW3");
+	aml_end(a, ctl);
+	aml_end(a, uuid_ok);
+
+	other = aml_else(a);
+	osc_status(a, OSC_UNRECOGNIZED_UUID);
+	aml_end(a, other);
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a, m);
+}
+
+/*
+ * \_SB.PCI0: a PCI Express host bridge (PNP0A08), compatible with plain PCI
+ * (PNP0A03). No _ADR: a device has a _HID or an _ADR, not both (6.1), and
+ * iasl warns about QEMU's having both.
+ */
+static void dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
+{
+	size_t dev = aml_device(a, "PCI0");
+
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A08");
+	aml_name(a, "_CID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_SEG");		/* the MCFG's segment */
+	aml_integer(a, 0);
+	aml_name(a, "_BBN");		/* the MCFG's start bus */
+	aml_integer(a, 0);
+	pci0_crs(a, cfg);
+	pci0_prt(a, cfg);
+	pci0_osc(a);
+	aml_end(a, dev);
+}
+
+/*
+ * Linux uses an MCFG area only if it is reserved, in the e820 map or by a
+ * motherboard resource device (PNP0C02) in the namespace (pci_mmcfg_reserved()),
+ * and checks the latter once ACPI is up: reserve it here as well as in e820.
+ */
+static void dsdt_ecam_reservation(struct aml *a, const struct acpi_config *cfg)
+{
+	uint64_t size = (cfg->pci_bus_end + 1u) * PCI_ECAM_PER_BUS;
+	size_t dev, crs;
+
+	dev = aml_device(a, "MRES");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C02");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	crs = aml_resource_template(a);
+	if (cfg->pci_ecam_base + size <= 1ULL << 32) {
+		aml_memory32_fixed(a, true, (uint32_t)cfg->pci_ecam_base, (uint32_t)size);
+	} else {
+		struct aml_addr_space r = pci_window(AML_SPACE_MEM, AML_MEM_RW | AML_MEM_NON_CACHEABLE,
+						     cfg->pci_ecam_base, size);
+
+		r.flags |= AML_SPACE_CONSUMER;
+		aml_qword_space(a, &r);
+	}
+	aml_resource_template_end(a, crs);
+	aml_end(a, dev);
+}
+
 /* The DSDT's AML, after its header. */
 static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
@@ -345,6 +567,10 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	sb = aml_scope(a, "_SB");
 	for (size_t i = 0; i < ARRAY_SIZE(dsdt_isa_devs); i++)
 		dsdt_isa_device(a, &dsdt_isa_devs[i]);
+	if (cfg->pci) {
+		dsdt_pci0(a, cfg);
+		dsdt_ecam_reservation(a, cfg);
+	}
 	aml_end(a, sb);
 }
 
@@ -500,6 +726,24 @@ static struct acpi_madt *madt_build(struct acpi_buf *b, const struct acpi_config
 	return m;
 }
 
+static struct acpi_mcfg *mcfg_build(struct acpi_buf *b, const struct acpi_config *cfg)
+{
+	struct acpi_mcfg *m = acpi_alloc(b, sizeof(*m) + sizeof(struct mcfg_alloc), 8);
+	struct mcfg_alloc *e;
+
+	if (!m)
+		return NULL;
+	acpi_header_init(&m->header, "MCFG", 1);
+	/* Segment 0, starting at bus 0: the same as \_SB.PCI0's _SEG and _BBN. */
+	e = (struct mcfg_alloc *)(m + 1);
+	e->base = cfg->pci_ecam_base;
+	e->segment = 0;
+	e->start_bus = 0;
+	e->end_bus = cfg->pci_bus_end;
+	acpi_header_finish(&m->header, sizeof(*m) + sizeof(*e));
+	return m;
+}
+
 /* RSDT (32-bit entries) or XSDT (64-bit entries) listing @n tables. */
 static struct acpi_header *sdt_build(struct acpi_buf *b, const char *sig, unsigned int entry_size,
 				     const uint64_t *tables, unsigned int n)
@@ -531,7 +775,46 @@ void acpi_config_init(struct acpi_config *cfg, unsigned int ncpus)
 		.reset_value = ACPI_RESET_VALUE,
 		.sci_irq = ACPI_SCI_IRQ,
 		.s5_typ = ACPI_S5_TYP,
+		.pci = true,
+		.pci_ecam_base = PCI_ECAM_BASE,
+		.pci_bus_end = PCI_ECAM_BUS_END,
+		.pci_io_base = PCI_IOPORT_BASE,
+		.pci_io_size = PCI_IOPORT_SIZE,
+		.pci_mem32_base = PCI_MMIO32_BASE,
+		.pci_mem32_size = PCI_MMIO32_SIZE,
+		.pci_intx_gsi_base = PCI_INTX_GSI_BASE,
 	};
+}
+
+/* [a, a + alen) and [b, b + blen) intersect; neither wraps. */
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+static bool acpi_pci_valid(const struct acpi_config *cfg)
+{
+	uint64_t ecam_size = (cfg->pci_bus_end + 1u) * PCI_ECAM_PER_BUS;
+
+	/*
+	 * The I/O window must stay clear of the config ports and the legacy
+	 * range forwarded below them; the 32-bit window is described by a
+	 * DWord descriptor; ECAM must not lie in a window Linux would put BARs in.
+	 */
+	return cfg->pci_ecam_base % PCI_ECAM_PER_BUS == 0 &&
+	       cfg->pci_ecam_base <= UINT64_MAX - ecam_size &&
+	       cfg->pci_io_base >= PCI_CF8_PORT + PCI_CF8_LEN && cfg->pci_io_size &&
+	       cfg->pci_io_size <= 0x10000u - cfg->pci_io_base &&
+	       cfg->pci_mem32_size && cfg->pci_mem32_base < 1ULL << 32 &&
+	       cfg->pci_mem32_size <= (1ULL << 32) - cfg->pci_mem32_base &&
+	       cfg->pci_mem64_base <= UINT64_MAX - cfg->pci_mem64_size &&
+	       !ranges_overlap(cfg->pci_mem32_base, cfg->pci_mem32_size,
+			       cfg->pci_mem64_base, cfg->pci_mem64_size) &&
+	       !ranges_overlap(cfg->pci_ecam_base, ecam_size,
+			       cfg->pci_mem32_base, cfg->pci_mem32_size) &&
+	       !ranges_overlap(cfg->pci_ecam_base, ecam_size,
+			       cfg->pci_mem64_base, cfg->pci_mem64_size) &&
+	       cfg->pci_intx_gsi_base <= ACPI_IOAPIC_PINS - PCI_INTX_PINS;
 }
 
 static bool acpi_config_valid(const struct acpi_config *cfg)
@@ -539,7 +822,8 @@ static bool acpi_config_valid(const struct acpi_config *cfg)
 	/* A GAS bit width is 8 bits; GPE blocks split into equal status and enable halves. */
 	return cfg->ncpus >= 1 && cfg->ncpus <= ACPI_MAX_CPUS &&
 	       cfg->lapic_addr <= UINT32_MAX && cfg->ioapic_addr <= UINT32_MAX &&
-	       cfg->gpe0_len % 2 == 0 && cfg->gpe0_len <= 30 && cfg->sci_irq < 16;
+	       cfg->gpe0_len % 2 == 0 && cfg->gpe0_len <= 30 && cfg->sci_irq < 16 &&
+	       (!cfg->pci || acpi_pci_valid(cfg));
 }
 
 int acpi_build(void *buf, size_t size, uint64_t gpa, const struct acpi_config *cfg)
@@ -549,8 +833,10 @@ int acpi_build(void *buf, size_t size, uint64_t gpa, const struct acpi_config *c
 	struct acpi_facs *facs;
 	struct acpi_fadt *fadt;
 	struct acpi_madt *madt;
+	struct acpi_mcfg *mcfg;
 	struct acpi_header *rsdt, *xsdt;
-	uint64_t dsdt, tables[2];
+	uint64_t dsdt, tables[3];
+	unsigned int ntables = 0;
 	int ret;
 
 	if (!acpi_config_valid(cfg) || gpa % 16 || gpa < RSDP_SCAN_START ||
@@ -571,11 +857,17 @@ int acpi_build(void *buf, size_t size, uint64_t gpa, const struct acpi_config *c
 		return -ENOSPC;
 
 	/* The FADT first: it is what an OS looks for first. */
-	tables[0] = acpi_gpa(&b, fadt);
-	tables[1] = acpi_gpa(&b, madt);
-	xsdt = sdt_build(&b, "XSDT", 8, tables, ARRAY_SIZE(tables));
+	tables[ntables++] = acpi_gpa(&b, fadt);
+	tables[ntables++] = acpi_gpa(&b, madt);
+	if (cfg->pci) {
+		mcfg = mcfg_build(&b, cfg);
+		if (!mcfg)
+			return -ENOSPC;
+		tables[ntables++] = acpi_gpa(&b, mcfg);
+	}
+	xsdt = sdt_build(&b, "XSDT", 8, tables, ntables);
 	/* An RSDT too, for acpi=rsdt and ACPI 1.0 readers; same tables. */
-	rsdt = xsdt ? sdt_build(&b, "RSDT", 4, tables, ARRAY_SIZE(tables)) : NULL;
+	rsdt = xsdt ? sdt_build(&b, "RSDT", 4, tables, ntables) : NULL;
 	if (!rsdt)
 		return -ENOSPC;
 

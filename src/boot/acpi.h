@@ -2,12 +2,13 @@
 #ifndef KVMIO_BOOT_ACPI_H
 #define KVMIO_BOOT_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /*
  * ACPI firmware tables for a PC-compatible, non-hardware-reduced platform:
- * RSDP -> RSDT and XSDT -> FADT (-> FACS, DSDT), MADT.
+ * RSDP -> RSDT and XSDT -> FADT (-> FACS, DSDT), MADT and, with PCI, MCFG.
  *
  * What the tables describe; acpi_config_init() fills it from the fixed
  * addresses in vm.h.
@@ -26,11 +27,35 @@ struct acpi_config {
 	uint8_t reset_value;
 	uint8_t sci_irq;		/* ISA IRQ = GSI of the SCI, level, active high */
 	uint8_t s5_typ;			/* SLP_TYPa/b in \_S5 */
+
+	/*
+	 * One PCI host bridge, segment 0, described by the MCFG and by
+	 * \_SB.PCI0 (PNP0A08) in the DSDT; false: no PCI in the tables at all.
+	 *
+	 * INTx routing, in \_SB.PCI0._PRT: slot S, pin P (0 = INTA .. 3 = INTD)
+	 * raises GSI pci_intx_gsi_base + (S + P) % 4, level-triggered, active
+	 * low as PCI INTx are (a _PRT entry with Source 0 names a GSI, 6.2.13).
+	 * It is the swizzle a PCI-to-PCI bridge applies to its secondary bus, so
+	 * single-function devices, which all use INTA, spread over four lines.
+	 */
+	bool pci;
+	uint64_t pci_ecam_base;		/* ECAM of bus 0, 1 MiB-aligned: 1 MiB per bus */
+	uint8_t pci_bus_end;		/* buses 0..pci_bus_end */
+	uint16_t pci_io_base;		/* I/O window for BARs: at or above 0xD00 */
+	uint32_t pci_io_size;		/* ... up to at most 0x10000 */
+	uint64_t pci_mem32_base;	/* MMIO window below 4 GiB, non-empty */
+	uint64_t pci_mem32_size;
+	uint64_t pci_mem64_base;	/* MMIO window above 4 GiB */
+	uint64_t pci_mem64_size;	/* 0: none */
+	uint32_t pci_intx_gsi_base;	/* GSI of slot 0 INTA, 0-20: 4 GSIs on the 24-pin IOAPIC */
 };
 
 /*
  * acpi_config_init - fill @cfg for @ncpus vCPUs with kvmio's fixed platform
- * (IOAPIC_ADDR, LAPIC_ADDR, ACPI_PM_*, ACPI_RESET_*, ACPI_SCI_IRQ, ACPI_S5_TYP).
+ * (IOAPIC_ADDR, LAPIC_ADDR, ACPI_PM_*, ACPI_RESET_*, ACPI_SCI_IRQ, ACPI_S5_TYP)
+ * and its PCI host bridge (PCI_ECAM_*, PCI_MMIO32_*, PCI_IOPORT_*,
+ * PCI_INTX_GSI_BASE). The 64-bit MMIO window depends on RAM size and the
+ * CPU's address width, so it is left empty for the caller to fill.
  */
 void acpi_config_init(struct acpi_config *cfg, unsigned int ncpus);
 

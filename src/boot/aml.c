@@ -28,6 +28,14 @@
 #define AML_ROOT_CHAR		'\\'
 #define AML_PARENT_PREFIX	'^'
 #define AML_NULL_NAME		0x00
+#define AML_ARG0_OP		0x68
+#define AML_STORE_OP		0x70
+#define AML_OR_OP		0x7D
+#define AML_CREATE_DWORD_FIELD_OP 0x8A
+#define AML_LNOT_OP		0x92
+#define AML_LEQUAL_OP		0x93
+#define AML_IF_OP		0xA0
+#define AML_ELSE_OP		0xA1
 #define AML_RETURN_OP		0xA4
 #define AML_ONES_OP		0xFF
 
@@ -36,6 +44,11 @@
 #define RES_IO			0x47	/* I/O port, 7 bytes */
 #define RES_END_TAG		0x79	/* End Tag, 1 byte (checksum) */
 #define RES_IO_DECODE16		0x01
+/* Large resource descriptor tags (6.4.3): bit 7 set, then a 16-bit length of what follows. */
+#define RES_MEMORY32_FIXED	0x86
+#define RES_DWORD_SPACE		0x87
+#define RES_WORD_SPACE		0x88
+#define RES_QWORD_SPACE		0x8A
 
 #define PKGLEN_MAX		0x0FFFFFFFU	/* 28 bits (20.2.4) */
 
@@ -408,5 +421,146 @@ void aml_irq_noflags(struct aml *a, unsigned int irq)
 	uint16_t mask = (uint16_t)(1u << irq);
 	uint8_t d[3] = { RES_IRQ_NOFLAGS, (uint8_t)mask, (uint8_t)(mask >> 8) };
 
+	aml_bytes(a, d, sizeof(d));
+}
+
+void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t len)
+{
+	uint8_t d[12] = { RES_MEMORY32_FIXED, 9, 0, rw ? 1 : 0 };
+
+	for (unsigned int i = 0; i < 4; i++) {
+		d[4 + i] = (uint8_t)(base >> (8 * i));
+		d[8 + i] = (uint8_t)(len >> (8 * i));
+	}
+	aml_bytes(a, d, sizeof(d));
+}
+
+/*
+ * The three Address Space Descriptors differ only in tag and field width
+ * (6.4.3.5.1-3): tag, length, type, general flags, type-specific flags, then
+ * _GRA, _MIN, _MAX, _TRA and _LEN, @width bytes each.
+ */
+static void aml_addr_space(struct aml *a, uint8_t tag, unsigned int width,
+			   const struct aml_addr_space *s)
+{
+	const uint64_t v[5] = { s->granularity, s->min, s->max, s->translation, s->length };
+	const uint64_t limit = width == 8 ? UINT64_MAX : (1ULL << (8 * width)) - 1;
+	uint8_t d[6 + 5 * 8];
+	size_t len = 6 + 5 * (size_t)width;
+
+	if (s->type > AML_SPACE_BUS || s->flags > 0xF) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	d[0] = tag;
+	d[1] = (uint8_t)(len - 3);
+	d[2] = (uint8_t)((len - 3) >> 8);
+	d[3] = (uint8_t)s->type;
+	d[4] = s->flags;
+	d[5] = s->type_flags;
+	for (unsigned int i = 0; i < 5; i++) {
+		if (v[i] > limit) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		for (unsigned int j = 0; j < width; j++)
+			d[6 + i * width + j] = (uint8_t)(v[i] >> (8 * j));
+	}
+	aml_bytes(a, d, len);
+}
+
+void aml_word_space(struct aml *a, const struct aml_addr_space *s)
+{
+	aml_addr_space(a, RES_WORD_SPACE, 2, s);
+}
+
+void aml_dword_space(struct aml *a, const struct aml_addr_space *s)
+{
+	aml_addr_space(a, RES_DWORD_SPACE, 4, s);
+}
+
+void aml_qword_space(struct aml *a, const struct aml_addr_space *s)
+{
+	aml_addr_space(a, RES_QWORD_SPACE, 8, s);
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n > 6) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, (uint8_t)(AML_ARG0_OP + n));
+}
+
+size_t aml_if(struct aml *a)
+{
+	aml_byte(a, AML_IF_OP);
+	return a->len;
+}
+
+size_t aml_else(struct aml *a)
+{
+	aml_byte(a, AML_ELSE_OP);
+	return a->len;
+}
+
+void aml_lequal(struct aml *a)
+{
+	aml_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+	aml_byte(a, AML_LNOT_OP);
+}
+
+void aml_or(struct aml *a)
+{
+	aml_byte(a, AML_OR_OP);
+}
+
+void aml_store(struct aml *a)
+{
+	aml_byte(a, AML_STORE_OP);
+}
+
+void aml_create_dword_field(struct aml *a, unsigned int arg, uint64_t byte_index,
+			    const char *name)
+{
+	/* DefCreateDWordField := CreateDWordFieldOp SourceBuff ByteIndex NameString (20.2.5.2) */
+	aml_byte(a, AML_CREATE_DWORD_FIELD_OP);
+	aml_arg(a, arg);
+	aml_integer(a, byte_index);
+	aml_namestring(a, name);
+}
+
+void aml_uuid(struct aml *a, const char *uuid)
+{
+	/* Where each of the 16 bytes goes: the first three fields are stored little-endian. */
+	static const uint8_t order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+	uint8_t d[4 + 16] = { AML_BUFFER_OP, 3 + 16, AML_BYTE_PREFIX, 16 };
+	unsigned int n = 0;
+
+	if (strlen(uuid) != 36) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	for (unsigned int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (uuid[i] != '-') {
+				aml_fail(a, -EINVAL);
+				return;
+			}
+			continue;
+		}
+		int h = hexval(uuid[i]), l = hexval(uuid[++i]);
+
+		if (h < 0 || l < 0) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+		d[4 + order[n++]] = (uint8_t)(h << 4 | l);
+	}
 	aml_bytes(a, d, sizeof(d));
 }

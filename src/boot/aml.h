@@ -89,6 +89,88 @@ void aml_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t le
 void aml_irq_noflags(struct aml *a, unsigned int irq);
 
 /*
+ * Memory32Fixed(ReadWrite or ReadOnly, base, len): 32-Bit Fixed Memory Range
+ * Descriptor (6.4.3.4), e.g. to reserve a range in a motherboard device.
+ */
+void aml_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t len);
+
+/*
+ * Address Space Descriptors (6.4.3.5): what a bridge forwards (producer) or a
+ * device uses (consumer), in the shape of ASL's Word/DWord/QWord macros.
+ */
+enum aml_space_type {
+	AML_SPACE_MEM = 0,
+	AML_SPACE_IO = 1,
+	AML_SPACE_BUS = 2,
+};
+
+/* General flags (6.4.3.5.1): ResourceProducer, PosDecode, not fixed when 0. */
+#define AML_SPACE_CONSUMER	(1u << 0)
+#define AML_SPACE_SUB_DECODE	(1u << 1)
+#define AML_SPACE_MIN_FIXED	(1u << 2)
+#define AML_SPACE_MAX_FIXED	(1u << 3)
+
+/* Type-specific flags, memory (6.4.3.5.5): _RW bit 0, _MEM bits 1-2; _MTP 0 is AddressRangeMemory. */
+#define AML_MEM_RW		(1u << 0)
+#define AML_MEM_NON_CACHEABLE	(0u << 1)
+#define AML_MEM_CACHEABLE	(1u << 1)
+#define AML_MEM_WRITE_COMBINING	(2u << 1)
+#define AML_MEM_PREFETCHABLE	(3u << 1)
+/* Type-specific flags, I/O (6.4.3.5.5): _RNG bits 0-1; TypeStatic, DenseTranslation are 0. */
+#define AML_IO_ENTIRE_RANGE	3u
+
+struct aml_addr_space {
+	enum aml_space_type type;
+	uint8_t flags;			/* AML_SPACE_* */
+	uint8_t type_flags;		/* AML_MEM_* or AML_IO_*; 0 for bus numbers */
+	uint64_t granularity;		/* _GRA: address decode bits mask, 0 for none */
+	uint64_t min, max;		/* _MIN, _MAX */
+	uint64_t translation;		/* _TRA: added to get the address on the secondary side */
+	uint64_t length;		/* _LEN */
+};
+
+/*
+ * aml_word_space, aml_dword_space, aml_qword_space - Word (6.4.3.5.3), DWord
+ * (6.4.3.5.2) and QWord (6.4.3.5.1) Address Space Descriptors. No resource
+ * source. A value that does not fit the descriptor's width fails with -EINVAL.
+ */
+void aml_word_space(struct aml *a, const struct aml_addr_space *s);
+void aml_dword_space(struct aml *a, const struct aml_addr_space *s);
+void aml_qword_space(struct aml *a, const struct aml_addr_space *s);
+
+/* Terms for control methods (20.2.5, 20.2.6). */
+
+/* aml_arg - ArgN, @n 0-6. */
+void aml_arg(struct aml *a, unsigned int n);
+
+/*
+ * aml_if, aml_else - If (predicate) {...} and Else {...}: openers for
+ * aml_end(). After aml_if() the caller appends the predicate, then the body;
+ * aml_else() goes right after the If's aml_end().
+ */
+size_t aml_if(struct aml *a);
+size_t aml_else(struct aml *a);
+
+/* Operators whose operands the caller appends, in ASL order. */
+void aml_lequal(struct aml *a);		/* LEqual(a, b) */
+void aml_lnot(struct aml *a);		/* LNot(a) */
+void aml_or(struct aml *a);		/* Or(a, b, target) */
+void aml_store(struct aml *a);		/* Store(source, target) */
+
+/*
+ * aml_create_dword_field - CreateDWordField(Arg@arg, @byte_index, @name): a
+ * field over a Buffer that was passed to the method, like _OSC's capabilities.
+ */
+void aml_create_dword_field(struct aml *a, unsigned int arg, uint64_t byte_index,
+			    const char *name);
+
+/*
+ * aml_uuid - ToUUID("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp"), upper-case hex:
+ * the 16-byte Buffer, first three fields little-endian, the rest in order.
+ */
+void aml_uuid(struct aml *a, const char *uuid);
+
+/*
  * aml_pkglen_encode - encode the PkgLength (20.2.4) of an object whose
  * contents after the PkgLength are @body bytes; the PkgLength counts itself,
  * so the encoded value is @body plus 1-4. Returns the number of bytes written

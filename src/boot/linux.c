@@ -15,6 +15,7 @@
 #include "boot/layout.h"
 #include "boot/linux.h"
 #include "util.h"
+#include "vm.h"
 
 int linux_bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, const char **why)
 {
@@ -115,6 +116,8 @@ unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tb
 	n = e820_add(tbl, n, max, BOOT_EBDA_START, BOOT_ACPI_END - BOOT_EBDA_START, E820_RESERVED);
 	if (low_end > BOOT_KERNEL_ADDR)
 		n = e820_add(tbl, n, max, BOOT_KERNEL_ADDR, low_end - BOOT_KERNEL_ADDR, E820_RAM);
+	/* The PCI ECAM window: Linux uses an MCFG area only if it is reserved here. */
+	n = e820_add(tbl, n, max, PCI_ECAM_BASE, PCI_ECAM_SIZE, E820_RESERVED);
 	/* KVM's identity-map page and TSS: the guest must never put a BAR there. */
 	n = e820_add(tbl, n, max, KVM_IDENTITY_MAP_ADDR, KVM_PRIVATE_END - KVM_IDENTITY_MAP_ADDR,
 		     E820_RESERVED);

@@ -2,17 +2,23 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # acpi-iasl.sh ACPI_DUMP - check kvmio's ACPI tables with acpica-tools, for
-# 1, 4 and 255 vCPUs (ACPI_DUMP is build/tests/unit/acpi_dump):
+# 1, 4 and 255 vCPUs and each PCI variant of acpi_dump (ACPI_DUMP is
+# build/tests/unit/acpi_dump):
 #
-#  1. `iasl -d` disassembles every table (FADT, MADT, DSDT, FACS, XSDT, RSDT)
-#     with no error or warning and no "Incorrect checksum"/"Invalid" remark;
+#  1. `iasl -d` disassembles every table (FADT, MADT, DSDT, FACS, XSDT, RSDT,
+#     MCFG) with no error or warning and no "Incorrect checksum"/"Invalid"
+#     remark;
 #  2. the disassembly recompiles with 0 errors, warnings and remarks, to the
 #     same bytes, header checksum and compiler ID aside: the DSDT's AML is
 #     exactly what iasl itself emits for the disassembled ASL;
-#  3. acpiexec loads our FADT and DSDT through ACPICA's own table code (the
-#     code Linux runs: tbfadt.c warns about FADT inconsistencies) with no
-#     warning or error, evaluates \_S5 to {S5_TYP, S5_TYP, 0, 0} and parses
-#     every device's _CRS with ACPICA's resource manager.
+#  3. acpiexec loads our FADT, DSDT, MADT and MCFG through ACPICA's own table
+#     code (the code Linux runs: tbfadt.c warns about FADT inconsistencies)
+#     with no warning or error, evaluates \_S5 to {S5_TYP, S5_TYP, 0, 0} and
+#     parses every device's _CRS with ACPICA's resource manager;
+#  4. with PCI, acpiexec converts \_SB.PCI0._PRT as Linux does
+#     (AcpiGetIrqRoutingTable) and finds the swizzle of src/boot/acpi.h for
+#     every slot and pin, and _OSC answers a Linux-like query by granting no
+#     control, and flags a foreign UUID and an unknown revision.
 #
 # Prints one line per step and exits 1 on the first failure, showing the
 # offending tool output.
@@ -20,6 +26,9 @@ set -u
 
 dump=${1:?usage: acpi-iasl.sh ACPI_DUMP}
 s5_typ=5	# ACPI_S5_TYP in src/vm.h
+intx_gsi=16	# PCI_INTX_GSI_BASE in src/vm.h
+# The PCI host bridge _OSC UUID (PCI Firmware spec 4.5.1) as the Buffer ToUUID makes.
+osc_uuid='(5B 4D DB 33 F7 1F 1C 40 96 57 74 41 C0 3D D7 66)'
 
 for tool in iasl acpiexec; do
 	if ! command -v $tool >/dev/null 2>&1; then
@@ -46,19 +55,33 @@ bad_lines() {
 			-e '0 Errors, 0 Warnings'
 }
 
-for ncpus in 1 4 255; do
-	d=$tmp/$ncpus
+# _PRT as acpiexec prints it: one "ADDRESS PIN SOURCE_INDEX" line per entry, in hex.
+prt_entries() {
+	sed -n '/^Evaluating _PRT/,/^Evaluating _CRS/s/^ *\(Address\|Pin\|Source Index\) : \([0-9A-F]*\)$/\2/p' "$1" |
+		paste -d' ' - - -
+}
+
+for run in 1:nopci 4:pci 255:mem64 4:wide; do
+	ncpus=${run%%:*}
+	pci=${run#*:}
+	d=$tmp/$ncpus-$pci
 	mkdir -p "$d/re"
-	"$dump" "$d" $ncpus || fail "acpi_dump $ncpus"
+	"$dump" "$d" $ncpus $pci || fail "acpi_dump $ncpus $pci"
+	tables="facp apic dsdt facs xsdt rsdt"
+	if [ $pci = nopci ]; then
+		[ -e "$d/mcfg.dat" ] && fail "nopci: an MCFG"
+	else
+		tables="$tables mcfg"
+	fi
 
-	for t in facp apic dsdt facs xsdt rsdt; do
+	for t in $tables; do
 		log=$d/$t.log
-		(cd "$d" && iasl -d $t.dat) >"$log" 2>&1 || fail "iasl -d $t ($ncpus cpus)" "$log"
+		(cd "$d" && iasl -d $t.dat) >"$log" 2>&1 || fail "iasl -d $t ($run)" "$log"
 		cat "$d/$t.dsl" >>"$log"
-		bad_lines "$log" >/dev/null && fail "iasl -d $t ($ncpus cpus)" "$log"
+		bad_lines "$log" >/dev/null && fail "iasl -d $t ($run)" "$log"
 
-		(cd "$d" && iasl -p re/$t $t.dsl) >"$log" 2>&1 || fail "iasl $t.dsl ($ncpus cpus)" "$log"
-		grep -q '0 Errors, 0 Warnings, 0 Remarks' "$log" || fail "iasl $t.dsl ($ncpus cpus)" "$log"
+		(cd "$d" && iasl -p re/$t $t.dsl) >"$log" 2>&1 || fail "iasl $t.dsl ($run)" "$log"
+		grep -q '0 Errors, 0 Warnings, 0 Remarks' "$log" || fail "iasl $t.dsl ($run)" "$log"
 		if [ $t = facs ]; then
 			cmp "$d/$t.dat" "$d/re/$t.aml" >"$log" 2>&1 ||
 				fail "$t differs from iasl's recompilation" "$log"
@@ -67,21 +90,62 @@ for ncpus in 1 4 255; do
 			{ cmp -n 9 "$d/$t.dat" "$d/re/$t.aml" &&
 			  cmp -i 10 -n 18 "$d/$t.dat" "$d/re/$t.aml" &&
 			  cmp -i 36 "$d/$t.dat" "$d/re/$t.aml"; } >"$log" 2>&1 ||
-				fail "$t differs from iasl's recompilation ($ncpus cpus)" "$log"
+				fail "$t differs from iasl's recompilation ($run)" "$log"
 		fi
 	done
-	echo "acpi-iasl: $ncpus cpus: iasl disassembles and recompiles every table identically"
+	if [ $pci = nopci ]; then
+		grep -q -e PNP0A0 -e PNP0C02 "$d/dsdt.dsl" && fail "nopci: PCI in the DSDT" "$d/dsdt.dsl"
+	fi
+	echo "acpi-iasl: $ncpus cpus, $pci: iasl disassembles and recompiles every table identically"
 
 	log=$d/acpiexec.log
-	(cd "$d" && acpiexec -b 'evaluate \_S5; resources \_SB.COM1; resources \_SB.RTC;
-		resources \_SB.KBD; resources \_SB.MOU' facp.dat dsdt.dat apic.dat) >"$log" 2>&1 ||
-		fail "acpiexec ($ncpus cpus)" "$log"
-	bad_lines "$log" >/dev/null && fail "acpiexec ($ncpus cpus)" "$log"
+	cmds='evaluate \_S5; resources \_SB.COM1; resources \_SB.RTC; resources \_SB.KBD;
+		resources \_SB.MOU'
+	files="facp.dat dsdt.dat apic.dat"
+	ncrs=4
+	if [ $pci != nopci ]; then
+		# A query as Linux makes it (CDW1 bit 0), asking for native hotplug,
+		# PME, AER and PCIe capability control (CDW3 0x1D); then a foreign
+		# UUID and revision 2, without the query bit.
+		cmds="$cmds; resources \_SB.PCI0; resources \_SB.MRES;
+			evaluate \_SB.PCI0._OSC $osc_uuid 1 3 (01 00 00 00 1F 00 00 00 1D 00 00 00);
+			evaluate \_SB.PCI0._OSC (00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF) 1 3 (00 00 00 00 1F 00 00 00 1D 00 00 00);
+			evaluate \_SB.PCI0._OSC $osc_uuid 2 3 (00 00 00 00 1F 00 00 00 00 00 00 00)"
+		files="$files mcfg.dat"
+		ncrs=6
+	fi
+	(cd "$d" && acpiexec -b "$cmds" $files) >"$log" 2>&1 || fail "acpiexec ($run)" "$log"
+	bad_lines "$log" >/dev/null && fail "acpiexec ($run)" "$log"
 	typ=$(printf '%016X' $s5_typ)
 	tr -d '\n' <"$log" | grep -q "Contains 4 Elements: *\[Integer\] = $typ *\[Integer\] = $typ *\[Integer\] = 0000000000000000 *\[Integer\] = 0000000000000000" ||
 		fail "acpiexec: \\_S5 is not {$s5_typ, $s5_typ, 0, 0}" "$log"
-	[ "$(grep -c 'EndTag Resource' "$log")" -ge 4 ] ||
-		fail "acpiexec: not every _CRS parsed" "$log"
-	echo "acpi-iasl: $ncpus cpus: acpiexec loads FADT+DSDT+MADT cleanly, \\_S5 and every _CRS evaluate"
+	[ "$(grep -c 'EndTag Resource' "$log")" -ge $ncrs ] ||
+		fail "acpiexec: not every _CRS parsed ($run)" "$log"
+	if [ $pci = nopci ]; then
+		echo "acpi-iasl: $ncpus cpus, $pci: acpiexec loads FADT+DSDT+MADT cleanly, \\_S5 and every _CRS evaluate"
+		continue
+	fi
+
+	if [ $pci != pci ]; then
+		grep -q '64-Bit QWORD Address Space Resource' "$log" ||
+			fail "acpiexec: no 64-bit window ($run)" "$log"
+	fi
+	n=0
+	prt_entries "$log" >"$d/prt"
+	while read -r addr pin gsi; do
+		slot=$((0x$addr >> 16))
+		[ $((0x$addr & 0xFFFF)) -eq $((0xFFFF)) ] && [ $slot -eq $((n / 4)) ] &&
+			[ $((0x$pin)) -eq $((n % 4)) ] &&
+			[ $((0x$gsi)) -eq $((intx_gsi + (slot + n % 4) % 4)) ] ||
+			fail "acpiexec: _PRT entry $n is $addr $pin $gsi ($run)" "$d/prt"
+		n=$((n + 1))
+	done <"$d/prt"
+	[ $n -eq 128 ] || fail "acpiexec: _PRT has $n entries, not 32 slots x 4 pins ($run)" "$d/prt"
+	for want in '11 00 00 00 1F 00 00 00 00 00 00 00' '04 00 00 00 1F 00 00 00 1D 00 00 00' \
+		    '08 00 00 00 1F 00 00 00 00 00 00 00'; do
+		grep -q "Length 0C = *0000: $want " "$log" ||
+			fail "acpiexec: no _OSC result $want ($run)" "$log"
+	done
+	echo "acpi-iasl: $ncpus cpus, $pci: acpiexec loads FADT+DSDT+MADT+MCFG cleanly, \\_S5, _CRS, _PRT and _OSC evaluate"
 done
 echo "acpi-iasl: ok"

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * acpi_dump DIR [NCPUS] - build kvmio's ACPI tables as for the guest and write
- * each one to DIR/<signature>.dat (rsdp, xsdt, rsdt, facp, apic, dsdt, facs),
- * following the pointers from the RSDP the way an OS does, for acpica-tools
- * to check (tests/unit/acpi-iasl.sh). Exits 1 on a pointer that leaves the
- * buffer.
+ * acpi_dump DIR [NCPUS [PCI]] - build kvmio's ACPI tables as for the guest and
+ * write each one to DIR/<signature>.dat (rsdp, xsdt, rsdt, facp, apic, dsdt,
+ * facs, and mcfg with PCI), following the pointers from the RSDP the way an
+ * OS does, for acpica-tools to check (tests/unit/acpi-iasl.sh). Exits 1 on a
+ * pointer that leaves the buffer.
+ *
+ * PCI picks the host bridge's description:
+ *   pci    acpi_config_init()'s, no 64-bit window (the default)
+ *   nopci  none at all
+ *   mem64  plus a 64-bit window, as vm.c adds one
+ *   wide   256 buses with their ECAM above 4 GiB, and a 64-bit window:
+ *          the descriptors the fixed layout never needs
  */
 #include <ctype.h>
 #include <errno.h>
@@ -71,13 +78,28 @@ int main(int argc, char **argv)
 	const uint8_t *rsdp, *xsdt, *rsdt, *fadt, *facs;
 	size_t len, xlen, rlen, flen;
 	unsigned long ncpus = 3;
+	const char *pci = argc > 3 ? argv[3] : "pci";
 	int ret;
 
-	if (argc < 2 || (argc > 2 && parse_uint(argv[2], 1, 1024, &ncpus))) {
-		fprintf(stderr, "usage: acpi_dump DIR [NCPUS]\n");
+	if (argc < 2 || argc > 4 || (argc > 2 && parse_uint(argv[2], 1, 1024, &ncpus))) {
+		fprintf(stderr, "usage: acpi_dump DIR [NCPUS [pci|nopci|mem64|wide]]\n");
 		return 2;
 	}
 	acpi_config_init(&cfg, (unsigned int)ncpus);
+	if (!strcmp(pci, "nopci")) {
+		cfg.pci = false;
+	} else if (!strcmp(pci, "mem64")) {
+		cfg.pci_mem64_base = 0x400000000ULL;		/* 16 GiB */
+		cfg.pci_mem64_size = 0xFC00000000ULL;		/* up to 1 TiB */
+	} else if (!strcmp(pci, "wide")) {
+		cfg.pci_ecam_base = 0x1000000000ULL;		/* 64 GiB */
+		cfg.pci_bus_end = 255;
+		cfg.pci_mem64_base = 0x2000000000ULL;		/* 128 GiB */
+		cfg.pci_mem64_size = 0x2000000000ULL;
+	} else if (strcmp(pci, "pci")) {
+		fprintf(stderr, "acpi_dump: unknown PCI variant '%s'\n", pci);
+		return 2;
+	}
 	ret = acpi_build(mem, sizeof(mem), BOOT_ACPI_START, &cfg);
 	if (ret < 0) {
 		fprintf(stderr, "acpi_build: %s\n", strerror(-ret));

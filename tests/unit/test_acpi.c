@@ -115,10 +115,11 @@ static void test_root_tables(void **state)
 	acpi_config_init(&cfg, 2);
 	assert_true(build(&cfg) > 0);
 	xsdt = table(rd(rsdp(), 24, 8), "XSDT");
-	assert_int_equal(rd(xsdt, 4, 4), 36 + 2 * 8);
+	assert_int_equal(rd(xsdt, 4, 4), 36 + 3 * 8);
 	/* find() checks every entry's checksum and that RSDT and XSDT agree. */
 	find("FACP");
 	find("APIC");
+	find("MCFG");
 }
 
 static void check_fadt(const struct acpi_config *cfg)
@@ -314,6 +315,187 @@ static void test_dsdt(void **state)
 				 0x0A, 0x07, 0x0A, 0x07, 0x00, 0x00));
 }
 
+/* The DSDT the FADT points to. */
+static const uint8_t *dsdt(void)
+{
+	return table(rd(find("FACP"), 140, 8), "DSDT");
+}
+
+/* PCI Firmware spec 3.3 4.1.2: header, 8 reserved bytes, one 16-byte allocation per segment. */
+static void check_mcfg(const struct acpi_config *cfg)
+{
+	const uint8_t *m = find("MCFG");
+
+	assert_int_equal(rd(m, 4, 4), 36 + 8 + 16);
+	assert_int_equal(m[8], 1);				/* revision */
+	assert_int_equal(rd(m, 36, 8), 0);			/* reserved */
+	assert_int_equal(rd(m, 44, 8), cfg->pci_ecam_base);
+	assert_int_equal(rd(m, 52, 2), 0);			/* segment, = _SEG */
+	assert_int_equal(m[54], 0);				/* start bus, = _BBN */
+	assert_int_equal(m[55], cfg->pci_bus_end);
+	assert_int_equal(rd(m, 56, 4), 0);			/* reserved */
+}
+
+static void test_mcfg(void **state)
+{
+	struct acpi_config cfg;
+
+	acpi_config_init(&cfg, 1);
+	assert_true(cfg.pci);
+	assert_int_equal(cfg.pci_ecam_base, PCI_ECAM_BASE);
+	assert_int_equal(cfg.pci_bus_end, PCI_ECAM_BUS_END);
+	assert_int_equal(cfg.pci_mem64_size, 0);
+	assert_true(build(&cfg) > 0);
+	check_mcfg(&cfg);
+
+	cfg.pci_ecam_base = 0x1000000000ULL;
+	cfg.pci_bus_end = 255;
+	assert_true(build(&cfg) > 0);
+	check_mcfg(&cfg);
+}
+
+/* The AML integer at *@p (ZeroOp, OneOp, Byte/Word/DWordConst), advancing *@p past it. */
+static uint64_t aml_int(const uint8_t **p)
+{
+	static const unsigned int size[] = { [0x0A] = 1, [0x0B] = 2, [0x0C] = 4 };
+	uint8_t op = *(*p)++;
+	uint64_t v;
+
+	if (op == 0x00 || op == 0x01)
+		return op;
+	assert_true(op >= 0x0A && op <= 0x0C);
+	v = le_read(*p, size[op]);
+	*p += size[op];
+	return v;
+}
+
+/* Step over a PkgLength (20.2.4), returning its value. */
+static size_t aml_pkglen(const uint8_t **p)
+{
+	unsigned int follow = **p >> 6;
+	size_t v = follow ? **p & 0x0F : **p & 0x3F;
+
+	for (unsigned int i = 0; i < follow; i++)
+		v |= (size_t)(*p)[1 + i] << (4 + 8 * i);
+	*p += 1 + follow;
+	return v;
+}
+
+/*
+ * Name(_PRT, Package(128) { Package(4) { 0xSSSSFFFF, pin, Zero, GSI }, ... }):
+ * four entries per slot, 32 slots, GSI = base + (slot + pin) % 4 (acpi.h).
+ */
+static void check_prt(const uint8_t *d, uint32_t gsi_base)
+{
+	const uint8_t *p = CONTAINS(d, 0x08, '_', 'P', 'R', 'T', 0x12), *end;
+
+	assert_non_null(p);
+	p += 6;
+	end = p;
+	end += aml_pkglen(&p);
+	assert_int_equal(*p++, 128);
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++) {
+			const uint8_t *e;
+
+			assert_int_equal(*p++, 0x12);		/* PackageOp */
+			e = p;
+			e += aml_pkglen(&p);
+			assert_int_equal(*p++, 4);
+			assert_int_equal(aml_int(&p), (uint64_t)slot << 16 | 0xFFFF);
+			assert_int_equal(aml_int(&p), pin);
+			assert_int_equal(aml_int(&p), 0);	/* Source: none, a GSI */
+			assert_int_equal(aml_int(&p), gsi_base + (slot + pin) % 4);
+			assert_ptr_equal(p, e);
+		}
+	}
+	assert_ptr_equal(p, end);
+}
+
+static void test_dsdt_pci(void **state)
+{
+	struct acpi_config cfg;
+	const uint8_t *d;
+
+	acpi_config_init(&cfg, 1);
+	assert_true(build(&cfg) > 0);
+	d = dsdt();
+	/* Device(PCI0) with _HID PNP0A08, _CID PNP0A03, _UID, _SEG and _BBN 0, and no _ADR. */
+	assert_non_null(CONTAINS(d, 'P', 'C', 'I', '0', 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08,
+				 0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03,
+				 0x08, '_', 'U', 'I', 'D', 0x00, 0x08, '_', 'S', 'E', 'G', 0x00,
+				 0x08, '_', 'B', 'B', 'N', 0x00));
+	assert_null(CONTAINS(d, '_', 'A', 'D', 'R'));
+	/* _CRS: bus numbers 0-0, config ports, I/O 0-0xCF7 and 0xC000-0xFFFF, MMIO 0xC0000000-0xDFFFFFFF. */
+	assert_non_null(CONTAINS(d, 0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
+				 0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08,
+				 0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, 0, 0, 0, 0, 0xF7, 0x0C, 0, 0, 0xF8, 0x0C,
+				 0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, 0, 0, 0x00, 0xC0, 0xFF, 0xFF, 0, 0, 0x00, 0x40,
+				 0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0xC0,
+				 0xFF, 0xFF, 0xFF, 0xDF, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x20, 0x79, 0x00));
+	assert_null(CONTAINS(d, 0x8A, 0x2B, 0x00));		/* no 64-bit window yet */
+	check_prt(d, PCI_INTX_GSI_BASE);
+	/* Method(_OSC, 4, Serialized), checking the host bridge UUID. */
+	assert_non_null(CONTAINS(d, '_', 'O', 'S', 'C', 0x0C));
+	assert_non_null(CONTAINS(d, 0x93, 0x68, 0x11, 0x13, 0x0A, 0x10, 0x5B, 0x4D, 0xDB, 0x33, 0xF7, 0x1F,
+				 0x1C, 0x40, 0x96, 0x57, 0x74, 0x41, 0xC0, 0x3D, 0xD7, 0x66));
+	/* Device(MRES), a PNP0C02 reserving the ECAM. */
+	assert_non_null(CONTAINS(d, 'M', 'R', 'E', 'S', 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0C, 0x02));
+	assert_non_null(CONTAINS(d, 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xE0, 0x00, 0x00, 0x10, 0x00));
+
+	/* What vm.c changes: a 64-bit window; other values all come from the config. */
+	cfg.pci_mem64_base = 0x8000000000ULL;
+	cfg.pci_mem64_size = 0x8000000000ULL;
+	cfg.pci_bus_end = 3;
+	cfg.pci_io_base = 0x1000;
+	cfg.pci_io_size = 0x1000;
+	cfg.pci_mem32_base = 0x80000000;
+	cfg.pci_mem32_size = 0x40000000;
+	cfg.pci_ecam_base = 0x100000000ULL;
+	cfg.pci_intx_gsi_base = 20;
+	assert_true(build(&cfg) > 0);
+	d = dsdt();
+	assert_non_null(CONTAINS(d, 0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, 0, 0, 0, 0, 0x03, 0, 0, 0, 0x04, 0x00));
+	assert_non_null(CONTAINS(d, 0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, 0, 0, 0x00, 0x10, 0xFF, 0x1F, 0, 0, 0x00, 0x10));
+	assert_non_null(CONTAINS(d, 0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x80,
+				 0xFF, 0xFF, 0xFF, 0xBF, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x40));
+	/* Cacheable, read/write (0x03): Linux puts any BAR in a non-prefetchable window. */
+	assert_non_null(CONTAINS(d, 0x8A, 0x2B, 0x00, 0x00, 0x0C, 0x03, 0, 0, 0, 0, 0, 0, 0, 0,
+				 0, 0, 0, 0, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0,
+				 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0x79, 0x00));
+	check_prt(d, 20);
+	/* ECAM above 4 GiB: a QWord consumer (0x0D) reservation, 4 buses x 1 MiB. */
+	assert_non_null(CONTAINS(d, 0x8A, 0x2B, 0x00, 0x00, 0x0D, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+				 0, 0, 0, 0, 0x01, 0, 0, 0, 0xFF, 0xFF, 0x3F, 0x00, 0x01, 0, 0, 0,
+				 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0x79, 0x00));
+	check_mcfg(&cfg);
+}
+
+/* cfg.pci = false: the tables kvmio had before PCI, nothing of it anywhere. */
+static void test_no_pci(void **state)
+{
+	struct acpi_config cfg;
+	const uint8_t *xsdt, *d;
+
+	acpi_config_init(&cfg, 4);
+	cfg.pci = false;
+	cfg.pci_ecam_base = 1;		/* invalid, and ignored */
+	assert_true(build(&cfg) > 0);
+	xsdt = table(rd(rsdp(), 24, 8), "XSDT");
+	assert_int_equal(rd(xsdt, 4, 4), 36 + 2 * 8);
+	find("FACP");
+	find("APIC");
+	assert_null(memmem(mem, used, "MCFG", 4));
+	d = dsdt();
+	assert_null(CONTAINS(d, 'P', 'C', 'I', '0'));
+	assert_null(CONTAINS(d, 'M', 'R', 'E', 'S'));
+	assert_null(CONTAINS(d, '_', 'P', 'R', 'T'));
+	assert_null(CONTAINS(d, '_', 'O', 'S', 'C'));
+	assert_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x0A, 0x08));	/* PNP0A08 */
+	assert_null(CONTAINS(d, 0x0C, 0x41, 0xD0, 0x0C, 0x02));	/* PNP0C02 */
+	check_fadt(&cfg);
+}
+
 /* Pure: the same input gives the same bytes, whatever the buffer held (test_enospc checks the bounds). */
 static void test_deterministic(void **state)
 {
@@ -333,6 +515,13 @@ static void test_enospc(void **state)
 {
 	struct acpi_config cfg;
 	int need;
+
+	/* The most kvmio builds: 255 vCPUs, PCI with a 64-bit window. It must fit BOOT_ACPI_*. */
+	acpi_config_init(&cfg, 255);
+	cfg.pci_mem64_base = 1ULL << 40;
+	cfg.pci_mem64_size = 1ULL << 40;
+	need = build(&cfg);
+	assert_true(need > 0 && (size_t)need <= SIZE);
 
 	acpi_config_init(&cfg, 64);
 	need = build(&cfg);
@@ -363,6 +552,87 @@ static void test_einval(void **state)
 	assert_int_equal(acpi_build(mem, 4096, GPA, &cfg), -EINVAL);
 }
 
+/* Break acpi_config_init()'s valid PCI config in way @i; returns what was broken, NULL past the last. */
+static const char *break_pci(struct acpi_config *c, unsigned int i)
+{
+	switch (i) {
+	case 0:
+		c->pci_ecam_base += 0x1000;
+		return "ECAM not 1 MiB-aligned";
+	case 1:
+		c->pci_ecam_base = UINT64_MAX - 0xFFFFF;
+		c->pci_bus_end = 1;
+		return "ECAM wraps";
+	case 2:
+		c->pci_ecam_base = c->pci_mem32_base;
+		return "ECAM in the 32-bit window";
+	case 3:
+		c->pci_mem64_base = 1ULL << 36;
+		c->pci_mem64_size = 1ULL << 36;
+		c->pci_ecam_base = (1ULL << 36) + (1ULL << 35);
+		return "ECAM in the 64-bit window";
+	case 4:
+		c->pci_io_base = 0xCF8;
+		return "I/O window over the config ports";
+	case 5:
+		c->pci_io_base = 0x800;
+		c->pci_io_size = 0x100;
+		return "I/O window in the legacy range";
+	case 6:
+		c->pci_io_size = 0x10000 - c->pci_io_base + 1;
+		return "I/O window past 0xFFFF";
+	case 7:
+		c->pci_io_size = 0;
+		return "empty I/O window";
+	case 8:
+		c->pci_mem32_size = (1ULL << 32) - c->pci_mem32_base + 1;
+		return "32-bit window past 4 GiB";
+	case 9:
+		c->pci_mem32_base = 1ULL << 32;
+		return "32-bit window above 4 GiB";
+	case 10:
+		c->pci_mem32_size = 0;
+		return "empty 32-bit window";
+	case 11:
+		c->pci_mem64_base = 1ULL << 63;
+		c->pci_mem64_size = 1ULL << 63;
+		return "64-bit window wraps";
+	case 12:
+		c->pci_mem64_base = 0xD0000000;
+		c->pci_mem64_size = 1ULL << 32;
+		return "64-bit window over the 32-bit one";
+	case 13:
+		c->pci_intx_gsi_base = 21;
+		return "INTx past the IOAPIC's 24 pins";
+	}
+	return NULL;
+}
+
+static void test_einval_pci(void **state)
+{
+	struct acpi_config cfg;
+	const char *what;
+
+	for (unsigned int i = 0; acpi_config_init(&cfg, 1), (what = break_pci(&cfg, i)); i++) {
+		if (acpi_build(mem, sizeof(mem), GPA, &cfg) != -EINVAL)
+			fail_msg("accepted: %s", what);
+		/* Without PCI, the PCI fields do not matter. */
+		cfg.pci = false;
+		assert_true(acpi_build(mem, sizeof(mem), GPA, &cfg) > 0);
+	}
+
+/* The edges that are fine: the I/O window right after the config ports, INTx on pins 20-23. */
+	acpi_config_init(&cfg, 1);
+	cfg.pci_io_base = 0xD00;
+	cfg.pci_io_size = 0xF300;
+	cfg.pci_intx_gsi_base = 20;
+	cfg.pci_mem32_size = 0x40000000;
+	cfg.pci_ecam_base = 0xB0000000;
+	cfg.pci_mem64_base = 1ULL << 32;
+	cfg.pci_mem64_size = UINT64_MAX - (1ULL << 32);
+	assert_true(acpi_build(mem, sizeof(mem), GPA, &cfg) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,9 +641,13 @@ int main(void)
 		cmocka_unit_test(test_fadt),
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_dsdt),
+		cmocka_unit_test(test_mcfg),
+		cmocka_unit_test(test_dsdt_pci),
+		cmocka_unit_test(test_no_pci),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_einval),
+		cmocka_unit_test(test_einval_pci),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,6 +233,220 @@ static void test_matches_iasl(void **state)
 	assert_memory_equal(buf, iasl_golden, sizeof(iasl_golden));
 }
 
+/*
+ * Address Space Descriptors, field by field (6.4.3.5.1-3): tag, length of
+ * what follows (16 bits), resource type, general flags (0x0C: producer,
+ * PosDecode, MinFixed, MaxFixed), type-specific flags, then _GRA, _MIN,
+ * _MAX, _TRA, _LEN.
+ */
+static void test_address_space(void **state)
+{
+	const struct aml_addr_space bus = {
+		.type = AML_SPACE_BUS,
+		.flags = AML_SPACE_MIN_FIXED | AML_SPACE_MAX_FIXED,
+		.min = 0, .max = 0xFF, .length = 0x100,
+	};
+	const struct aml_addr_space io = {
+		.type = AML_SPACE_IO,
+		.flags = AML_SPACE_MIN_FIXED | AML_SPACE_MAX_FIXED,
+		.type_flags = AML_IO_ENTIRE_RANGE,
+		.min = 0xC000, .max = 0xFFFF, .length = 0x4000,
+	};
+	const struct aml_addr_space mem32 = {
+		.type = AML_SPACE_MEM,
+		.flags = AML_SPACE_MIN_FIXED | AML_SPACE_MAX_FIXED,
+		.type_flags = AML_MEM_RW | AML_MEM_NON_CACHEABLE,
+		.granularity = 0xFFF, .min = 0xC0000000, .max = 0xDFFFFFFF,
+		.translation = 0x12345678, .length = 0x20000000,
+	};
+	const struct aml_addr_space mem64 = {
+		.type = AML_SPACE_MEM,
+		.flags = AML_SPACE_CONSUMER | AML_SPACE_SUB_DECODE,
+		.type_flags = AML_MEM_PREFETCHABLE,
+		.min = 0x8000000000ULL, .max = 0xFFFFFFFFFFULL,
+		.translation = 0x0102030405060708ULL, .length = 0x8000000000ULL,
+	};
+	struct aml_addr_space bad;
+
+	EXPECT(aml_word_space(a, &bus),
+	       0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00,
+	       0x00, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x01);
+	EXPECT(aml_word_space(a, &io),
+	       0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03,
+	       0x00, 0x00, 0x00, 0xC0, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x40);
+	EXPECT(aml_dword_space(a, &mem32),
+	       0x87, 0x17, 0x00, 0x00, 0x0C, 0x01,
+	       0xFF, 0x0F, 0x00, 0x00,		/* _GRA */
+	       0x00, 0x00, 0x00, 0xC0,		/* _MIN */
+	       0xFF, 0xFF, 0xFF, 0xDF,		/* _MAX */
+	       0x78, 0x56, 0x34, 0x12,		/* _TRA */
+	       0x00, 0x00, 0x00, 0x20);		/* _LEN */
+	/* Consumer (bit 0) and SubDecode (bit 1), not fixed; read-only, prefetchable (_MEM 3). */
+	EXPECT(aml_qword_space(a, &mem64),
+	       0x8A, 0x2B, 0x00, 0x00, 0x03, 0x06,
+	       0, 0, 0, 0, 0, 0, 0, 0,
+	       0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+	       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00,
+	       0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+	       0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00);
+	EXPECT(aml_memory32_fixed(a, true, 0xE0000000, 0x100000),
+	       0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xE0, 0x00, 0x00, 0x10, 0x00);
+	EXPECT(aml_memory32_fixed(a, false, 0x12345678, 0x1000),
+	       0x86, 0x09, 0x00, 0x00, 0x78, 0x56, 0x34, 0x12, 0x00, 0x10, 0x00, 0x00);
+
+	/* Values must fit the descriptor: a 64 KiB length is not a Word. */
+	bad = io;
+	bad.length = 0x10000;
+	EXPECT_ERR(-EINVAL, aml_word_space(a, &bad));
+	EXPECT_ERR(-EINVAL, aml_dword_space(a, &mem64));
+	bad = bus;
+	bad.type = 3;
+	EXPECT_ERR(-EINVAL, aml_qword_space(a, &bad));
+	bad = bus;
+	bad.flags = 0x10;
+	EXPECT_ERR(-EINVAL, aml_word_space(a, &bad));
+}
+
+static void test_method_terms(void **state)
+{
+	size_t i, e;
+
+	EXPECT(aml_arg(a, 0), 0x68);
+	EXPECT(aml_arg(a, 6), 0x6E);
+	EXPECT_ERR(-EINVAL, aml_arg(a, 7));
+	EXPECT(aml_create_dword_field(a, 3, 8, "CDW3"), 0x8A, 0x6B, 0x0A, 0x08, 'C', 'D', 'W', '3');
+	/* ToUUID: the first three fields byte-swapped, the last two as written. */
+	EXPECT(aml_uuid(a, "00112233-4455-6677-8899-AABBCCDDEEFF"),
+	       0x11, 0x13, 0x0A, 0x10,
+	       0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66,
+	       0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF);
+	EXPECT_ERR(-EINVAL, aml_uuid(a, "00112233-4455-6677-8899-AABBCCDDEEF"));
+	EXPECT_ERR(-EINVAL, aml_uuid(a, "00112233-4455-6677-8899-AABBCCDDEEFG"));
+	EXPECT_ERR(-EINVAL, aml_uuid(a, "00112233-4455-6677-8899+AABBCCDDEEFF"));
+	EXPECT_ERR(-EINVAL, aml_uuid(a, "0011223-34455-6677-8899-AABBCCDDEEFF"));
+	/* If (LNot (LEqual (Arg1, One))) { Store (Zero, Arg2) } Else { } */
+	EXPECT((i = aml_if(a), aml_lnot(a), aml_lequal(a), aml_arg(a, 1), aml_integer(a, 1),
+		aml_store(a), aml_integer(a, 0), aml_arg(a, 2), aml_end(a, i),
+		e = aml_else(a), aml_end(a, e)),
+	       0xA0, 0x08, 0x92, 0x93, 0x69, 0x01, 0x70, 0x00, 0x6A, 0xA1, 0x01);
+	EXPECT(aml_or(a), 0x7D);
+}
+
+/*
+ * Byte-for-byte what iasl 20200925 compiles (the SSDT body after its header)
+ * from:
+ *
+ *   Device (\_SB.PCI0) {
+ *       Name (_HID, EisaId ("PNP0A08"))
+ *       Name (_CRS, ResourceTemplate () {
+ *           WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+ *               0x0000, 0x0000, 0x00FF, 0x0000, 0x0100,,,)
+ *           WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+ *               0x0000, 0xC000, 0xFFFF, 0x0000, 0x4000,,, , TypeStatic, DenseTranslation)
+ *           DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable,
+ *               ReadWrite, 0, 0xC0000000, 0xDFFFFFFF, 0, 0x20000000,,, , AddressRangeMemory, TypeStatic)
+ *           QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable,
+ *               ReadWrite, 0, 0x8000000000, 0xFFFFFFFFFF, 0, 0x8000000000,,, , AddressRangeMemory, TypeStatic)
+ *           Memory32Fixed (ReadWrite, 0xE0000000, 0x00100000, )
+ *       })
+ *       Method (_OSC, 4, Serialized) {
+ *           CreateDWordField (Arg3, Zero, CDW1)
+ *           If ((Arg0 == ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"))) {
+ *               If ((Arg1 != One)) { CDW1 |= 0x08 }
+ *               CDW1 = Zero
+ *           } Else { CDW1 |= 0x04 }
+ *           Return (Arg3)
+ *       }
+ *   }
+ */
+static const uint8_t iasl_golden_pci[] = {
+	0x5b, 0x82, 0x43, 0x0e, 0x5c, 0x2e, 0x5f, 0x53, 0x42, 0x5f, 0x50, 0x43,
+	0x49, 0x30, 0x08, 0x5f, 0x48, 0x49, 0x44, 0x0c, 0x41, 0xd0, 0x0a, 0x08,
+	0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x4a, 0x07, 0x0a, 0x76, 0x88, 0x0d,
+	0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00,
+	0x00, 0x01, 0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0xc0,
+	0xff, 0xff, 0x00, 0x00, 0x00, 0x40, 0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x8a, 0x2b, 0x00, 0x00,
+	0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+	0x00, 0xe0, 0x00, 0x00, 0x10, 0x00, 0x79, 0x00, 0x14, 0x4c, 0x04, 0x5f,
+	0x4f, 0x53, 0x43, 0x0c, 0x8a, 0x6b, 0x00, 0x43, 0x44, 0x57, 0x31, 0xa0,
+	0x2e, 0x93, 0x68, 0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7,
+	0x1f, 0x1c, 0x40, 0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66, 0xa0,
+	0x10, 0x92, 0x93, 0x69, 0x01, 0x7d, 0x43, 0x44, 0x57, 0x31, 0x0a, 0x08,
+	0x43, 0x44, 0x57, 0x31, 0x70, 0x00, 0x43, 0x44, 0x57, 0x31, 0xa1, 0x0c,
+	0x7d, 0x43, 0x44, 0x57, 0x31, 0x0a, 0x04, 0x43, 0x44, 0x57, 0x31, 0xa4,
+	0x6b
+};
+
+static void test_matches_iasl_pci(void **state)
+{
+	const uint8_t window = AML_SPACE_MIN_FIXED | AML_SPACE_MAX_FIXED;
+	struct aml_addr_space r;
+	struct aml a;
+	size_t dev, crs, m, i, e;
+
+	aml_init(&a, buf, sizeof(buf));
+	dev = aml_device(&a, "\\_SB.PCI0");
+	aml_name(&a, "_HID");
+	aml_eisaid(&a, "PNP0A08");
+	aml_name(&a, "_CRS");
+	crs = aml_resource_template(&a);
+	r = (struct aml_addr_space){ AML_SPACE_BUS, window, 0, 0, 0, 0xFF, 0, 0x100 };
+	aml_word_space(&a, &r);
+	r = (struct aml_addr_space){ AML_SPACE_IO, window, AML_IO_ENTIRE_RANGE, 0, 0xC000, 0xFFFF, 0, 0x4000 };
+	aml_word_space(&a, &r);
+	r = (struct aml_addr_space){ AML_SPACE_MEM, window, AML_MEM_RW | AML_MEM_NON_CACHEABLE,
+				     0, 0xC0000000, 0xDFFFFFFF, 0, 0x20000000 };
+	aml_dword_space(&a, &r);
+	r = (struct aml_addr_space){ AML_SPACE_MEM, window, AML_MEM_RW | AML_MEM_CACHEABLE,
+				     0, 0x8000000000ULL, 0xFFFFFFFFFFULL, 0, 0x8000000000ULL };
+	aml_qword_space(&a, &r);
+	aml_memory32_fixed(&a, true, 0xE0000000, 0x100000);
+	aml_resource_template_end(&a, crs);
+
+	m = aml_method(&a, "_OSC", 4, true);
+	aml_create_dword_field(&a, 3, 0, "CDW1");
+	i = aml_if(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 0);
+	aml_uuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD766");
+	{
+		size_t rev = aml_if(&a);
+
+		aml_lnot(&a);
+		aml_lequal(&a);
+		aml_arg(&a, 1);
+		aml_integer(&a, 1);
+		aml_or(&a);
+		aml_namestring(&a, "CDW1");
+		aml_integer(&a, 8);
+		aml_namestring(&a, "CDW1");
+		aml_end(&a, rev);
+	}
+	aml_store(&a);
+	aml_integer(&a, 0);
+	aml_namestring(&a, "CDW1");
+	aml_end(&a, i);
+	e = aml_else(&a);
+	aml_or(&a);
+	aml_namestring(&a, "CDW1");
+	aml_integer(&a, 4);
+	aml_namestring(&a, "CDW1");
+	aml_end(&a, e);
+	aml_return(&a);
+	aml_arg(&a, 3);
+	aml_end(&a, m);
+	aml_end(&a, dev);
+
+	assert_int_equal(aml_error(&a), 0);
+	assert_int_equal(a.len, sizeof(iasl_golden_pci));
+	assert_memory_equal(buf, iasl_golden_pci, sizeof(iasl_golden_pci));
+}
+
 static void emit_com1(struct aml *a)
 {
 	size_t sb, dev, crs;
@@ -280,6 +494,9 @@ int main(void)
 		cmocka_unit_test(test_strings_and_eisaid),
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_matches_iasl),
+		cmocka_unit_test(test_address_space),
+		cmocka_unit_test(test_method_terms),
+		cmocka_unit_test(test_matches_iasl_pci),
 		cmocka_unit_test(test_enospc),
 	};
 

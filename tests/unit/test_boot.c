@@ -12,6 +12,7 @@
 
 #include "boot/layout.h"
 #include "boot/linux.h"
+#include "vm.h"
 #include "util.h"
 
 #define IMG_SIZE (64 * 1024)
@@ -139,7 +140,7 @@ static void test_e820(void **state)
 
 	assert_int_equal(mem_layout(&m, 512 * MiB), 0);
 	n = linux_e820_build(&m, t, 8);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(t[0].addr, 0);
 	assert_int_equal(t[0].size, BOOT_EBDA_START);
 	assert_int_equal(t[0].type, E820_RAM);
@@ -148,19 +149,24 @@ static void test_e820(void **state)
 	assert_int_equal(t[1].type, E820_RESERVED);
 	assert_int_equal(t[2].addr, 1 * MiB);
 	assert_int_equal(t[2].size, 511 * MiB);
-	/* KVM's identity-map page and TSS are reserved, so no BAR lands there. */
-	assert_int_equal(t[3].addr, KVM_IDENTITY_MAP_ADDR);
-	assert_int_equal(t[3].addr + t[3].size, KVM_PRIVATE_END);
+	/* The ECAM window is reserved: Linux uses the MCFG area only then. */
+	assert_int_equal(t[3].addr, PCI_ECAM_BASE);
+	assert_int_equal(t[3].size, PCI_ECAM_SIZE);
 	assert_int_equal(t[3].type, E820_RESERVED);
+	/* KVM's identity-map page and TSS are reserved, so no BAR lands there. */
+	assert_int_equal(t[4].addr, KVM_IDENTITY_MAP_ADDR);
+	assert_int_equal(t[4].addr + t[4].size, KVM_PRIVATE_END);
+	assert_int_equal(t[4].type, E820_RESERVED);
 
 	assert_int_equal(mem_layout(&m, 6 * GiB), 0);
 	n = linux_e820_build(&m, t, 8);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	assert_int_equal(t[2].addr + t[2].size, MEM_HOLE_START);
 	assert_int_equal(t[3].type, E820_RESERVED);
-	assert_int_equal(t[4].addr, MEM_4G);
-	assert_int_equal(t[4].size, 6 * GiB - MEM_HOLE_START);
-	assert_int_equal(t[4].type, E820_RAM);
+	assert_int_equal(t[4].type, E820_RESERVED);
+	assert_int_equal(t[5].addr, MEM_4G);
+	assert_int_equal(t[5].size, 6 * GiB - MEM_HOLE_START);
+	assert_int_equal(t[5].type, E820_RAM);
 	/* Bounded by the table size. */
 	assert_int_equal(linux_e820_build(&m, t, 2), 2);
 }
@@ -207,7 +213,7 @@ static void test_linux_load(void **state)
 	assert_int_equal(le_read(bp + BP_ACPI_RSDP_ADDR, 8), BOOT_ACPI_START);
 	assert_int_equal(le_read(bp + HDR_CMD_LINE_PTR, 4), BOOT_CMDLINE_ADDR);
 	assert_string_equal((char *)guest_ptr(&m, BOOT_CMDLINE_ADDR, 1), "console=ttyS0 quiet");
-	assert_int_equal(bp[BP_E820_ENTRIES], 4);
+	assert_int_equal(bp[BP_E820_ENTRIES], 5);
 
 	/* initrd: page aligned, at the top of RAM, contents intact. */
 	rd_addr = le_read(bp + HDR_RAMDISK_IMAGE, 4);
