@@ -14,6 +14,7 @@
 
 #include "boot/layout.h"
 #include "util.h"
+#include "pci/pci.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -390,6 +391,16 @@ static int exit_io(struct vcpu *v)
 	uint8_t *p = (uint8_t *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 
+	/*
+	 * PCI config cycles are most of a boot's port exits: straight to the
+	 * host bridge, without the bus lookup (the ports stay registered on
+	 * the bus, so nothing else can claim them).
+	 */
+	if (run->io.port >= 0xCF8 && run->io.port + run->io.size <= 0xD00 && run->io.count == 1 &&
+	    v->vm->pci) {
+		pci_cf8_io(v->vm->pci, run->io.port - 0xCF8, p, run->io.size, is_write);
+		return EXIT_CONTINUE;
+	}
 	/* String I/O (rep ins/outs) arrives as count elements back to back. */
 	for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size)
 		bus_dispatch(&v->vm->bus, &v->cache, BUS_PIO, run->io.port, p,
@@ -404,6 +415,12 @@ static int exit_mmio(struct vcpu *v)
 
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return EXIT_CONTINUE;
+	/* ECAM: as for 0xCF8 above. */
+	if (run->mmio.phys_addr - PCI_ECAM_BASE < PCI_ECAM_SIZE && v->vm->pci) {
+		pci_ecam_io(v->vm->pci, run->mmio.phys_addr - PCI_ECAM_BASE, run->mmio.data, len,
+			    run->mmio.is_write);
+		return EXIT_CONTINUE;
+	}
 	bus_dispatch(&v->vm->bus, &v->cache, BUS_MMIO, run->mmio.phys_addr,
 		     run->mmio.data, len, run->mmio.is_write);
 	return EXIT_CONTINUE;

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * MSI delivery through KVM GSI routing and irqfd, and MSI-X table emulation.
+ * See msi.h.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <linux/pci_regs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "pci/msi.h"
+#include "pci/pci.h"
+#include "util.h"
+#include "vm.h"
+
+#define NR_IRQCHIP_ROUTES	(16 * 2 + 8)	/* GSI 0-15 on PIC and IOAPIC, 16-23 IOAPIC */
+
+struct irq_routes {
+	pthread_mutex_t lock;
+	struct msi_msg msg[IRQ_ROUTES_MAX];	/* indexed by gsi - IRQ_ROUTES_FIRST_MSI */
+	bool used[IRQ_ROUTES_MAX];
+	struct kvm_irq_routing *table;		/* scratch for KVM_SET_GSI_ROUTING */
+};
+
+/* KVM's default table (what KVM_CREATE_IRQCHIP installs), which ours must keep. */
+static unsigned int irqchip_routes(struct kvm_irq_routing_entry *e)
+{
+	unsigned int n = 0;
+
+	for (unsigned int gsi = 0; gsi < IRQ_ROUTES_FIRST_MSI; gsi++) {
+		if (gsi < 16)
+			e[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+							     KVM_IRQCHIP_PIC_SLAVE,
+					       .pin = gsi % 8 } };
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi } };
+	}
+	return n;
+}
+
+/* Push the whole table to KVM; called with the lock held. */
+static int routes_commit(struct vm *vm)
+{
+	struct irq_routes *r = vm->irq_routes;
+	struct kvm_irq_routing_entry *e = r->table->entries;
+	unsigned int n = irqchip_routes(e);
+
+	for (unsigned int i = 0; i < IRQ_ROUTES_MAX; i++) {
+		if (!r->used[i])
+			continue;
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = IRQ_ROUTES_FIRST_MSI + i, .type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = (uint32_t)r->msg[i].addr,
+				   .address_hi = (uint32_t)(r->msg[i].addr >> 32),
+				   .data = r->msg[i].data } };
+	}
+	r->table->nr = n;
+	r->table->flags = 0;
+	if (vm->vm_fd < 0)	/* unit tests: no KVM */
+		return 0;
+	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r->table) < 0 ? -errno : 0;
+}
+
+int irq_routes_init(struct vm *vm)
+{
+	struct irq_routes *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->table = calloc(1, sizeof(*r->table) +
+			  (NR_IRQCHIP_ROUTES + IRQ_ROUTES_MAX) * sizeof(r->table->entries[0]));
+	if (!r->table) {
+		free(r);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	vm->irq_routes = r;
+	return 0;
+}
+
+void irq_routes_exit(struct vm *vm)
+{
+	struct irq_routes *r = vm->irq_routes;
+
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r->table);
+	free(r);
+	vm->irq_routes = NULL;
+}
+
+int msi_irq_setup(struct vm *vm, struct msi_irq *irq, struct msi_msg msg)
+{
+	struct irq_routes *r = vm->irq_routes;
+	int ret = 0, gsi = irq->gsi;
+
+	pthread_mutex_lock(&r->lock);
+	if (!gsi) {
+		unsigned int i;
+
+		for (i = 0; i < IRQ_ROUTES_MAX && r->used[i]; i++)
+			;
+		if (i == IRQ_ROUTES_MAX) {
+			ret = -ENOSPC;
+			goto out;
+		}
+		r->used[i] = true;
+		gsi = IRQ_ROUTES_FIRST_MSI + (int)i;
+	}
+	r->msg[gsi - IRQ_ROUTES_FIRST_MSI] = msg;
+	ret = routes_commit(vm);
+	if (ret) {
+		if (!irq->gsi)
+			r->used[gsi - IRQ_ROUTES_FIRST_MSI] = false;
+		goto out;
+	}
+	irq->gsi = gsi;
+	irq->msg = msg;
+out:
+	pthread_mutex_unlock(&r->lock);
+	if (ret || irq->fd >= 0 || vm->vm_fd < 0)
+		return ret;
+
+	irq->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (irq->fd < 0)
+		return -errno;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &(struct kvm_irqfd){ .fd = (uint32_t)irq->fd,
+							     .gsi = (uint32_t)irq->gsi }) < 0) {
+		ret = -errno;
+		close(irq->fd);
+		irq->fd = -1;
+	}
+	return ret;
+}
+
+int msi_irq_fire(struct vm *vm, struct msi_irq *irq)
+{
+	if (irq->fd >= 0)
+		return eventfd_write(irq->fd, 1) < 0 ? -errno : 0;
+	if (vm->vm_fd < 0)
+		return 0;
+	/* No irqfd (setup failed): deliver the message directly. */
+	struct kvm_msi msi = { .address_lo = (uint32_t)irq->msg.addr,
+			       .address_hi = (uint32_t)(irq->msg.addr >> 32), .data = irq->msg.data };
+
+	return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+}
+
+void msi_irq_release(struct vm *vm, struct msi_irq *irq)
+{
+	struct irq_routes *r = vm->irq_routes;
+
+	if (irq->fd >= 0) {
+		if (vm->vm_fd >= 0)
+			ioctl(vm->vm_fd, KVM_IRQFD, &(struct kvm_irqfd){
+				.fd = (uint32_t)irq->fd, .gsi = (uint32_t)irq->gsi,
+				.flags = KVM_IRQFD_FLAG_DEASSIGN });
+		close(irq->fd);
+	}
+	irq->fd = -1;
+	if (irq->gsi && r) {
+		pthread_mutex_lock(&r->lock);
+		r->used[irq->gsi - IRQ_ROUTES_FIRST_MSI] = false;
+		routes_commit(vm);
+		pthread_mutex_unlock(&r->lock);
+	}
+	irq->gsi = 0;
+}
+
+/* MSI-X */
+
+int msix_init(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned int nvec,
+	      unsigned int bar, uint32_t table_off, uint32_t pba_off)
+{
+	unsigned int cap;
+
+	if (nvec < 1 || nvec > PCI_MSIX_FLAGS_QSIZE + 1 || bar >= PCI_NR_BARS ||
+	    (table_off | pba_off) & 7)
+		return -EINVAL;
+	memset(m, 0, sizeof(*m));
+	m->vec = calloc(nvec, sizeof(*m->vec));
+	if (!m->vec)
+		return -ENOMEM;
+	cap = pci_add_cap(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
+	if (!cap) {
+		free(m->vec);
+		m->vec = NULL;
+		return -ENOSPC;
+	}
+	for (unsigned int i = 0; i < nvec; i++) {
+		m->vec[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		m->vec[i].irq = MSI_IRQ_INIT;
+	}
+	m->vm = vm;
+	m->dev = dev;
+	m->cap = cap;
+	m->nvec = nvec;
+	pthread_mutex_init(&m->lock, NULL);
+	pci_set_cfg(dev, cap + PCI_MSIX_FLAGS, 2, nvec - 1,
+		    PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	pci_set_cfg(dev, cap + PCI_MSIX_TABLE, 4, table_off | bar, 0);
+	pci_set_cfg(dev, cap + PCI_MSIX_PBA, 4, pba_off | bar, 0);
+	return 0;
+}
+
+void msix_exit(struct msix *m)
+{
+	if (!m->vec)
+		return;
+	for (unsigned int i = 0; i < m->nvec; i++)
+		msi_irq_release(m->vm, &m->vec[i].irq);
+	free(m->vec);
+	m->vec = NULL;
+	pthread_mutex_destroy(&m->lock);
+}
+
+static bool vec_masked(const struct msix *m, const struct msix_vec *v)
+{
+	return m->fmask || (v->ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+/* Send vector @v now; with m->lock held. Routes are set up lazily, on first use. */
+static void vec_send(struct msix *m, struct msix_vec *v)
+{
+	if (!v->irq.gsi || v->dirty) {
+		struct msi_msg msg = { (uint64_t)v->addr_hi << 32 | v->addr_lo, v->data };
+		int ret = msi_irq_setup(m->vm, &v->irq, msg);
+
+		if (ret) {
+			static struct ratelimit rl;
+
+			if (ratelimit_ok(&rl, 5))
+				pr_warn("%s: MSI-X route: %s", m->dev->name, strerror(-ret));
+			if (!v->irq.gsi)
+				return;
+		}
+		v->dirty = false;
+	}
+	msi_irq_fire(m->vm, &v->irq);
+}
+
+/* After a mask or enable change: deliver what became deliverable. */
+static void flush_pending(struct msix *m)
+{
+	if (!m->enabled || m->fmask)
+		return;
+	for (unsigned int i = 0; i < m->nvec; i++) {
+		struct msix_vec *v = &m->vec[i];
+
+		if (v->pending && !vec_masked(m, v)) {
+			v->pending = false;
+			vec_send(m, v);
+		}
+	}
+}
+
+void msix_cfg_write(struct msix *m, unsigned int off, unsigned int len)
+{
+	uint16_t ctrl;
+
+	if (off >= m->cap + PCI_MSIX_FLAGS + 2 || off + len <= m->cap + PCI_MSIX_FLAGS)
+		return;
+	ctrl = pci_cfg16(m->dev, m->cap + PCI_MSIX_FLAGS);
+	pthread_mutex_lock(&m->lock);
+	m->enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
+	m->fmask = ctrl & PCI_MSIX_FLAGS_MASKALL;
+	flush_pending(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool msix_enabled(struct msix *m)
+{
+	return __atomic_load_n(&m->enabled, __ATOMIC_ACQUIRE);
+}
+
+void msix_table_io(struct msix *m, uint64_t off, uint8_t *data, unsigned int len, bool is_write)
+{
+	uint64_t idx = off / MSIX_ENTRY_SIZE;
+	struct msix_vec *v;
+	uint32_t *word;
+
+	if ((len != 4 && len != 8) || (off & (len - 1)) || idx >= m->nvec) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	v = &m->vec[idx];
+	for (unsigned int i = 0; i < len / 4; i++) {
+		unsigned int field = (unsigned int)((off + 4 * i) % MSIX_ENTRY_SIZE);
+
+		word = field == PCI_MSIX_ENTRY_LOWER_ADDR ? &v->addr_lo :
+		       field == PCI_MSIX_ENTRY_UPPER_ADDR ? &v->addr_hi :
+		       field == PCI_MSIX_ENTRY_DATA ? &v->data : &v->ctrl;
+		if (!is_write) {
+			le_write(data + 4 * i, 4, *word);
+		} else if (word == &v->ctrl) {
+			bool was_masked = vec_masked(m, v);
+
+			/* Only the mask bit is defined; the rest is reserved, reads 0. */
+			v->ctrl = (uint32_t)le_read(data + 4 * i, 4) & PCI_MSIX_ENTRY_CTRL_MASKBIT;
+			if (was_masked && !vec_masked(m, v))
+				flush_pending(m);
+		} else {
+			uint32_t val = (uint32_t)le_read(data + 4 * i, 4);
+
+			if (word == &v->addr_lo)
+				val &= ~3u;	/* bits 1:0 are reserved, read as zero */
+			if (*word != val) {
+				*word = val;
+				v->dirty = true;
+			}
+		}
+	}
+	/* A guest retargeting an unmasked, live vector: move its route now. */
+	if (is_write && v->dirty && v->irq.gsi && !vec_masked(m, v)) {
+		struct msi_msg msg = { (uint64_t)v->addr_hi << 32 | v->addr_lo, v->data };
+
+		if (!msi_irq_setup(m->vm, &v->irq, msg))
+			v->dirty = false;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void msix_pba_io(struct msix *m, uint64_t off, uint8_t *data, unsigned int len, bool is_write)
+{
+	if (is_write)
+		return;
+	if ((len != 4 && len != 8) || (off & (len - 1))) {
+		memset(data, 0xff, len);
+		return;
+	}
+	memset(data, 0, len);
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int bit = 0; bit < len * 8; bit++) {
+		uint64_t vec = off * 8 + bit;
+
+		if (vec < m->nvec && m->vec[vec].pending)
+			data[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int msix_notify(struct msix *m, unsigned int vec)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (!m->enabled) {
+		ret = -ENOENT;
+	} else if (vec >= m->nvec) {
+		ret = -EINVAL;
+	} else if (vec_masked(m, &m->vec[vec])) {
+		m->vec[vec].pending = true;
+	} else {
+		vec_send(m, &m->vec[vec]);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_PCI_MSI_H
+#define KVMIO_PCI_MSI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct pci_device;
+
+/*
+ * Message-signalled interrupts.
+ *
+ * GSI routing: KVM_SET_GSI_ROUTING replaces the whole table, so the VM keeps
+ * one copy (struct irq_routes): KVM's default IOAPIC/PIC entries for GSIs
+ * 0-23, then one MSI entry per GSI handed out here. An MSI is delivered by
+ * writing an eventfd that KVM_IRQFD bound to its GSI, so the interrupt goes
+ * from any thread straight into KVM without an ioctl.
+ */
+#define IRQ_ROUTES_FIRST_MSI	24	/* after the IOAPIC's pins */
+#define IRQ_ROUTES_MAX		1024	/* MSI GSIs; KVM allows 4096 entries */
+
+struct msi_msg {
+	uint64_t addr;
+	uint32_t data;
+};
+
+struct irq_routes;
+
+/* irq_routes_init/exit - the VM's routing table, with KVM's defaults. */
+int irq_routes_init(struct vm *vm);
+void irq_routes_exit(struct vm *vm);
+
+/*
+ * msi_irq - one MSI source: a GSI routed to @msg and an eventfd bound to it.
+ * msi_irq_setup creates them (or retargets an existing one); msi_irq_fire
+ * sends one interrupt; msi_irq_release frees both. All return 0 or
+ * negative errno. Initialise with MSI_IRQ_INIT (no GSI, no fd).
+ */
+struct msi_irq {
+	int gsi;		/* 0: none */
+	int fd;			/* eventfd bound with KVM_IRQFD, -1: none */
+	struct msi_msg msg;
+};
+#define MSI_IRQ_INIT	((struct msi_irq){ .gsi = 0, .fd = -1 })
+int msi_irq_setup(struct vm *vm, struct msi_irq *irq, struct msi_msg msg);
+int msi_irq_fire(struct vm *vm, struct msi_irq *irq);
+void msi_irq_release(struct vm *vm, struct msi_irq *irq);
+
+/*
+ * MSI-X emulation for one function: the capability in config space and the
+ * table and PBA, which live in a BAR the device traps (it forwards accesses
+ * to msix_table_io / msix_pba_io). Vectors start masked, as after reset.
+ */
+struct msix_vec {
+	uint32_t addr_lo, addr_hi, data, ctrl;
+	bool pending;
+	bool dirty;		/* table changed since the route was set */
+	struct msi_irq irq;
+};
+
+struct msix {
+	struct vm *vm;
+	struct pci_device *dev;
+	unsigned int cap;	/* config offset of the capability */
+	unsigned int nvec;
+	bool enabled, fmask;
+	struct msix_vec *vec;
+	pthread_mutex_t lock;
+};
+
+#define MSIX_ENTRY_SIZE	16
+
+/*
+ * msix_init - add the capability to @dev (before pci_device_add): @nvec
+ * vectors (1-2048), the table at @table_off and the PBA at @pba_off of BAR
+ * @bar. Returns 0 or negative errno.
+ */
+int msix_init(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned int nvec,
+	      unsigned int bar, uint32_t table_off, uint32_t pba_off);
+void msix_exit(struct msix *m);
+
+/* msix_cfg_write - call from the device's cfg_write hook: enable and function mask. */
+void msix_cfg_write(struct msix *m, unsigned int off, unsigned int len);
+
+/*
+ * Table and PBA accesses, @off relative to the start of each. Aligned 4- and
+ * 8-byte accesses only (PCI 3.0 6.8.2); others read all-ones and are
+ * ignored on write. The PBA is read-only.
+ */
+void msix_table_io(struct msix *m, uint64_t off, uint8_t *data, unsigned int len, bool is_write);
+void msix_pba_io(struct msix *m, uint64_t off, uint8_t *data, unsigned int len, bool is_write);
+
+/* msix_enabled - MSI-X enable bit set: the device must not use INTx. */
+bool msix_enabled(struct msix *m);
+
+/*
+ * msix_notify - raise vector @vec: sent if unmasked, else its pending bit is
+ * set and it is sent when unmasked. Returns 0, -ENOENT when MSI-X is
+ * disabled (the caller falls back to INTx), -EINVAL for a vector the table
+ * does not have (the guest's NO_VECTOR or out of range: dropped).
+ */
+int msix_notify(struct msix *m, unsigned int vec);
+
+#endif
