@@ -5,7 +5,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration \
            -D_GNU_SOURCE -Isrc -MMD -MP
-LDLIBS  += -lpthread
+LDLIBS  += -lpthread -luring
 
 B := build
 
@@ -33,8 +33,13 @@ $(B)/kvmio: $(MAIN_OBJ) $(B)/libkvmio.a
 
 # Device tests get tests/unit/fake_vm.c's stand-ins for vm.c, linked before
 # the library so that vm.o is not pulled in.
-FAKE_VM_TESTS := i8042 pio_storm pm rtc uart8250
+FAKE_VM_TESTS := i8042 pio_storm pm rtc uart8250 pci msix vpci
 $(FAKE_VM_TESTS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/fake_vm.o
+
+# virtio device-model tests get tests/unit/fake_virtio.c's transport stand-ins
+# (and the fake VM), so virtio/pci.o is not pulled in.
+FAKE_VIRTIO_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_virtio_*.c))
+$(FAKE_VIRTIO_TESTS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/fake_virtio.o $(B)/tests/unit/fake_vm.o
 
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libkvmio.a
 	@mkdir -p $(dir $@)

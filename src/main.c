@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,16 @@ static const char usage_run[] =
 	"  -p, --cpus N            number of vCPUs, 1-254 (default: 1)\n"
 	"  -m, --memory SIZE       guest RAM, with optional K/M/G/T suffix, 32M-1T,\n"
 	"                          a multiple of 4K (default: 512M)\n"
-	"  -s, --serial MODE       COM1 (ttyS0): stdio (default), file=PATH, or none\n"
+	"  -s, --serial MODE       COM1 (ttyS0): stdio (default; none when --console is\n"
+	"                          stdio), file=PATH, or none\n"
+	"  -d, --disk PATH[,readonly=on][,serial=STR]\n"
+	"                          virtio-blk disk on a raw image (repeatable, up to 8)\n"
+	"  -n, --net tap=IFNAME[,mac=MAC]\n"
+	"                          virtio-net on a tap device, created if missing\n"
+	"                          (repeatable, up to 4; MAC default: stable, from IFNAME)\n"
+	"      --rng               virtio-rng, fed from getrandom()\n"
+	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
+	"                          with stdio the default command line is \"console=hvc0\"\n"
 	"  -v, --verbose           more messages on stderr (repeat for debug)\n"
 	"  -q, --quiet             only errors on stderr\n"
 	"  -h, --help              show this help and exit\n"
@@ -138,6 +148,128 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * Comma-separated options after a first positional value, as QEMU and
+ * cloud-hypervisor write them: "PATH,readonly=on". Returns the next
+ * "key=value" item of *@s (NUL-terminating it in place) or NULL at the end.
+ */
+static char *next_item(char **s)
+{
+	char *item = *s, *comma;
+
+	if (!item || !*item)
+		return NULL;
+	comma = strchr(item, ',');
+	*s = comma ? comma + 1 : NULL;
+	if (comma)
+		*comma = '\0';
+	return item;
+}
+
+static bool parse_onoff(const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+static int parse_disk(char *arg, struct vm_config *cfg)
+{
+	struct disk_opts *d = &cfg->disks[cfg->ndisks];
+	char *rest = arg, *item;
+
+	if (cfg->ndisks == VM_MAX_DISKS)
+		return usage_error("--disk: at most %d disks", VM_MAX_DISKS);
+	memset(d, 0, sizeof(*d));
+	while ((item = next_item(&rest))) {
+		if (!strncmp(item, "path=", 5))
+			d->path = item + 5;
+		else if (!strncmp(item, "readonly=", 9)) {
+			if (!parse_onoff(item + 9, &d->readonly))
+				return usage_error("--disk: readonly='%s': expected on or off", item + 9);
+		} else if (!strncmp(item, "serial=", 7)) {
+			d->serial = item + 7;
+			if (strlen(d->serial) > 20)
+				return usage_error("--disk: serial '%s' is longer than 20 bytes", d->serial);
+		} else if (!d->path && !strchr(item, '='))
+			d->path = item;
+		else
+			return usage_error("--disk: unknown option '%s' (expected PATH, readonly=on, serial=STR)",
+					   item);
+	}
+	if (!d->path || !*d->path)
+		return usage_error("--disk: no image path given");
+	cfg->ndisks++;
+	return 0;
+}
+
+/* A unicast MAC in the usual aa:bb:cc:dd:ee:ff form. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+	    strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return !(mac[0] & 1);
+}
+
+static int parse_net(char *arg, struct vm_config *cfg)
+{
+	struct net_opts *n = &cfg->nets[cfg->nnets];
+	char *rest = arg, *item;
+
+	if (cfg->nnets == VM_MAX_NETS)
+		return usage_error("--net: at most %d network devices", VM_MAX_NETS);
+	memset(n, 0, sizeof(*n));
+	while ((item = next_item(&rest))) {
+		if (!strncmp(item, "tap=", 4)) {
+			n->tap = item + 4;
+			if (!*n->tap || strlen(n->tap) >= 16 || strchr(n->tap, '/'))
+				return usage_error("--net: tap='%s': an interface name is 1-15 characters, no '/'",
+						   n->tap);
+		} else if (!strncmp(item, "mac=", 4)) {
+			if (!parse_mac(item + 4, n->mac))
+				return usage_error("--net: mac='%s': expected a unicast MAC such as 52:54:00:12:34:56",
+						   item + 4);
+			n->mac_given = true;
+		} else {
+			return usage_error("--net: unknown option '%s' (expected tap=IFNAME, mac=MAC)", item);
+		}
+	}
+	if (!n->tap)
+		return usage_error("--net: tap=IFNAME is required");
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (!strcmp(cfg->nets[i].tap, n->tap))
+			return usage_error("--net: tap '%s' given twice", n->tap);
+	cfg->nnets++;
+	return 0;
+}
+
+static int parse_console(const char *arg, struct vm_config *cfg)
+{
+	if (!strcmp(arg, "stdio")) {
+		cfg->console = VCON_STDIO;
+	} else if (!strcmp(arg, "none")) {
+		cfg->console = VCON_NONE;
+	} else if (!strncmp(arg, "file=", 5) && arg[5]) {
+		cfg->console = VCON_FILE;
+		cfg->console_path = arg + 5;
+	} else {
+		return usage_error("--console '%s': expected stdio, file=PATH or none", arg);
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -147,24 +279,29 @@ static int cmd_run(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'p' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "serial", required_argument, NULL, 's' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'n' },
+		{ "rng", no_argument, NULL, 'R' },
+		{ "console", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config cfg = {
-		.cmdline = "console=ttyS0",
+		.cmdline = NULL,
 		.ncpus = 1,
 		.mem_size = 512 * MiB,
 		.serial = SERIAL_STDIO,
 	};
+	bool serial_given = false;
 	unsigned long n;
 	struct vm vm;
 	int c, ret;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:s:vqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:s:d:n:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg.kernel = optarg; break;
 		case 'i': cfg.initrd = optarg; break;
@@ -188,6 +325,23 @@ static int cmd_run(int argc, char **argv)
 			ret = parse_serial(optarg, &cfg);
 			if (ret)
 				return ret;
+			serial_given = true;
+			break;
+		case 'd':
+			ret = parse_disk(optarg, &cfg);
+			if (ret)
+				return ret;
+			break;
+		case 'n':
+			ret = parse_net(optarg, &cfg);
+			if (ret)
+				return ret;
+			break;
+		case 'R': cfg.rng = true; break;
+		case 'C':
+			ret = parse_console(optarg, &cfg);
+			if (ret)
+				return ret;
 			break;
 		case 'v': log_level++; break;
 		case 'q': log_level = 0; break;
@@ -200,6 +354,15 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg.kernel)
 		return usage_error("--kernel is required");
+	/* One owner for stdin: the virtio console when it is on stdio. */
+	if (cfg.console == VCON_STDIO) {
+		if (serial_given && cfg.serial == SERIAL_STDIO)
+			return usage_error("--serial stdio and --console stdio: only one can use stdio");
+		if (!serial_given)
+			cfg.serial = SERIAL_NONE;
+	}
+	if (!cfg.cmdline)
+		cfg.cmdline = cfg.console == VCON_STDIO ? "console=hvc0" : "console=ttyS0";
 	ret = check_kernel(cfg.kernel);
 	if (ret)
 		return ret;

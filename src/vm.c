@@ -21,6 +21,13 @@
 #include "boot/layout.h"
 #include "boot/linux.h"
 #include "hw/uart8250.h"
+#include "pci/msi.h"
+#include "pci/pci.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "virtio/virtio.h"
 #include "term.h"
 #include "util.h"
 #include "vcpu.h"
@@ -45,6 +52,14 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 void vm_console_write(struct vm *vm, const uint8_t *p, size_t n)
 {
 	outbuf_put(&vm->console_out, p, n);
+}
+
+void vm_serial_write(struct vm *vm, const uint8_t *p, size_t n)
+{
+	if (vm->cfg->serial == SERIAL_STDIO)
+		outbuf_put(&vm->console_out, p, n);
+	else if (vm->cfg->serial == SERIAL_FILE)
+		outbuf_put(&vm->serial_file_out, p, n);
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
@@ -168,6 +183,71 @@ static int open_serial(struct vm *vm)
 	return 0;
 }
 
+/*
+ * The 64-bit PCI window: from the first 1 GiB boundary above RAM (and above
+ * 4 GiB) to the end of what the CPU can address, so that large BARs (GPUs)
+ * fit. The guest's physical address width comes from CPUID 0x80000008.
+ */
+static void pci_mmio64_window(struct vm *vm)
+{
+	const struct mem_region *top = &vm->mem.region[vm->mem.nr - 1];
+	unsigned int bits = 36;
+	uint64_t base = ALIGN_UP(MAX(MEM_4G, top->gpa + top->size), GiB);
+
+	for (unsigned int i = 0; i < vm->cpuid->nent; i++)
+		if (vm->cpuid->entries[i].function == 0x80000008)
+			bits = vm->cpuid->entries[i].eax & 0xff;
+	/* Beyond 46 bits, 4-level paging guests cannot map it all. */
+	bits = MIN(MAX(bits, 36u), 46u);
+	vm->pci_mmio64_base = base;
+	vm->pci_mmio64_size = (1ULL << bits) > base ? (1ULL << bits) - base : 0;
+}
+
+/* PCI host bridge, MSI routing, and the virtio devices the command line asks for. */
+static int setup_pci(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int ret;
+
+	ret = irq_routes_init(vm);
+	if (ret)
+		return ret;
+	vm->pci = calloc(1, sizeof(*vm->pci));
+	if (!vm->pci)
+		return -ENOMEM;
+	pci_mmio64_window(vm);
+	ret = pci_host_init(vm->pci, vm, vm->pci_mmio64_base, vm->pci_mmio64_size);
+	if (ret) {
+		pr_err("PCI host bridge: %s", strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		ret = virtio_blk_create(vm, &cfg->disks[i], i);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		ret = virtio_net_create(vm, &cfg->nets[i], i);
+		if (ret)
+			return ret;
+	}
+	if (cfg->rng) {
+		ret = virtio_rng_create(vm);
+		if (ret)
+			return ret;
+	}
+	if (cfg->console != VCON_NONE) {
+		struct virtio_dev *vcon;
+
+		ret = virtio_console_create(vm, cfg->console, cfg->console_path, &vcon);
+		if (ret)
+			return ret;
+		if (cfg->console == VCON_STDIO)
+			vm->vcon = vcon;
+	}
+	return 0;
+}
+
 static int load_firmware_and_kernel(struct vm *vm, uint64_t *entry)
 {
 	struct acpi_config acfg;
@@ -180,6 +260,8 @@ static int load_firmware_and_kernel(struct vm *vm, uint64_t *entry)
 	int ret;
 
 	acpi_config_init(&acfg, vm->ncpus);
+	acfg.pci_mem64_base = vm->pci_mmio64_base;
+	acfg.pci_mem64_size = vm->pci_mmio64_size;
 	ret = acpi_build(guest_ptr(&vm->mem, BOOT_ACPI_START, BOOT_ACPI_END - BOOT_ACPI_START),
 			 BOOT_ACPI_END - BOOT_ACPI_START, BOOT_ACPI_START, &acfg);
 	if (ret < 0) {
@@ -238,8 +320,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = open_serial(vm);
 	if (ret)
 		goto err;
-	/* 1 MiB: minutes of boot log, so only a reader stalled for long loses output. */
-	ret = outbuf_init(&vm->console_out, vm->serial_out_fd, 1 * MiB);
+	/*
+	 * 1 MiB: minutes of boot log, so only a reader stalled for long loses
+	 * output. stdout has one ring, for COM1 or the virtio console; a serial
+	 * file has its own.
+	 */
+	ret = outbuf_init(&vm->console_out,
+			  cfg->serial == SERIAL_STDIO || cfg->console == VCON_STDIO ? STDOUT_FILENO : -1,
+			  1 * MiB);
+	if (ret)
+		goto err;
+	ret = outbuf_init(&vm->serial_file_out, cfg->serial == SERIAL_FILE ? vm->serial_out_fd : -1,
+			  cfg->serial == SERIAL_FILE ? 1 * MiB : 4096);
 	if (ret)
 		goto err;
 	ret = bus_init(&vm->bus);
@@ -265,6 +357,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		}
 	}
 
+	ret = setup_pci(vm);
+	if (ret)
+		goto err;
 	ret = load_firmware_and_kernel(vm, &entry);
 	if (ret)
 		goto err;
@@ -301,6 +396,13 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
+	virtio_pci_destroy_all(vm);
+	if (vm->pci) {
+		pci_host_exit(vm->pci);
+		free(vm->pci);
+		vm->pci = NULL;
+	}
+	irq_routes_exit(vm);
 	while (vm->ndevices > 0) {
 		const struct vm_device_ops *dev = vm_devices[--vm->ndevices];
 
@@ -314,6 +416,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->cpuid);
 	vm->cpuid = NULL;
 	outbuf_destroy(&vm->console_out);
+	outbuf_destroy(&vm->serial_file_out);
 	if (vm->serial_out_fd > STDERR_FILENO)
 		close(vm->serial_out_fd);
 	if (vm->serial_rx_fd >= 0)
@@ -342,10 +445,13 @@ struct console_in {
 	size_t pend_off, pend_len;
 };
 
+/* stdin goes to the virtio console when it is on stdio, else to COM1. */
 static void console_feed(struct vm *vm, struct console_in *ci)
 {
-	ci->pend_off += uart8250_rx(vm->com1, ci->pending + ci->pend_off,
-				    ci->pend_len - ci->pend_off);
+	const uint8_t *p = ci->pending + ci->pend_off;
+	size_t n = ci->pend_len - ci->pend_off;
+
+	ci->pend_off += vm->vcon ? virtio_console_input(vm->vcon, p, n) : uart8250_rx(vm->com1, p, n);
 	if (ci->pend_off == ci->pend_len)
 		ci->pend_off = ci->pend_len = 0;
 }
@@ -398,7 +504,8 @@ static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, S
 int vm_run(struct vm *vm)
 {
 	struct console_in ci = { 0 };
-	bool out_blocked = false;	/* console output waits for POLLOUT */
+	bool out_blocked[2] = { false };	/* console output waits for POLLOUT */
+	struct outbuf *outs[2] = { &vm->console_out, &vm->serial_file_out };
 	sigset_t sigs;
 	int sfd, ret = 0;
 
@@ -412,6 +519,7 @@ int vm_run(struct vm *vm)
 	for (unsigned int i = 0; i < ARRAY_SIZE(stop_signals); i++)
 		sigaddset(&sigs, stop_signals[i]);
 	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGWINCH);	/* terminal resized: tell the virtio console */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, SIGUSR1);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -421,7 +529,7 @@ int vm_run(struct vm *vm)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (vm->cfg->serial == SERIAL_STDIO && vm->com1) {
+	if ((vm->cfg->serial == SERIAL_STDIO && vm->com1) || vm->vcon) {
 		ci.active = true;
 		ci.is_tty = isatty(STDIN_FILENO);
 		if (ci.is_tty && term_raw(STDIN_FILENO) < 0)
@@ -438,12 +546,14 @@ int vm_run(struct vm *vm)
 	}
 
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[7] = {
 			{ .fd = vm->stop_fd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
-			{ .fd = vm->console_out.wake_fd, .events = POLLIN },
-			{ .fd = out_blocked ? vm->console_out.fd : -1, .events = POLLOUT },
+			{ .fd = outs[0]->wake_fd, .events = POLLIN },
+			{ .fd = out_blocked[0] ? outs[0]->fd : -1, .events = POLLOUT },
+			{ .fd = outs[1]->wake_fd, .events = POLLIN },
+			{ .fd = out_blocked[1] ? outs[1]->fd : -1, .events = POLLOUT },
 		};
 
 		if (ci.pend_len)
@@ -460,7 +570,12 @@ int vm_run(struct vm *vm)
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+				;
+			} else if (si.ssi_signo == SIGWINCH) {
+				if (vm->vcon)
+					virtio_console_resize(vm->vcon);
+			} else {
 				vm->stop_signal = (int)si.ssi_signo;
 				vm_request_stop(vm, VM_STOP_SIGNAL);
 			}
@@ -474,8 +589,9 @@ int vm_run(struct vm *vm)
 		} else if (pfd[2].revents) {
 			console_read(vm, &ci);
 		}
-		if (pfd[3].revents || pfd[4].revents)
-			out_blocked = outbuf_flush(&vm->console_out);
+		for (unsigned int i = 0; i < 2; i++)
+			if (pfd[3 + 2 * i].revents || pfd[4 + 2 * i].revents)
+				out_blocked[i] = outbuf_flush(outs[i]);
 	}
 
 	for (unsigned int i = 0; i < vm->ncpus; i++)
@@ -484,6 +600,7 @@ int vm_run(struct vm *vm)
 		vcpu_join(vm->vcpus[i]);
 	/* The guest's last words (the panic, the power-off line) before ours. */
 	outbuf_drain(&vm->console_out, 2000);
+	outbuf_drain(&vm->serial_file_out, 1000);
 	term_restore();
 	/* SIGQUIT asks where a hung guest is: every vCPU, now out of KVM_RUN. */
 	if (atomic_load(&vm->stop_reason) == VM_STOP_SIGNAL && vm->stop_signal == SIGQUIT)

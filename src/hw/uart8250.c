@@ -338,7 +338,7 @@ static void com1_set_irq(void *opaque, int level)
 
 static void com1_tx(void *opaque, uint8_t byte)
 {
-	vm_console_write(opaque, &byte, 1);
+	vm_serial_write(opaque, &byte, 1);
 }
 
 static void com1_rx_ready(void *opaque)

@@ -43,3 +43,116 @@ fuzz-pio-regress: $(FUZZ_OUT)/fuzz_pio
 
 .PHONY: fuzz-pio fuzz-pio-regress
 -include $(shell find $(FUZZ_OUT) -name '*.d' 2>/dev/null)
+
+# The split virtqueue (hostile-guest.md cases 1-11): pure over guest_mem, so
+# only queue.c, mem.c and util.c.
+#   make fuzz-virtq [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtq
+#   make fuzz-virtq-regress          replay tests/fuzz/{corpus,crashes}/virtq once
+FUZZ_VIRTQ_SRCS := src/virtio/queue.c src/mem.c src/util.c
+FUZZ_VIRTQ_OBJS := $(FUZZ_VIRTQ_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtq.o
+
+$(FUZZ_OUT)/fuzz_virtq: $(FUZZ_VIRTQ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpthread
+
+fuzz-virtq: $(FUZZ_OUT)/fuzz_virtq
+	@mkdir -p $(FUZZ_OUT)/corpus/virtq $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_virtq -max_total_time=$(FUZZ_TIME) -timeout=10 -malloc_limit_mb=256 \
+	   -max_len=32768 -print_final_stats=1 -artifact_prefix=artifacts/ $(FUZZ_ARGS) \
+	   corpus/virtq $(wildcard $(abspath tests/fuzz/corpus/virtq))
+
+# With no files libFuzzer would fuzz forever instead of replaying: skip then.
+FUZZ_VIRTQ_REPLAY := $(wildcard tests/fuzz/corpus/virtq/* tests/fuzz/crashes/virtq/*)
+fuzz-virtq-regress: $(FUZZ_OUT)/fuzz_virtq
+	$(if $(FUZZ_VIRTQ_REPLAY),$< $(FUZZ_VIRTQ_REPLAY),@echo "fuzz-virtq-regress: no inputs to replay")
+
+.PHONY: fuzz-virtq fuzz-virtq-regress
+
+# PCI config space, BARs, MSI-X and the virtio-pci transport (hostile-guest.md
+# cases 11-15, 19, 20), with the real virtio-rng behind it:
+#   make fuzz-pci [FUZZ_TIME=60] [FUZZ_ARGS=...]   corpus in $(B)/fuzz/corpus/pci
+#   make fuzz-pci-regress                          replay tests/fuzz/crashes/pci once
+FUZZ_PCI_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/pci/msi.c src/virtio/pci.c \
+                 src/virtio/queue.c src/virtio/rng.c tests/unit/fake_vm.c
+FUZZ_PCI_OBJS := $(FUZZ_PCI_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_pci.o
+
+$(FUZZ_OUT)/fuzz_pci: $(FUZZ_PCI_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpthread
+
+fuzz-pci: $(FUZZ_OUT)/fuzz_pci
+	@mkdir -p $(FUZZ_OUT)/corpus/pci $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_pci -max_total_time=$(FUZZ_TIME) -timeout=10 -malloc_limit_mb=256 \
+	   -print_final_stats=1 -artifact_prefix=artifacts/ $(FUZZ_ARGS) corpus/pci
+
+fuzz-pci-regress: $(FUZZ_OUT)/fuzz_pci
+	$(if $(wildcard tests/fuzz/crashes/pci/*),$< $(wildcard tests/fuzz/crashes/pci/*),@echo "fuzz-pci-regress: no reproducers in tests/fuzz/crashes/pci")
+
+.PHONY: fuzz-pci fuzz-pci-regress
+
+# virtio-rng and virtio-console behind the fake transport (hostile-guest.md
+# cases 5, 6, 8, 14, 18): guest RAM, rings included, from the input. Seeds:
+# tests/fuzz/mkseeds-virtio-rng-console.py.
+#   make fuzz-virtio-rng-console [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtio-rng-console
+#   make fuzz-virtio-rng-console-regress         replay the seeds and crashes once
+FUZZ_VRC_SRCS := src/bus.c src/util.c src/mem.c src/virtio/queue.c src/virtio/rng.c \
+                 src/virtio/console.c tests/unit/fake_virtio.c tests/unit/fake_vm.c
+FUZZ_VRC_OBJS := $(FUZZ_VRC_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtio_rng_console.o
+
+# --wrap: the target sees every virtq_push a device makes (see the target).
+$(FUZZ_OUT)/fuzz_virtio_rng_console: $(FUZZ_VRC_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--wrap=virtq_push -o $@ $^ -lpthread
+
+fuzz-virtio-rng-console: $(FUZZ_OUT)/fuzz_virtio_rng_console
+	@mkdir -p $(FUZZ_OUT)/corpus/virtio-rng-console $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_virtio_rng_console -max_total_time=$(FUZZ_TIME) -timeout=10 \
+	   -malloc_limit_mb=256 -max_len=65536 -print_final_stats=1 -artifact_prefix=artifacts/ \
+	   $(FUZZ_ARGS) corpus/virtio-rng-console $(abspath tests/fuzz/corpus/virtio-rng-console)
+
+FUZZ_VRC_REPLAY := $(wildcard tests/fuzz/corpus/virtio-rng-console/* tests/fuzz/crashes/virtio-rng-console/*)
+fuzz-virtio-rng-console-regress: $(FUZZ_OUT)/fuzz_virtio_rng_console
+	$(if $(FUZZ_VRC_REPLAY),$< $(FUZZ_VRC_REPLAY),@echo "fuzz-virtio-rng-console-regress: no inputs to replay")
+
+.PHONY: fuzz-virtio-rng-console fuzz-virtio-rng-console-regress
+
+# The virtio-net device model (hostile-guest.md cases 14, 17, 18, and 1-11
+# through the queue) over a socketpair "tap", with the fake transport:
+#   make fuzz-virtio-net [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtio-net
+#   make fuzz-virtio-net-regress          replay tests/fuzz/{corpus,crashes}/virtio-net once
+FUZZ_NET_SRCS := src/virtio/net.c src/virtio/queue.c src/mem.c src/util.c tests/unit/fake_virtio.c
+FUZZ_NET_OBJS := $(FUZZ_NET_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtio_net.o
+
+$(FUZZ_OUT)/fuzz_virtio_net: $(FUZZ_NET_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpthread
+
+fuzz-virtio-net: $(FUZZ_OUT)/fuzz_virtio_net
+	@mkdir -p $(FUZZ_OUT)/corpus/virtio-net $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_virtio_net -max_total_time=$(FUZZ_TIME) -timeout=10 -malloc_limit_mb=256 \
+	   -max_len=4096 -print_final_stats=1 -artifact_prefix=artifacts/ $(FUZZ_ARGS) \
+	   corpus/virtio-net $(wildcard $(abspath tests/fuzz/corpus/virtio-net))
+
+FUZZ_NET_REPLAY := $(wildcard tests/fuzz/corpus/virtio-net/* tests/fuzz/crashes/virtio-net/*)
+fuzz-virtio-net-regress: $(FUZZ_OUT)/fuzz_virtio_net
+	$(if $(FUZZ_NET_REPLAY),$< $(FUZZ_NET_REPLAY),@echo "fuzz-virtio-net-regress: no inputs to replay")
+
+.PHONY: fuzz-virtio-net fuzz-virtio-net-regress
+
+# The virtio-blk device model (hostile-guest.md cases 5, 6, 8, 14, 16) over a
+# memfd image, with the fake transport; io_uring and the synchronous path:
+#   make fuzz-virtio-blk [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtio-blk
+#   make fuzz-virtio-blk-regress          replay tests/fuzz/{corpus,crashes}/virtio-blk once
+FUZZ_BLK_SRCS := src/virtio/blk.c src/virtio/queue.c src/mem.c src/util.c tests/unit/fake_virtio.c
+FUZZ_BLK_OBJS := $(FUZZ_BLK_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtio_blk.o
+
+$(FUZZ_OUT)/fuzz_virtio_blk: $(FUZZ_BLK_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -luring -lpthread
+
+fuzz-virtio-blk: $(FUZZ_OUT)/fuzz_virtio_blk
+	@mkdir -p $(FUZZ_OUT)/corpus/virtio-blk $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_virtio_blk -max_total_time=$(FUZZ_TIME) -timeout=10 -malloc_limit_mb=256 \
+	   -max_len=4096 -print_final_stats=1 -artifact_prefix=artifacts/ $(FUZZ_ARGS) \
+	   corpus/virtio-blk $(wildcard $(abspath tests/fuzz/corpus/virtio-blk))
+
+FUZZ_BLK_REPLAY := $(wildcard tests/fuzz/corpus/virtio-blk/* tests/fuzz/crashes/virtio-blk/*)
+fuzz-virtio-blk-regress: $(FUZZ_OUT)/fuzz_virtio_blk
+	$(if $(FUZZ_BLK_REPLAY),$< $(FUZZ_BLK_REPLAY),@echo "fuzz-virtio-blk-regress: no inputs to replay")
+
+.PHONY: fuzz-virtio-blk fuzz-virtio-blk-regress

@@ -7,7 +7,7 @@
 GUEST_DIR   := tests/guests
 GUEST_OUT   := $(B)/guests
 GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_acpi triple_fault crash cpl3 \
-               stdin echo
+               stdin echo pci
 
 GUEST_CC      ?= $(CC)
 GUEST_OBJCOPY ?= objcopy
@@ -26,6 +26,8 @@ GUEST_ELFS     := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 # Guests needing more than the library.
 $(GUEST_OUT)/smp.elf: $(GUEST_OUT)/trampoline.o
 $(GUEST_OUT)/cpl3.elf $(GUEST_OUT)/triple_fault.elf: $(GUEST_OUT)/user.o $(GUEST_OUT)/user_entry.o
+$(GUEST_OUT)/pci.elf: $(GUEST_OUT)/pci_virtio.o $(GUEST_OUT)/pci_fixture.o $(GUEST_OUT)/pci_lib.o \
+                      $(GUEST_OUT)/virtio_lib.o
 
 $(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)
@@ -50,7 +52,9 @@ $(GUEST_OUT)/%.bzImage: $(GUEST_OUT)/%.elf
 	@rm -f $@.setup $@.payload
 
 .SECONDARY: $(GUEST_ELFS) $(GUEST_NAMES:%=$(GUEST_OUT)/%.o) $(GUEST_LIB_OBJS) \
-            $(GUEST_OUT)/trampoline.o $(GUEST_OUT)/user.o $(GUEST_OUT)/user_entry.o
+            $(GUEST_OUT)/trampoline.o $(GUEST_OUT)/user.o $(GUEST_OUT)/user_entry.o \
+            $(GUEST_OUT)/pci_virtio.o $(GUEST_OUT)/pci_fixture.o $(GUEST_OUT)/pci_lib.o \
+            $(GUEST_OUT)/virtio_lib.o
 
 guests: $(GUEST_IMAGES)
 

@@ -195,6 +195,11 @@ CHECK=check_crash_rip
 run_guest crash        crash    error '^UCALL SYNC crash: ud2' 'RIP' 'reboot'
 run_guest early_crash  early_crash  error '' 'RIP' 'reboot'
 run_guest cpl3         cpl3         0 "$DONE" '' 'reboot'
+# PCI, MSI-X and virtio-pci (pci.c): one VM per test, virtio-rng as the device.
+for t in enum bar bar-hostile caps msix intx intx-dis intx-back features qsel \
+	 early-kick msix-mask bad-ring; do
+	run_guest "pci-$t"   pci          0 "$DONE" '' 'reboot' --rng --cmdline "test=$t"
+done
 run_stdin stdin        0
 run_stdin stdin-fifo   1
 

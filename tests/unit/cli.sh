@@ -58,6 +58,20 @@ expect 2 "out of range" run --kernel "$tmp/zeros" --memory 2T
 expect 2 "not a multiple of 4K" run --kernel "$tmp/zeros" --memory 33554433
 expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --serial tty
 expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --serial file=
+# Devices: syntax errors before anything is opened.
+expect 2 "no image path given" run --kernel "$tmp/zeros" --disk readonly=on
+expect 2 "readonly='maybe': expected on or off" run --kernel "$tmp/zeros" --disk "$tmp/zeros,readonly=maybe"
+expect 2 "unknown option 'cache=none'" run --kernel "$tmp/zeros" --disk "$tmp/zeros,cache=none"
+expect 2 "longer than 20 bytes" run --kernel "$tmp/zeros" --disk "$tmp/zeros,serial=123456789012345678901"
+expect 2 "at most 8 disks" run --kernel "$tmp/zeros" -d a -d b -d c -d d -d e -d f -d g -d h -d i
+expect 2 "tap=IFNAME is required" run --kernel "$tmp/zeros" --net mac=52:54:00:12:34:56
+expect 2 "an interface name is 1-15 characters" run --kernel "$tmp/zeros" --net tap=abcdefghijklmnop
+expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=01:00:5e:00:00:01
+expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:54:00:12:34
+expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:54:00:12:34:567
+expect 2 "tap 't0' given twice" run --kernel "$tmp/zeros" --net tap=t0 --net tap=t0
+expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --console tty
+expect 2 "only one can use stdio" run --kernel "$tmp/zeros" --console stdio --serial stdio
 if [ "$(id -u)" -ne 0 ]; then
 	expect 2 "Permission denied" run --kernel "$tmp/unreadable"
 fi

@@ -101,6 +101,12 @@ void vm_console_write(struct vm *vm, const uint8_t *p, size_t n)
 	}
 }
 
+/* COM1's output: the same recording as the console's. */
+void vm_serial_write(struct vm *vm, const uint8_t *p, size_t n)
+{
+	vm_console_write(vm, p, n);
+}
+
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 {
 	pthread_mutex_lock(&rec.lock);
