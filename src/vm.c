@@ -441,9 +441,23 @@ struct console_in {
 	bool active;		/* stdin feeds the UART */
 	bool is_tty;		/* escape handling only for an interactive terminal */
 	struct term_escape esc;
-	uint8_t pending[64];
+	uint8_t pending[4096];
 	size_t pend_off, pend_len;
 };
+
+/*
+ * Read stdin now? A pipe or file only when everything read before has been
+ * delivered, so kvmio holds at most one read. A terminal also while bytes
+ * wait, into the rest of the buffer: Ctrl-A x must work even when the guest
+ * takes no input (a virtio console before its driver loads), and typing
+ * fills 4 KiB slowly.
+ */
+static bool console_want_read(const struct console_in *ci)
+{
+	if (!ci->active)
+		return false;
+	return ci->pend_len == 0 || (ci->is_tty && ci->pend_len < sizeof(ci->pending));
+}
 
 /* stdin goes to the virtio console when it is on stdio, else to COM1. */
 static void console_feed(struct vm *vm, struct console_in *ci)
@@ -461,7 +475,13 @@ static void console_read(struct vm *vm, struct console_in *ci)
 	bool quit = false;
 	ssize_t r;
 
-	r = read(STDIN_FILENO, ci->pending, sizeof(ci->pending));
+	/* Keep what is pending at the front, so new bytes go after it. */
+	if (ci->pend_off) {
+		memmove(ci->pending, ci->pending + ci->pend_off, ci->pend_len - ci->pend_off);
+		ci->pend_len -= ci->pend_off;
+		ci->pend_off = 0;
+	}
+	r = read(STDIN_FILENO, ci->pending + ci->pend_len, sizeof(ci->pending) - ci->pend_len);
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (r <= 0) {
@@ -469,8 +489,8 @@ static void console_read(struct vm *vm, struct console_in *ci)
 		ci->active = false;
 		return;
 	}
-	ci->pend_off = 0;
-	ci->pend_len = ci->is_tty ? term_filter(&ci->esc, ci->pending, (size_t)r, &quit) : (size_t)r;
+	ci->pend_len += ci->is_tty ? term_filter(&ci->esc, ci->pending + ci->pend_len, (size_t)r, &quit) :
+				     (size_t)r;
 	console_feed(vm, ci);
 	if (quit)
 		vm_request_stop(vm, VM_STOP_QUIT);
@@ -546,7 +566,7 @@ int vm_run(struct vm *vm)
 	}
 
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
-		struct pollfd pfd[7] = {
+		struct pollfd pfd[8] = {
 			{ .fd = vm->stop_fd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
@@ -554,12 +574,11 @@ int vm_run(struct vm *vm)
 			{ .fd = out_blocked[0] ? outs[0]->fd : -1, .events = POLLOUT },
 			{ .fd = outs[1]->wake_fd, .events = POLLIN },
 			{ .fd = out_blocked[1] ? outs[1]->fd : -1, .events = POLLOUT },
+			{ .fd = console_want_read(&ci) ? STDIN_FILENO : -1, .events = POLLIN },
 		};
 
 		if (ci.pend_len)
 			pfd[2].fd = vm->serial_rx_fd;
-		else if (ci.active)
-			pfd[2].fd = STDIN_FILENO;
 		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -580,15 +599,15 @@ int vm_run(struct vm *vm)
 				vm_request_stop(vm, VM_STOP_SIGNAL);
 			}
 		}
-		if (pfd[2].revents && pfd[2].fd == vm->serial_rx_fd) {
+		if (pfd[2].revents) {
 			eventfd_t v;
 
 			if (eventfd_read(vm->serial_rx_fd, &v) < 0 && errno != EAGAIN)
 				pr_debug("serial eventfd: %s", strerror(errno));
 			console_feed(vm, &ci);
-		} else if (pfd[2].revents) {
-			console_read(vm, &ci);
 		}
+		if (pfd[7].revents)
+			console_read(vm, &ci);
 		for (unsigned int i = 0; i < 2; i++)
 			if (pfd[3 + 2 * i].revents || pfd[4 + 2 * i].revents)
 				out_blocked[i] = outbuf_flush(outs[i]);
