@@ -10,6 +10,9 @@
 #   tty-ctrl-a    Ctrl-A Ctrl-A reaches the guest as one 0x01 ("a^A^Ab" -> "A<01>B")
 #   tty-sigterm   SIGTERM in raw mode: status 143
 #   tty-poweroff  'Q' makes the guest power off: status 0, no quit line
+#   tty-vcon-quit stdin belongs to a virtio console whose guest has no driver,
+#                 so typed bytes stay pending; Ctrl-A x still quits (COM1
+#                 goes to a file, where the ready line is awaited)
 # GUESTS=tty selects them all. tmux is required (CI installs it): without it
 # one FAIL line says so. Logs stay in LOGS/tty-CASE/.
 
@@ -39,6 +42,10 @@ pane_has() {
 	pane_capture && grep -qF -- "$1" "$tdir/pane"
 }
 
+serial_has() {
+	grep -qF -- "$1" "$tdir/serial" 2>/dev/null
+}
+
 tty_exited() {
 	[ -e "$tdir/rc" ]
 }
@@ -62,10 +69,18 @@ stty -g >"$d/after"
 mv "$d/rc.tmp" "$d/rc"
 EOF
 	printf 'set -g remain-on-exit on\n' >"$tdir/tmux.conf"
+	ready=pane_has
+	tcase=$1
+	set --
+	if [ "$tcase" = vcon-quit ]; then
+		set -- --console stdio --serial "file=$tdir/serial"
+		ready=serial_has
+	fi
+	# shellcheck disable=SC2086
 	if ! tmux_ -f "$tdir/tmux.conf" new-session -d -s kvmio-tty -x 160 -y 40 \
-		sh "$tdir/pane.sh" "$tdir" "$kvmio_abs" run --kernel "$img_abs"; then
+		sh "$tdir/pane.sh" "$tdir" "$kvmio_abs" run --kernel "$img_abs" "$@"; then
 		why="cannot start tmux"
-	elif ! tty_wait pane_has 'UCALL SYNC echo: ready'; then
+	elif ! tty_wait $ready 'UCALL SYNC echo: ready'; then
 		why="no 'echo: ready' from the guest within ${TTY_WAIT}s"
 	fi
 }
@@ -144,9 +159,20 @@ tty_poweroff() {
 	fi
 }
 
+tty_vcon_quit() {
+	want_rc=0
+	tmux_ send-keys -t kvmio-tty -l hello
+	sleep 0.2
+	tmux_ send-keys -t kvmio-tty C-a x
+	tty_finish
+	if [ -z "$why" ] && ! grep -q 'quit from the console' "$tdir/stderr"; then
+		why="no 'quit from the console' on stderr"
+	fi
+}
+
 run_tty_tests() {
 	cases=
-	for c in quit ctrl-a sigterm poweroff; do
+	for c in quit ctrl-a sigterm poweroff vcon-quit; do
 		selected "tty-$c" || selected tty && cases="$cases $c"
 	done
 	[ -n "$cases" ] || return 0
