@@ -11,6 +11,9 @@
 #include "mem.h"
 #include "util.h"
 
+/* Host alignment of guest RAM: the x86 large-page size (see mem_alloc). */
+#define MEM_ALIGN	(2 * MiB)
+
 int mem_layout(struct guest_mem *m, uint64_t ram_size)
 {
 	memset(m, 0, sizeof(*m));
@@ -37,6 +40,7 @@ int mem_layout(struct guest_mem *m, uint64_t ram_size)
 int mem_alloc(struct guest_mem *m, uint64_t ram_size)
 {
 	uint64_t off = 0;
+	uintptr_t head;
 	void *p;
 	int ret;
 
@@ -45,12 +49,25 @@ int mem_alloc(struct guest_mem *m, uint64_t ram_size)
 		return ret;
 	/*
 	 * One reservation for all regions; MAP_NORESERVE so a large --memory
-	 * costs only what the guest touches.
+	 * costs only what the guest touches. Aligned to 2 MiB, with transparent
+	 * huge pages asked for: KVM maps guest memory with large pages only
+	 * where the host virtual address is aligned like the guest physical
+	 * one, and 4 KiB mappings cost a TLB miss and a page walk per page
+	 * (measured in the rig: a 2 MiB-misaligned kvmio got no large
+	 * mappings at all, QEMU 64, and booted 1.17x slower than microvm).
 	 */
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, ram_size + MEM_ALIGN, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	head = ALIGN_UP((uintptr_t)p, MEM_ALIGN) - (uintptr_t)p;
+	if (head)
+		munmap(p, head);
+	if (MEM_ALIGN - head)
+		munmap((uint8_t *)p + head + ram_size, MEM_ALIGN - head);
+	p = (uint8_t *)p + head;
+	if (madvise(p, ram_size, MADV_HUGEPAGE) < 0)
+		pr_debug("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	m->base = p;
 	m->base_len = ram_size;
 	for (unsigned int i = 0; i < m->nr; i++) {

@@ -72,6 +72,15 @@ static void test_alloc(void **state)
 	assert_non_null(p);
 	p[4095] = 0x5A;	/* mapped and writable */
 	assert_int_equal(*(uint8_t *)guest_ptr(&m, 64 * MiB - 1, 1), 0x5A);
+	/* Host and guest addresses agree modulo 2 MiB, so KVM can use large pages. */
+	for (int i = 0; i < 4; i++) {
+		struct guest_mem big;
+
+		assert_int_equal(mem_alloc(&big, 4 * GiB + 6 * MiB), 0);
+		for (unsigned int r = 0; r < big.nr; r++)
+			assert_int_equal(((uintptr_t)big.region[r].hva - big.region[r].gpa) % (2 * MiB), 0);
+		mem_free(&big);
+	}
 	mem_free(&m);
 }
 
