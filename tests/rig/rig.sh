@@ -4,7 +4,14 @@
 # real KVM (kvm_amd on emulated SVM), runs scenarios there that boot an L2 Linux under kvmio or
 # QEMU, prints one line per scenario and then "rig: N passed, N failed".
 #
-# usage: tests/rig/rig.sh [--kvmio PATH] [SCENARIO...]     (default: every scenarios/*.sh)
+# usage: tests/rig/rig.sh [--kvmio PATH] [--dir DIR] [SCENARIO...]
+#                                            (default: every scenarios/*.sh, or DIR/*.sh)
+#
+# --dir DIR (or RIG_SCENARIO_DIR=DIR): scenarios are DIR/NAME.sh instead of tests/rig/scenarios/
+# (bench/rig/ for the benchmarks). DIR is also copied whole to /rig/ext/ in L1 (helpers a
+# scenario sources), and DIR/l2/*.sh go to /rig/l2/ in L2 (rig.l2=NAME): an extra cpio archive
+# appended to the cached L2 initramfs (the kernel unpacks concatenated archives in order).
+# In this mode a scenario's "RIG-DATA ..." lines on L1's /dev/console are printed as they come.
 #
 # Environment (all optional):
 #   RIG_KVER            kernel version for L1 and L2 (default: newest /boot/vmlinuz-*)
@@ -19,6 +26,9 @@
 #   RIG_L1_SMP          L1 vCPUs (default 2; see l1_smp below)
 #   RIG_L1_APPEND       extra L1 kernel command-line words (e.g. loglevel=5 to see L1 warnings)
 #   RIG_L1_QEMU_ARGS    extra arguments for the L1 QEMU (e.g. "-monitor unix:/tmp/m,server,nowait")
+#   RIG_L2_EXTRA        a directory whose tree is added to the L2 root (e.g. bin/TOOL), in the
+#                       same appended archive as DIR/l2/*.sh
+#   RIG_PARAM_*         passed on to the scenarios in L1 (exported, same names and values)
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,10 +48,13 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 kvmio=
 scenarios=()
+scen_dir=${RIG_SCENARIO_DIR:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kvmio) kvmio=${2:?--kvmio PATH}; shift 2 ;;
 	--kvmio=*) kvmio=${1#--kvmio=}; shift ;;
+	--dir) scen_dir=${2:?--dir DIR}; shift 2 ;;
+	--dir=*) scen_dir=${1#--dir=}; shift ;;
 	-h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown option $1" ;;
 	*) scenarios+=("${1%.sh}"); shift ;;
@@ -49,11 +62,21 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$kvmio" ] && [ -x "$repo/build/kvmio" ]; then kvmio=$repo/build/kvmio; fi
 [ -z "$kvmio" ] || [ -x "$kvmio" ] || die "kvmio binary $kvmio not found"
+# Scenarios: tests/rig/scenarios/, or --dir DIR (ext=1: DIR's helpers and L2 scripts go along).
+if [ -n "$scen_dir" ]; then
+	[ -d "$scen_dir" ] || die "no scenario directory $scen_dir"
+	scen_dir=$(cd "$scen_dir" && pwd)
+	scen_label=$scen_dir ext=1
+else
+	scen_dir=$here/scenarios scen_label=tests/rig/scenarios ext=0
+fi
+l2_extra=${RIG_L2_EXTRA:-}
+[ -z "$l2_extra" ] || [ -d "$l2_extra" ] || die "RIG_L2_EXTRA: no directory $l2_extra"
 if [ ${#scenarios[@]} -eq 0 ]; then
-	for f in "$here"/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+	for f in "$scen_dir"/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
 fi
 for s in "${scenarios[@]}"; do
-	[ -f "$here/scenarios/$s.sh" ] || die "no scenario $s (tests/rig/scenarios/$s.sh)"
+	[ -f "$scen_dir/$s.sh" ] || die "no scenario $s ($scen_label/$s.sh)"
 done
 
 for tool in qemu-system-x86_64 modprobe cpio sha256sum timeout ldd; do
@@ -111,8 +134,22 @@ mkdir -p "$ov/rig/scenarios" "$ov/rig/bin"
 install -m 0755 "$here/l1/init" "$ov/init"
 cp "$here/l1/lib.sh" "$ov/rig/lib.sh"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/dmesg-allow.txt" >"$ov/rig/dmesg-allow.re"
-for s in "${scenarios[@]}"; do cp "$here/scenarios/$s.sh" "$ov/rig/scenarios/"; done
-cp "$l2img" "$ov/rig/l2.cpio"
+for s in "${scenarios[@]}"; do cp "$scen_dir/$s.sh" "$ov/rig/scenarios/"; done
+if [ "$ext" = 1 ] || [ -n "$l2_extra" ]; then
+	# The cached L2 image, then an archive of DIR/l2/*.sh (at /rig/l2/) and RIG_L2_EXTRA's tree.
+	l2x=$tmp/l2x
+	mkdir -p "$l2x/rig/l2"
+	if [ "$ext" = 1 ]; then
+		cp -r "$scen_dir" "$ov/rig/ext"
+		for f in "$scen_dir"/l2/*.sh; do [ -f "$f" ] && cp "$f" "$l2x/rig/l2/"; done
+	fi
+	[ -z "$l2_extra" ] || cp -r "$l2_extra/." "$l2x/"
+	(cd "$l2x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/l2x.cpio" ||
+		die "packing the extra L2 archive failed"
+	cat "$l2img" "$tmp/l2x.cpio" >"$ov/rig/l2.cpio"
+else
+	cp "$l2img" "$ov/rig/l2.cpio"
+fi
 if [ -n "$kvmio" ]; then
 	cp "$kvmio" "$ov/rig/bin/kvmio"
 	"$here/mkimg.sh" libs "$ov" "$kvmio" || die "copying kvmio's libraries failed"
@@ -127,11 +164,14 @@ RIG_TAIL_SERIAL=30
 RIG_TAIL_STDERR=15
 export RIG_SCEN_TIMEOUT RIG_VMM_TIMEOUT RIG_L2_APPEND RIG_VERBOSE RIG_TAIL_SERIAL RIG_TAIL_STDERR
 CFG
+for v in $(compgen -v RIG_PARAM_); do
+	printf "%s=%q\nexport %s\n" "$v" "${!v}" "$v" >>"$ov/rig/config"
+done
 truncate -s 64M "$tmp/nvme.img"
 
 limit_of() { # SCENARIO -> its time limit in L1, seconds
 	local t
-	t=$(sed -n 's/^# rig-timeout: *\([0-9][0-9]*\).*/\1/p' "$here/scenarios/$1.sh" | head -n 1)
+	t=$(sed -n 's/^# rig-timeout: *\([0-9][0-9]*\).*/\1/p' "$scen_dir/$1.sh" | head -n 1)
 	echo "${t:-$scen_timeout}"
 }
 
@@ -142,6 +182,7 @@ mkdir -p "$logdir"
 ln -sfn "runs/$(basename "$logdir")" "$cache/last-run.tmp$$" && mv -T "$cache/last-run.tmp$$" "$cache/last-run"
 ls -d "$cache"/runs/*/ 2>/dev/null | sort | head -n -5 | xargs -r rm -rf
 echo "rig: kernel $kver, kvmio ${kvmio:-(none)}, ${#scenarios[@]} scenario(s); logs: $logdir"
+[ "$ext" = 1 ] && echo "rig: scenarios from $scen_dir"
 
 results=$tmp/results  # "PASS|FAIL NAME" per finished scenario, in order, over all L1 runs
 : >"$results"
@@ -183,6 +224,8 @@ filter() {
 			[ "$verbose" = 1 ] || echo "rig: L1 at init after ${BASH_REMATCH[1]}s of its uptime"
 			deadline=$(( $(date +%s) + 120 ))
 			booted=1
+		elif [ "$ext" = 1 ] && [[ $line =~ RIG-DATA\  ]]; then
+			[ "$verbose" = 1 ] || printf '%s\n' "${line#"${line%%RIG-DATA *}"}"
 		elif [[ $line =~ RIG-L1\ error ]]; then
 			[ "$verbose" = 1 ] || echo "$line"
 		elif [[ $line =~ Kernel\ panic|BUG:|soft\ lockup|rcu.*stall ]]; then
@@ -237,7 +280,8 @@ run_l1() {
 
 l1_runs=0
 retries=${RIG_L1_RETRIES:-1}
-todo=("${scenarios[@]}")
+# run_todo: run every scenario in todo[], in as many L1 boots as L1 failures need (up to retries).
+run_todo() {
 while :; do
 	before=$(wc -l <"$results")
 	run_l1 "${todo[@]}"
@@ -270,9 +314,29 @@ while :; do
 	retries=$((retries - 1))
 	echo "rig: booting a new L1 for the ${#todo[@]} scenario(s) left (an L1 failure is the rig's, under nested TCG)"
 done
+}
+todo=("${scenarios[@]}")
+run_todo
+
+# RIG_FAIL_RETRIES=N (CI sets 1): a failed scenario runs again in a fresh L1, up to N times. Nested
+# TCG occasionally breaks an L2 vCPU or L1 itself with any VMM (README: "nested TCG failures"); a
+# scenario that fails again is a failure. Every retry is printed, and counted in the last line.
+fail_retries=${RIG_FAIL_RETRIES:-0}
+retried=0
+while [ "$fail_retries" -gt 0 ] && grep -q '^FAIL ' "$results"; do
+	mapfile -t todo < <(sed -n 's/^FAIL //p' "$results")
+	sed -i '/^FAIL /d' "$results"
+	retried=$((retried + ${#todo[@]}))
+	fail_retries=$((fail_retries - 1))
+	retries=${RIG_L1_RETRIES:-1}
+	echo "rig: retrying ${#todo[@]} failed scenario(s) in a fresh L1: ${todo[*]}"
+	run_todo
+done
 
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")
 echo "rig: wall $(since "$t_start")s in all, ${l1_wall}s in $l1_runs L1 run(s)"
-echo "rig: $passed passed, $failed failed"
+note=
+[ "$retried" -gt 0 ] && note=" ($retried scenario run(s) retried after a failure)"
+echo "rig: $passed passed, $failed failed$note"
 [ "$failed" -eq 0 ]
