@@ -366,3 +366,213 @@ int msix_notify(struct msix *m, unsigned int vec)
 	pthread_mutex_unlock(&m->lock);
 	return ret;
 }
+
+/* MSI (PCI 3.0 6.8.1) */
+
+/* Register offsets within the capability: they move with the 64-bit address. */
+static unsigned int msi_data_off(const struct msi_cap *m)
+{
+	return m->is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
+}
+
+static unsigned int msi_mask_off(const struct msi_cap *m)
+{
+	return m->is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32;
+}
+
+static unsigned int msi_pending_off(const struct msi_cap *m)
+{
+	return m->is64 ? PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32;
+}
+
+/* Figures 6-9 to 6-12: 10, 14, 20 or 24 bytes. */
+static unsigned int msi_cap_len(bool is64, bool maskable)
+{
+	if (maskable)
+		return is64 ? PCI_MSI_PENDING_64 + 4 : PCI_MSI_PENDING_32 + 4;
+	return is64 ? PCI_MSI_DATA_64 + 2 : PCI_MSI_DATA_32 + 2;
+}
+
+static uint32_t msi_vec_bits(unsigned int n)
+{
+	return n >= 32 ? ~0u : (1u << n) - 1;
+}
+
+int msi_cap_init(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsigned int nvec_max,
+		 bool is64, bool maskable)
+{
+	unsigned int cap, mmc = 0;
+	uint16_t flags;
+
+	if (nvec_max < 1 || nvec_max > MSI_CAP_MAX_VEC || (nvec_max & (nvec_max - 1)))
+		return -EINVAL;
+	while ((1u << mmc) < nvec_max)
+		mmc++;
+	cap = pci_add_cap(dev, PCI_CAP_ID_MSI, msi_cap_len(is64, maskable));
+	if (!cap)
+		return -ENOSPC;
+	memset(m, 0, sizeof(*m));
+	m->vm = vm;
+	m->dev = dev;
+	m->cap = cap;
+	m->nvec_max = nvec_max;
+	m->is64 = is64;
+	m->maskable = maskable;
+	m->nvec = 1;
+	for (unsigned int i = 0; i < MSI_CAP_MAX_VEC; i++)
+		m->irq[i] = MSI_IRQ_INIT;
+	pthread_mutex_init(&m->lock, NULL);
+
+	flags = (uint16_t)(mmc << 1);
+	if (is64)
+		flags |= PCI_MSI_FLAGS_64BIT;
+	if (maskable)
+		flags |= PCI_MSI_FLAGS_MASKBIT;
+	pci_set_cfg(dev, cap + PCI_MSI_FLAGS, 2, flags, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+	/* Bits 1:0 of the address are reserved: DWORD-aligned messages only. */
+	pci_set_cfg(dev, cap + PCI_MSI_ADDRESS_LO, 4, 0, ~3u);
+	if (is64)
+		pci_set_cfg(dev, cap + PCI_MSI_ADDRESS_HI, 4, 0, ~0u);
+	pci_set_cfg(dev, cap + msi_data_off(m), 2, 0, 0xffff);
+	if (maskable) {
+		pci_set_cfg(dev, cap + msi_mask_off(m), 4, 0, msi_vec_bits(nvec_max));
+		pci_set_cfg(dev, cap + msi_pending_off(m), 4, 0, 0);
+	}
+	return 0;
+}
+
+void msi_cap_exit(struct msi_cap *m)
+{
+	if (!m->vm)
+		return;
+	for (unsigned int i = 0; i < MSI_CAP_MAX_VEC; i++)
+		msi_irq_release(m->vm, &m->irq[i]);
+	pthread_mutex_destroy(&m->lock);
+	m->vm = NULL;
+}
+
+/*
+ * Vector @vec's message: the one address, and the data with its low
+ * log2(nvec) bits replaced by the vector number (6.8.3.4). With m->lock held;
+ * read from dev->cfg without the host lock: a notify racing a guest rewrite
+ * may use a half-written message, as hardware may, and msi_cap_cfg_write
+ * moves the route once the write is done.
+ */
+static struct msi_msg msi_cap_msg(const struct msi_cap *m, unsigned int vec)
+{
+	const struct pci_device *dev = m->dev;
+	uint64_t addr = pci_cfg32(dev, m->cap + PCI_MSI_ADDRESS_LO);
+	uint32_t data = pci_cfg16(dev, m->cap + msi_data_off(m));
+
+	if (m->is64)
+		addr |= (uint64_t)pci_cfg32(dev, m->cap + PCI_MSI_ADDRESS_HI) << 32;
+	return (struct msi_msg){ addr, (data & ~(m->nvec - 1)) | vec };
+}
+
+static bool msi_msg_eq(struct msi_msg a, struct msi_msg b)
+{
+	return a.addr == b.addr && a.data == b.data;
+}
+
+/* Send vector @vec now; with m->lock held. Routed on first use or after a change. */
+static void msi_cap_send(struct msi_cap *m, unsigned int vec)
+{
+	struct msi_irq *irq = &m->irq[vec];
+	struct msi_msg msg = msi_cap_msg(m, vec);
+
+	if (!irq->gsi || !msi_msg_eq(irq->msg, msg)) {
+		int ret = msi_irq_setup(m->vm, irq, msg);
+
+		if (ret) {
+			static struct ratelimit rl;
+
+			if (ratelimit_ok(&rl, 5))
+				pr_warn("%s: MSI route: %s", m->dev->name, strerror(-ret));
+			if (!irq->gsi)
+				return;
+		}
+	}
+	msi_irq_fire(m->vm, irq);
+}
+
+/*
+ * Show m->pending to the guest; with m->lock held. The host lock need not
+ * be held: the guest cannot write these bytes, and msi_cap_cfg_write
+ * refreshes them after a config write that rewrote them with an older copy.
+ */
+static void msi_cap_show_pending(struct msi_cap *m)
+{
+	if (m->maskable)
+		le_write(m->dev->cfg + m->cap + msi_pending_off(m), 4, m->pending);
+}
+
+void msi_cap_cfg_write(struct msi_cap *m, unsigned int off, unsigned int len)
+{
+	struct pci_device *dev = m->dev;
+	unsigned int flags_off = m->cap + PCI_MSI_FLAGS, mmc, mme;
+	uint16_t ctrl;
+
+	if (off >= m->cap + msi_cap_len(m->is64, m->maskable) || off + len <= m->cap)
+		return;
+	/*
+	 * MME above MMC is undefined (6.8.1.3); clamp it so the guest reads
+	 * back what the function really allocated.
+	 */
+	ctrl = pci_cfg16(dev, flags_off);
+	mmc = (ctrl & PCI_MSI_FLAGS_QMASK) >> 1;
+	mme = (ctrl & PCI_MSI_FLAGS_QSIZE) >> 4;
+	if (mme > mmc) {
+		mme = mmc;
+		ctrl = (uint16_t)((ctrl & ~PCI_MSI_FLAGS_QSIZE) | mme << 4);
+		le_write(dev->cfg + flags_off, 2, ctrl);
+	}
+
+	pthread_mutex_lock(&m->lock);
+	__atomic_store_n(&m->enabled, (ctrl & PCI_MSI_FLAGS_ENABLE) != 0, __ATOMIC_RELEASE);
+	m->nvec = 1u << mme;
+	m->mask = m->maskable ? pci_cfg32(dev, m->cap + msi_mask_off(m)) : 0;
+	/* Vectors the function no longer has cannot stay pending. */
+	m->pending &= msi_vec_bits(m->nvec);
+	if (m->enabled) {
+		for (unsigned int i = 0; i < m->nvec; i++) {
+			struct msi_irq *irq = &m->irq[i];
+			struct msi_msg msg = msi_cap_msg(m, i);
+
+			if (m->pending & ~m->mask & (1u << i)) {
+				m->pending &= ~(1u << i);
+				msi_cap_send(m, i);
+			} else if (irq->gsi && !msi_msg_eq(irq->msg, msg)) {
+				/* A live vector retargeted: move its route now. */
+				msi_irq_setup(m->vm, irq, msg);
+			}
+		}
+	}
+	msi_cap_show_pending(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool msi_cap_enabled(struct msi_cap *m)
+{
+	return __atomic_load_n(&m->enabled, __ATOMIC_ACQUIRE);
+}
+
+int msi_cap_notify(struct msi_cap *m, unsigned int vec)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (!m->enabled) {
+		ret = -ENOENT;
+	} else if (vec >= m->nvec) {
+		ret = -EINVAL;
+	} else if (m->mask & (1u << vec)) {
+		if (!(m->pending & (1u << vec))) {
+			m->pending |= 1u << vec;
+			msi_cap_show_pending(m);
+		}
+	} else {
+		msi_cap_send(m, vec);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}

@@ -103,4 +103,57 @@ bool msix_enabled(struct msix *m);
  */
 int msix_notify(struct msix *m, unsigned int vec);
 
+/*
+ * Plain MSI (PCI Local Bus 3.0 6.8.1) for one function: the capability in
+ * config space, up to 32 vectors sharing one address and a data value whose
+ * low log2(nvec) bits carry the vector number, optional per-vector masking
+ * with pending bits. Each vector is routed lazily, on its first delivery.
+ */
+#define MSI_CAP_MAX_VEC	32
+
+struct msi_cap {
+	struct vm *vm;
+	struct pci_device *dev;
+	unsigned int cap;	/* config offset of the capability */
+	unsigned int nvec_max;	/* Multiple Message Capable */
+	bool is64, maskable;
+	bool enabled;
+	unsigned int nvec;	/* Multiple Message Enable, clamped to nvec_max */
+	uint32_t mask, pending;
+	struct msi_irq irq[MSI_CAP_MAX_VEC];
+	pthread_mutex_t lock;	/* everything above from enabled on */
+};
+
+/*
+ * msi_cap_init - add the capability (ID 0x05) to @dev (before
+ * pci_device_add): @nvec_max vectors (1, 2, 4, 8, 16 or 32), 64-bit
+ * addresses if @is64, mask and pending bits if @maskable. MSI starts
+ * disabled with one vector enabled, nothing masked. Returns 0, -EINVAL for a
+ * bad @nvec_max or -ENOSPC when config space is full.
+ * msi_cap_exit - release the vectors' routes.
+ */
+int msi_cap_init(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsigned int nvec_max,
+		 bool is64, bool maskable);
+void msi_cap_exit(struct msi_cap *m);
+
+/*
+ * msi_cap_cfg_write - call from the device's cfg_write hook (host lock held)
+ * for every write: picks up enable and MME changes (MME above MMC is clamped
+ * to MMC), re-routes live vectors after address or data rewrites, and sends
+ * pending vectors that became unmasked. Takes m->lock.
+ */
+void msi_cap_cfg_write(struct msi_cap *m, unsigned int off, unsigned int len);
+
+/* msi_cap_enabled - MSI enable bit set: the device must not use INTx. */
+bool msi_cap_enabled(struct msi_cap *m);
+
+/*
+ * msi_cap_notify - raise vector @vec: sent if unmasked, else its pending bit
+ * is set (and shown in config space) and it is sent when unmasked. Returns
+ * 0, -ENOENT when MSI is disabled (the caller falls back to INTx), -EINVAL
+ * for @vec at or past the enabled vector count (dropped). Any thread; takes
+ * m->lock, never the host lock.
+ */
+int msi_cap_notify(struct msi_cap *m, unsigned int vec);
+
 #endif
