@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_alloc.h"
 #include "../unit/fake_vm.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
@@ -585,12 +586,9 @@ static void run_op(const uint8_t *r)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *lvl = getenv("KVMIO_FUZZ_LOG");
-
 	(void)argc;
 	(void)argv;
-	/* Quiet by default: refused BARs and features are logged per input. */
-	log_level = lvl ? atoi(lvl) : 0;
+	fuzz_setup(false);
 	return 0;
 }
 

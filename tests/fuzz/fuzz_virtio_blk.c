@@ -22,7 +22,6 @@
  */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ring.h>
-#include <sanitizer/allocator_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_alloc.h"
 #include "../unit/fake_virtio.h"
 #include "util.h"
 #include "virtio/blk.h"
@@ -78,8 +78,6 @@ static struct {
 
 static int img_fd = -1;
 static char img_path[64];
-static bool in_io;
-static unsigned long io_allocs;
 
 static uint8_t next8(void)
 {
@@ -112,35 +110,19 @@ static uint64_t pick_sector(uint64_t cap)
 	return next64();
 }
 
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p;
-	(void)size;
-	if (in_io)
-		io_allocs++;
-}
-
-static void on_free(const volatile void *p)
-{
-	(void)p;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *lvl = getenv("KVMIO_FUZZ_LOG");
-
 	(void)argc;
 	(void)argv;
-	log_level = lvl ? atoi(lvl) : 0;
 	/* A memfd: tmpfs punches holes but has no ZERO_RANGE, so the fallback runs too. */
 	img_fd = memfd_create("kvmio-fuzz-blk", MFD_CLOEXEC);
 	if (img_fd < 0)
 		FAIL("memfd_create failed");
 	snprintf(img_path, sizeof(img_path), "/proc/self/fd/%d", img_fd);
-	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+	fuzz_setup(true);
 	return 0;
 }
 
@@ -487,12 +469,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned int i = 0; i < n; i++)
 			add_req(&g, &rs[i], geo.capacity);
 		total += n;
-		in_io = true;
+		fuzz_in_io = true;
 		vdev->ops->notify(vdev, 0);
 		if (last && (h0 & H_RESET_INFLIGHT)) {
 			/* Reset with whatever is in flight; then nothing may move. */
 			fake_virtio_stop(vdev);
-			in_io = false;
+			fuzz_in_io = false;
 			uint8_t *snap = malloc(RAM_SIZE);
 
 			memcpy(snap, fake_guest_ptr(&g, 0), RAM_SIZE);
@@ -506,9 +488,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 		}
 		wait_batch(&g, vdev, rs, n, used);
-		in_io = false;
-		if (io_allocs)
-			FAIL("%lu allocations while requests ran", io_allocs);
+		fuzz_in_io = false;
+		if (fuzz_io_allocs)
+			FAIL("%lu allocations while requests ran", fuzz_io_allocs);
 		read_image(after, img_len);
 		for (unsigned int i = 0; i < n; i++) {
 			check_req(&g, &rs[i], used[i], &geo, before, after, img_len, n == 1);
@@ -531,7 +513,7 @@ out:
 	}
 	fake_virtio_destroy_all();
 	fake_guest_free(&g);
-	in_io = false;
-	io_allocs = 0;
+	fuzz_in_io = false;
+	fuzz_io_allocs = 0;
 	return 0;
 }

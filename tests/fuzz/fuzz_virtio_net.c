@@ -25,13 +25,13 @@
  */
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
-#include <sanitizer/allocator_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_alloc.h"
 #include "../unit/fake_virtio.h"
 #include "util.h"
 #include "virtio/net.h"
@@ -50,33 +50,14 @@
 #define MAX_RESTARTS	8
 #define F(b)		(1ULL << (b))
 
-static bool in_io;
-static unsigned long io_allocs;
-
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p;
-	(void)size;
-	if (in_io)
-		io_allocs++;
-}
-
-static void on_free(const volatile void *p)
-{
-	(void)p;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *lvl = getenv("KVMIO_FUZZ_LOG");
-
 	(void)argc;
 	(void)argv;
-	log_level = lvl ? atoi(lvl) : 0;
-	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+	fuzz_setup(true);
 	return 0;
 }
 
@@ -234,14 +215,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_frame(&w, &in);
 			break;
 		case 3:
-			in_io = true;
+			fuzz_in_io = true;
 			w.vdev->ops->notify(w.vdev, op >> 7);
-			in_io = false;
+			fuzz_in_io = false;
 			break;
 		case 4:
-			in_io = true;
+			fuzz_in_io = true;
 			fake_virtio_poll_watches(w.vdev, 0);
-			in_io = false;
+			fuzz_in_io = false;
 			break;
 		case 5:
 			op_drain(&w);
@@ -272,8 +253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		}
-		if (io_allocs)
-			FAIL("%lu allocations while the device worked", io_allocs);
+		if (fuzz_io_allocs)
+			FAIL("%lu allocations while the device worked", fuzz_io_allocs);
 		if (!w.wild)
 			check_used(&w);
 	}

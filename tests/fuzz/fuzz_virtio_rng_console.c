@@ -20,11 +20,11 @@
  * Built and run by tests/fuzz/fuzz.mk (`make fuzz-virtio-rng-console`).
  */
 #include <linux/virtio_ring.h>
-#include <sanitizer/allocator_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_alloc.h"
 #include "../unit/fake_virtio.h"
 #include "../unit/fake_vm.h"
 #include "util.h"
@@ -47,22 +47,6 @@
 /* Header: features of each device, then one op per byte (low 3 bits; the rest a parameter). */
 enum { H_RNG_FEAT, H_CON_FEAT, H_OPS };
 enum { OP_RNG_KICK, OP_RX_KICK, OP_TX_KICK, OP_INPUT, OP_RNG_RESET, OP_CON_RESET, OP_SCRIBBLE };
-
-static bool in_io;
-static unsigned long io_allocs;
-
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p;
-	(void)size;
-	if (in_io)
-		io_allocs++;
-}
-
-static void on_free(const volatile void *p)
-{
-	(void)p;
-}
 
 static uint64_t features(uint8_t b)
 {
@@ -151,12 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *lvl = getenv("KVMIO_FUZZ_LOG");
-
 	(void)argc;
 	(void)argv;
-	log_level = lvl ? atoi(lvl) : 0;
-	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+	fuzz_setup(true);
 	return 0;
 }
 
@@ -195,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = data[H_OPS + i], arg = op >> 3;
 		size_t n;
 
-		in_io = true;
+		fuzz_in_io = true;
 		switch (op & 7) {
 		case OP_RNG_KICK:
 			rng.vdev->ops->notify(rng.vdev, 0);
@@ -212,13 +193,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FAIL("input took %zu of %u bytes", n, arg + 1u);
 			break;
 		case OP_RNG_RESET:
-			in_io = false;	/* fake_virtio_start allocates the in-flight map */
+			fuzz_in_io = false;	/* fake_virtio_start allocates the in-flight map */
 			fake_virtio_stop(rng.vdev);
 			rng.vdev->ops->notify(rng.vdev, 0);	/* a kick racing the reset */
 			start(&g, &rng, features(arg));
 			break;
 		case OP_CON_RESET:
-			in_io = false;
+			fuzz_in_io = false;
 			fake_virtio_stop(con.vdev);
 			con.vdev->ops->notify(con.vdev, VIRTIO_CONSOLE_TXQ);
 			n = virtio_console_input(con.vdev, input, 8);
@@ -235,8 +216,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			break;
 		}
-		in_io = false;
-		if (io_allocs)
+		fuzz_in_io = false;
+		if (fuzz_io_allocs)
 			FAIL("op %u (%u) allocated memory", i, op & 7);
 		check_pushed(0, "rng", VIRTIO_RNG_REQ_MAX, VIRTIO_RNG_WAKEUP_CHAINS,
 			     VIRTIO_RNG_WAKEUP_MAX);

@@ -19,11 +19,11 @@
  */
 #include <errno.h>
 #include <linux/virtio_ring.h>
-#include <sanitizer/allocator_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_alloc.h"
 #include "util.h"
 #include "virtio/queue.h"
 
@@ -63,33 +63,14 @@ enum {
 	F_NOTIFY = 1 << 4,	/* toggle notifications around the drain */
 };
 
-static bool in_io;
-static unsigned long io_allocs;
-
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p;
-	(void)size;
-	if (in_io)
-		io_allocs++;
-}
-
-static void on_free(const volatile void *p)
-{
-	(void)p;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *lvl = getenv("KVMIO_FUZZ_LOG");
-
 	(void)argc;
 	(void)argv;
-	log_level = lvl ? atoi(lvl) : 0;
-	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+	fuzz_setup(true);
 	return 0;
 }
 
@@ -158,9 +139,9 @@ static void drain(struct virtq *vq, struct virtq_chain *c, const uint8_t *h, boo
 		uint16_t before = vq->used_idx;
 		int r;
 
-		in_io = true;
+		fuzz_in_io = true;
 		r = virtq_pop(vq, c);
-		in_io = false;
+		fuzz_in_io = false;
 		check_queue(vq);
 		if (r == 0 || r == -EIO) {
 			if (r == -EIO && !vq->broken)
@@ -182,9 +163,9 @@ static void drain(struct virtq *vq, struct virtq_chain *c, const uint8_t *h, boo
 				held[nheld++] = c->head;
 				continue;
 			}
-			in_io = true;
+			fuzz_in_io = true;
 			virtq_push(vq, c->head, (uint32_t)MIN(c->in_len, 64));
-			in_io = false;
+			fuzz_in_io = false;
 		} else {
 			FAIL("pop returned %d", r);
 		}
@@ -196,9 +177,9 @@ static void drain(struct virtq *vq, struct virtq_chain *c, const uint8_t *h, boo
 		uint16_t before = vq->used_idx;
 
 		held[nheld] = held[0];
-		in_io = true;
+		fuzz_in_io = true;
 		virtq_push_n(vq, held, NULL, nheld + 1);
-		in_io = false;
+		fuzz_in_io = false;
 		if (!vq->broken && vq->used_idx != (uint16_t)(before + nheld))
 			FAIL("batch of %u advanced used_idx by %u", nheld, (uint16_t)(vq->used_idx - before));
 	}
@@ -275,8 +256,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	drain(&vq, &chain, h, h[H_FLAGS] & F_NOTIFY);
 	if (vq.broken && virtq_pop(&vq, &chain) != -EIO)
 		FAIL("broken queue came back");
-	if (io_allocs)
-		FAIL("%lu allocations while popping or pushing", io_allocs);
+	if (fuzz_io_allocs)
+		FAIL("%lu allocations while popping or pushing", fuzz_io_allocs);
 out:
 	virtq_destroy(&vq);
 	return 0;
