@@ -228,23 +228,36 @@ static bool vec_masked(const struct msix *m, const struct msix_vec *v)
 }
 
 /* Send vector @v now; with m->lock held. Routes are set up lazily, on first use. */
-static void vec_send(struct msix *m, struct msix_vec *v)
+/*
+ * Fire @irq, first routing it to @msg when it has no route yet or @reroute.
+ * A failed reroute keeps the old route (logged); false when there was no
+ * route to fire at all. Shared by MSI-X vectors and MSI vectors.
+ */
+static bool msi_route_and_fire(struct vm *vm, struct msi_irq *irq, struct msi_msg msg,
+			       bool reroute, const char *dev, const char *what)
 {
-	if (!v->irq.gsi || v->dirty) {
-		struct msi_msg msg = { (uint64_t)v->addr_hi << 32 | v->addr_lo, v->data };
-		int ret = msi_irq_setup(m->vm, &v->irq, msg);
+	if (!irq->gsi || reroute) {
+		int ret = msi_irq_setup(vm, irq, msg);
 
 		if (ret) {
 			static struct ratelimit rl;
 
 			if (ratelimit_ok(&rl, 5))
-				pr_warn("%s: MSI-X route: %s", m->dev->name, strerror(-ret));
-			if (!v->irq.gsi)
-				return;
+				pr_warn("%s: %s route: %s", dev, what, strerror(-ret));
+			if (!irq->gsi)
+				return false;
 		}
-		v->dirty = false;
 	}
-	msi_irq_fire(m->vm, &v->irq);
+	msi_irq_fire(vm, irq);
+	return true;
+}
+
+static void vec_send(struct msix *m, struct msix_vec *v)
+{
+	struct msi_msg msg = { (uint64_t)v->addr_hi << 32 | v->addr_lo, v->data };
+
+	if (msi_route_and_fire(m->vm, &v->irq, msg, v->dirty, m->dev->name, "MSI-X"))
+		v->dirty = false;
 }
 
 /* After a mask or enable change: deliver what became deliverable. */
@@ -480,19 +493,7 @@ static void msi_cap_send(struct msi_cap *m, unsigned int vec)
 	struct msi_irq *irq = &m->irq[vec];
 	struct msi_msg msg = msi_cap_msg(m, vec);
 
-	if (!irq->gsi || !msi_msg_eq(irq->msg, msg)) {
-		int ret = msi_irq_setup(m->vm, irq, msg);
-
-		if (ret) {
-			static struct ratelimit rl;
-
-			if (ratelimit_ok(&rl, 5))
-				pr_warn("%s: MSI route: %s", m->dev->name, strerror(-ret));
-			if (!irq->gsi)
-				return;
-		}
-	}
-	msi_irq_fire(m->vm, irq);
+	msi_route_and_fire(m->vm, irq, msg, !msi_msg_eq(irq->msg, msg), m->dev->name, "MSI");
 }
 
 /*
