@@ -119,6 +119,23 @@ static void raise_intx(struct virtio_pci *t, uint8_t bit)
 	pthread_mutex_unlock(&t->isr_lock);
 }
 
+/*
+ * De-assert INTx, and with @clear take the ISR bits as well (a driver's ISR
+ * read, a reset). Returns the ISR as it was.
+ */
+static uint8_t lower_intx(struct virtio_pci *t, bool clear)
+{
+	uint8_t isr;
+
+	pthread_mutex_lock(&t->isr_lock);
+	isr = t->isr;
+	if (clear)
+		t->isr = 0;
+	pci_set_irq(&t->pci, false);
+	pthread_mutex_unlock(&t->isr_lock);
+	return isr;
+}
+
 static void send_vector(struct virtio_pci *t, uint16_t vec, uint8_t isr_bit)
 {
 	int ret = msix_notify(&t->msix, vec);
@@ -328,10 +345,7 @@ static void device_reset(struct virtio_pci *t)
 	t->queue_sel = 0;
 	__atomic_store_n(&t->msix_config, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->status, 0, __ATOMIC_RELEASE);
-	pthread_mutex_lock(&t->isr_lock);
-	t->isr = 0;
-	pci_set_irq(&t->pci, false);
-	pthread_mutex_unlock(&t->isr_lock);
+	lower_intx(t, true);
 }
 
 static uint64_t offered(const struct virtio_pci *t)
@@ -554,12 +568,8 @@ static void vpci_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int 
 	} else if (off == VPCI_ISR) {
 		/* 4.1.4.5: reading ISR clears it and de-asserts INTx. */
 		if (!is_write) {
-			pthread_mutex_lock(&t->isr_lock);
 			memset(data, 0, len);
-			data[0] = t->isr;
-			t->isr = 0;
-			pci_set_irq(&t->pci, false);
-			pthread_mutex_unlock(&t->isr_lock);
+			data[0] = lower_intx(t, true);
 		}
 	} else if (off >= VPCI_DEVCFG && off - VPCI_DEVCFG + len <= ops->config_size) {
 		pthread_mutex_lock(&t->lock);
@@ -646,11 +656,8 @@ static void vpci_cfg_write(struct pci_device *dev, unsigned int off, unsigned in
 
 	msix_cfg_write(&t->msix, off, len);
 	/* With MSI-X on, the function must not use INTx# (PCI 3.0 6.8.2.3). */
-	if (msix_enabled(&t->msix)) {
-		pthread_mutex_lock(&t->isr_lock);
-		pci_set_irq(&t->pci, false);
-		pthread_mutex_unlock(&t->isr_lock);
-	}
+	if (msix_enabled(&t->msix))
+		lower_intx(t, false);
 	if (off < data_off + 4 && off + len > data_off && pcicfg_access(t, cap, &bar_off, &n))
 		vpci_bar_io(t, bar_off, dev->cfg + data_off, n, true);
 }
