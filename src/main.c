@@ -17,6 +17,7 @@
 
 #include "boot/linux.h"
 #include "util.h"
+#include "vfio/sysfs.h"
 #include "vm.h"
 
 #ifndef KVMIO_VERSION
@@ -36,6 +37,9 @@ static const char usage_main[] =
 	"\n"
 	"Commands:\n"
 	"  run            boot a Linux kernel in a new VM (see 'kvmio run --help')\n"
+	"  check-device BDF\n"
+	"                 say whether host PCI device BDF can be assigned to a VM\n"
+	"                 (--device vfio=BDF) and why not, without starting one\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
@@ -62,6 +66,9 @@ static const char usage_run[] =
 	"      --rng               virtio-rng, fed from getrandom()\n"
 	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
 	"                          with stdio the default command line is \"console=hvc0\"\n"
+	"      --device vfio=BDF   assign host PCI device BDF ([DDDD:]BB:DD.F), bound to\n"
+	"                          vfio-pci, to the guest (repeatable, up to 8; see\n"
+	"                          'kvmio check-device BDF')\n"
 	"  -v, --verbose           more messages on stderr (repeat for debug)\n"
 	"  -q, --quiet             only errors on stderr\n"
 	"  -h, --help              show this help and exit\n"
@@ -270,6 +277,42 @@ static int parse_console(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+static int parse_device(const char *arg, struct vm_config *cfg)
+{
+	char bdf[VFIO_BDF_LEN];
+
+	if (strncmp(arg, "vfio=", 5))
+		return usage_error("--device '%s': expected vfio=BDF", arg);
+	if (vfio_bdf_parse(arg + 5, bdf))
+		return usage_error("--device '%s': expected a PCI address such as 0000:01:00.0 or 01:00.0",
+				   arg);
+	if (cfg->nvfio == VM_MAX_VFIO)
+		return usage_error("--device: at most %d assigned devices", VM_MAX_VFIO);
+	for (unsigned int i = 0; i < cfg->nvfio; i++)
+		if (!strcmp(cfg->vfio[i], bdf))
+			return usage_error("--device: %s given twice", bdf);
+	snprintf(cfg->vfio[cfg->nvfio++], sizeof(cfg->vfio[0]), "%s", bdf);
+	return 0;
+}
+
+static int cmd_check_device(int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs("Usage: kvmio check-device BDF\n"
+		      "\n"
+		      "Say whether host PCI device BDF ([DDDD:]BB:DD.F) can be given to a VM with\n"
+		      "--device vfio=BDF, and why not: driver binding, IOMMU group and members,\n"
+		      "VFIO nodes, reset method, BARs and interrupts. Starts no VM.\n"
+		      "\n"
+		      "Exit status: 0 when it can be assigned, 1 when not, 2 on a usage error.\n",
+		      stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return usage_error("check-device: expected one PCI address (kvmio check-device BDF)");
+	return vfio_check_device("", argv[1], stdout);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -283,6 +326,7 @@ static int cmd_run(int argc, char **argv)
 		{ "net", required_argument, NULL, 'n' },
 		{ "rng", no_argument, NULL, 'R' },
 		{ "console", required_argument, NULL, 'C' },
+		{ "device", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -343,6 +387,11 @@ static int cmd_run(int argc, char **argv)
 			if (ret)
 				return ret;
 			break;
+		case 'D':
+			ret = parse_device(optarg, &cfg);
+			if (ret)
+				return ret;
+			break;
 		case 'v': log_level++; break;
 		case 'q': log_level = 0; break;
 		case 'h': fputs(usage_run, stdout); return 0;
@@ -395,6 +444,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check-device"))
+		return cmd_check_device(argc - 1, argv + 1);
 	fprintf(stderr, "kvmio: unknown command '%s' (see 'kvmio --help')\n", argv[1]);
 	return EXIT_USAGE;
 }

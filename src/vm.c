@@ -27,6 +27,7 @@
 #include "virtio/console.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
+#include "vfio/vfio.h"
 #include "virtio/virtio.h"
 #include "term.h"
 #include "util.h"
@@ -159,6 +160,49 @@ static int setup_memory(struct vm *vm)
 	return 0;
 }
 
+/* MMIO slots come after RAM's (mem.c numbers those from 0). */
+#define MMIO_SLOT_BASE	MEM_MAX_REGIONS
+
+int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	unsigned int i, nbits = 64 * ARRAY_SIZE(vm->mmio_slots);
+	struct kvm_userspace_memory_region kr = {
+		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nbits && (vm->mmio_slots[i / 64] >> (i % 64) & 1); i++)
+		;
+	if (i == nbits) {
+		pthread_mutex_unlock(&lock);
+		return -ENOSPC;
+	}
+	vm->mmio_slots[i / 64] |= 1ULL << (i % 64);
+	pthread_mutex_unlock(&lock);
+	kr.slot = MMIO_SLOT_BASE + i;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) == 0)
+		return (int)kr.slot;
+	ret = -errno;
+	pthread_mutex_lock(&lock);
+	vm->mmio_slots[i / 64] &= ~(1ULL << (i % 64));
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+void vm_unmap_mmio(struct vm *vm, int slot)
+{
+	unsigned int i = (unsigned int)slot - MMIO_SLOT_BASE;
+	struct kvm_userspace_memory_region kr = { .slot = (uint32_t)slot };
+
+	if (slot < MMIO_SLOT_BASE || i >= 64 * ARRAY_SIZE(vm->mmio_slots))
+		return;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
+		pr_warn("removing memory slot %d: %s", slot, strerror(errno));
+	__atomic_and_fetch(&vm->mmio_slots[i / 64], ~(1ULL << (i % 64)), __ATOMIC_SEQ_CST);
+}
+
 static int open_serial(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -245,7 +289,7 @@ static int setup_pci(struct vm *vm)
 		if (cfg->console == VCON_STDIO)
 			vm->vcon = vcon;
 	}
-	return 0;
+	return vfio_devices_init(vm);
 }
 
 static int load_firmware_and_kernel(struct vm *vm, uint64_t *entry)
@@ -397,6 +441,7 @@ void vm_destroy(struct vm *vm)
 		vm->vcpus = NULL;
 	}
 	virtio_pci_destroy_all(vm);
+	vfio_devices_exit(vm);
 	if (vm->pci) {
 		pci_host_exit(vm->pci);
 		free(vm->pci);

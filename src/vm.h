@@ -53,6 +53,7 @@ enum vcon_mode { VCON_NONE, VCON_STDIO, VCON_FILE };
 
 #define VM_MAX_DISKS	8
 #define VM_MAX_NETS	4
+#define VM_MAX_VFIO	8
 
 struct vm_config {
 	const char *kernel;
@@ -66,6 +67,8 @@ struct vm_config {
 	unsigned int ndisks;
 	struct net_opts nets[VM_MAX_NETS];
 	unsigned int nnets;
+	char vfio[VM_MAX_VFIO][16];	/* --device vfio=BDF, canonical "dddd:bb:dd.f" */
+	unsigned int nvfio;
 	bool rng;
 	enum vcon_mode console;
 	const char *console_path;
@@ -153,6 +156,11 @@ struct vm {
 	uint64_t pci_mmio64_base, pci_mmio64_size;
 	struct virtio_pci *virtio;	/* list, newest first */
 	struct virtio_dev *vcon;	/* the virtio console, when on stdio */
+	/* Assigned devices (src/vfio/): their container and list, newest first. */
+	struct vfio_container *vfio_container;
+	struct vfio_device *vfio;
+	/* KVM memory slots past RAM's (BARs of assigned devices), in use. */
+	uint64_t mmio_slots[4];
 
 	/* Stop request: first writer wins; the main loop wakes on stop_fd. */
 	_Atomic int stop_reason;
@@ -207,6 +215,15 @@ extern const struct vm_device_ops ports_dev_ops;
  * vCPUs with the BSP at the kernel's entry. Prints one line on failure and
  * returns a negative errno, having undone everything.
  */
+/*
+ * vm_map_mmio - map @size bytes of host memory at @hva (a device's BAR,
+ * page-aligned) at guest address @gpa as a KVM memory slot, so guest
+ * accesses do not exit. Returns the slot (>= 0) or negative errno.
+ * vm_unmap_mmio removes slot @slot.
+ */
+int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
+void vm_unmap_mmio(struct vm *vm, int slot);
+
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 
 /*

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <linux/pci_regs.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -132,13 +133,36 @@ out:
 	irq->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (irq->fd < 0)
 		return -errno;
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &(struct kvm_irqfd){ .fd = (uint32_t)irq->fd,
-							     .gsi = (uint32_t)irq->gsi }) < 0) {
-		ret = -errno;
+	irq->unbound = true;
+	ret = msi_irq_bind(vm, irq, true);
+	if (ret) {
 		close(irq->fd);
 		irq->fd = -1;
+		irq->unbound = false;
 	}
 	return ret;
+}
+
+int msi_irq_bind(struct vm *vm, struct msi_irq *irq, bool on)
+{
+	if (irq->fd < 0 || !irq->gsi)
+		return -EINVAL;
+	if (irq->unbound != on)
+		return 0;
+	if (vm->vm_fd >= 0 &&
+	    ioctl(vm->vm_fd, KVM_IRQFD, &(struct kvm_irqfd){
+			.fd = (uint32_t)irq->fd, .gsi = (uint32_t)irq->gsi,
+			.flags = on ? 0 : KVM_IRQFD_FLAG_DEASSIGN }) < 0)
+		return -errno;
+	irq->unbound = !on;
+	return 0;
+}
+
+bool msi_irq_pending(const struct msi_irq *irq)
+{
+	struct pollfd p = { .fd = irq->fd, .events = POLLIN };
+
+	return irq->fd >= 0 && irq->unbound && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 int msi_irq_fire(struct vm *vm, struct msi_irq *irq)
@@ -159,13 +183,11 @@ void msi_irq_release(struct vm *vm, struct msi_irq *irq)
 	struct irq_routes *r = vm->irq_routes;
 
 	if (irq->fd >= 0) {
-		if (vm->vm_fd >= 0)
-			ioctl(vm->vm_fd, KVM_IRQFD, &(struct kvm_irqfd){
-				.fd = (uint32_t)irq->fd, .gsi = (uint32_t)irq->gsi,
-				.flags = KVM_IRQFD_FLAG_DEASSIGN });
+		msi_irq_bind(vm, irq, false);
 		close(irq->fd);
 	}
 	irq->fd = -1;
+	irq->unbound = false;
 	if (irq->gsi && r) {
 		pthread_mutex_lock(&r->lock);
 		r->used[irq->gsi - IRQ_ROUTES_FIRST_MSI] = false;
@@ -185,16 +207,26 @@ int msix_init(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned in
 	if (nvec < 1 || nvec > PCI_MSIX_FLAGS_QSIZE + 1 || bar >= PCI_NR_BARS ||
 	    (table_off | pba_off) & 7)
 		return -EINVAL;
+	cap = pci_add_cap(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
+	if (!cap)
+		return -ENOSPC;
+	pci_set_cfg(dev, cap + PCI_MSIX_FLAGS, 2, nvec - 1, 0);
+	pci_set_cfg(dev, cap + PCI_MSIX_TABLE, 4, table_off | bar, 0);
+	pci_set_cfg(dev, cap + PCI_MSIX_PBA, 4, pba_off | bar, 0);
+	return msix_init_at(m, vm, dev, cap);
+}
+
+int msix_init_at(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned int cap)
+{
+	unsigned int nvec;
+
+	if (cap < PCI_STD_HEADER_SIZEOF || cap + PCI_CAP_MSIX_SIZEOF > PCI_CFG_LEGACY_SIZE)
+		return -EINVAL;
+	nvec = (pci_cfg16(dev, cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1u;
 	memset(m, 0, sizeof(*m));
 	m->vec = calloc(nvec, sizeof(*m->vec));
 	if (!m->vec)
 		return -ENOMEM;
-	cap = pci_add_cap(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
-	if (!cap) {
-		free(m->vec);
-		m->vec = NULL;
-		return -ENOSPC;
-	}
 	for (unsigned int i = 0; i < nvec; i++) {
 		m->vec[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
 		m->vec[i].irq = MSI_IRQ_INIT;
@@ -204,10 +236,11 @@ int msix_init(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned in
 	m->cap = cap;
 	m->nvec = nvec;
 	pthread_mutex_init(&m->lock, NULL);
+	/* Disabled, unmasked, as after reset; only those two bits are writable. */
 	pci_set_cfg(dev, cap + PCI_MSIX_FLAGS, 2, nvec - 1,
 		    PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	pci_set_cfg(dev, cap + PCI_MSIX_TABLE, 4, table_off | bar, 0);
-	pci_set_cfg(dev, cap + PCI_MSIX_PBA, 4, pba_off | bar, 0);
+	pci_set_cfg(dev, cap + PCI_MSIX_TABLE, 4, pci_cfg32(dev, cap + PCI_MSIX_TABLE), 0);
+	pci_set_cfg(dev, cap + PCI_MSIX_PBA, 4, pci_cfg32(dev, cap + PCI_MSIX_PBA), 0);
 	return 0;
 }
 
@@ -225,6 +258,18 @@ void msix_exit(struct msix *m)
 static bool vec_masked(const struct msix *m, const struct msix_vec *v)
 {
 	return m->fmask || (v->ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+bool msix_vec_masked(const struct msix *m, unsigned int vec)
+{
+	return vec_masked(m, &m->vec[vec]);
+}
+
+struct msi_msg msix_vec_msg(const struct msix *m, unsigned int vec)
+{
+	const struct msix_vec *v = &m->vec[vec];
+
+	return (struct msi_msg){ (uint64_t)v->addr_hi << 32 | v->addr_lo, v->data };
 }
 
 /* Send vector @v now; with m->lock held. Routes are set up lazily, on first use. */
@@ -286,6 +331,8 @@ void msix_cfg_write(struct msix *m, unsigned int off, unsigned int len)
 	m->enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
 	m->fmask = ctrl & PCI_MSIX_FLAGS_MASKALL;
 	flush_pending(m);
+	if (m->update)
+		m->update(m, -1);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -340,6 +387,8 @@ void msix_table_io(struct msix *m, uint64_t off, uint8_t *data, unsigned int len
 		if (!msi_irq_setup(m->vm, &v->irq, msg))
 			v->dirty = false;
 	}
+	if (is_write && m->update)
+		m->update(m, (int)idx);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -415,7 +464,6 @@ int msi_cap_init(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsig
 		 bool is64, bool maskable)
 {
 	unsigned int cap, mmc = 0;
-	uint16_t flags;
 
 	if (nvec_max < 1 || nvec_max > MSI_CAP_MAX_VEC || (nvec_max & (nvec_max - 1)))
 		return -EINVAL;
@@ -424,11 +472,28 @@ int msi_cap_init(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsig
 	cap = pci_add_cap(dev, PCI_CAP_ID_MSI, msi_cap_len(is64, maskable));
 	if (!cap)
 		return -ENOSPC;
+	pci_set_cfg(dev, cap + PCI_MSI_FLAGS, 2,
+		    (uint16_t)(mmc << 1) | (is64 ? PCI_MSI_FLAGS_64BIT : 0) |
+		    (maskable ? PCI_MSI_FLAGS_MASKBIT : 0), 0);
+	return msi_cap_init_at(m, vm, dev, cap);
+}
+
+int msi_cap_init_at(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsigned int cap)
+{
+	uint16_t flags = pci_cfg16(dev, cap + PCI_MSI_FLAGS);
+	unsigned int mmc = (flags & PCI_MSI_FLAGS_QMASK) >> 1;
+	bool is64 = flags & PCI_MSI_FLAGS_64BIT, maskable = flags & PCI_MSI_FLAGS_MASKBIT;
+
+	/* MMC values above 5 are reserved: treat them as 32 vectors. */
+	if (mmc > 5)
+		mmc = 5;
+	if (cap < PCI_STD_HEADER_SIZEOF || cap + msi_cap_len(is64, maskable) > PCI_CFG_LEGACY_SIZE)
+		return -EINVAL;
 	memset(m, 0, sizeof(*m));
 	m->vm = vm;
 	m->dev = dev;
 	m->cap = cap;
-	m->nvec_max = nvec_max;
+	m->nvec_max = 1u << mmc;
 	m->is64 = is64;
 	m->maskable = maskable;
 	m->nvec = 1;
@@ -448,7 +513,7 @@ int msi_cap_init(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsig
 		pci_set_cfg(dev, cap + PCI_MSI_ADDRESS_HI, 4, 0, ~0u);
 	pci_set_cfg(dev, cap + msi_data_off(m), 2, 0, 0xffff);
 	if (maskable) {
-		pci_set_cfg(dev, cap + msi_mask_off(m), 4, 0, msi_vec_bits(nvec_max));
+		pci_set_cfg(dev, cap + msi_mask_off(m), 4, 0, msi_vec_bits(m->nvec_max));
 		pci_set_cfg(dev, cap + msi_pending_off(m), 4, 0, 0);
 	}
 	return 0;
@@ -471,7 +536,7 @@ void msi_cap_exit(struct msi_cap *m)
  * may use a half-written message, as hardware may, and msi_cap_cfg_write
  * moves the route once the write is done.
  */
-static struct msi_msg msi_cap_msg(const struct msi_cap *m, unsigned int vec)
+struct msi_msg msi_cap_vec_msg(const struct msi_cap *m, unsigned int vec)
 {
 	const struct pci_device *dev = m->dev;
 	uint64_t addr = pci_cfg32(dev, m->cap + PCI_MSI_ADDRESS_LO);
@@ -491,7 +556,7 @@ static bool msi_msg_eq(struct msi_msg a, struct msi_msg b)
 static void msi_cap_send(struct msi_cap *m, unsigned int vec)
 {
 	struct msi_irq *irq = &m->irq[vec];
-	struct msi_msg msg = msi_cap_msg(m, vec);
+	struct msi_msg msg = msi_cap_vec_msg(m, vec);
 
 	msi_route_and_fire(m->vm, irq, msg, !msi_msg_eq(irq->msg, msg), m->dev->name, "MSI");
 }
@@ -537,7 +602,7 @@ void msi_cap_cfg_write(struct msi_cap *m, unsigned int off, unsigned int len)
 	if (m->enabled) {
 		for (unsigned int i = 0; i < m->nvec; i++) {
 			struct msi_irq *irq = &m->irq[i];
-			struct msi_msg msg = msi_cap_msg(m, i);
+			struct msi_msg msg = msi_cap_vec_msg(m, i);
 
 			if (m->pending & ~m->mask & (1u << i)) {
 				m->pending &= ~(1u << i);
@@ -549,6 +614,8 @@ void msi_cap_cfg_write(struct msi_cap *m, unsigned int off, unsigned int len)
 		}
 	}
 	msi_cap_show_pending(m);
+	if (m->update)
+		m->update(m);
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -41,12 +41,25 @@ void irq_routes_exit(struct vm *vm);
 struct msi_irq {
 	int gsi;		/* 0: none */
 	int fd;			/* eventfd bound with KVM_IRQFD, -1: none */
+	bool unbound;		/* fd exists but is not bound to the GSI (masked) */
 	struct msi_msg msg;
 };
 #define MSI_IRQ_INIT	((struct msi_irq){ .gsi = 0, .fd = -1 })
 int msi_irq_setup(struct vm *vm, struct msi_irq *irq, struct msi_msg msg);
 int msi_irq_fire(struct vm *vm, struct msi_irq *irq);
 void msi_irq_release(struct vm *vm, struct msi_irq *irq);
+
+/*
+ * msi_irq_bind - bind (@on) or unbind the eventfd of a set-up @irq to its GSI.
+ * For sources that write the eventfd themselves (VFIO): while unbound, what
+ * they signal stays counted in the eventfd, and KVM delivers it once when
+ * the fd is bound again (KVM_IRQFD looks at the count when it binds), which
+ * is how a masked vector's pending bit works. Returns 0 or negative errno.
+ */
+int msi_irq_bind(struct vm *vm, struct msi_irq *irq, bool on);
+
+/* msi_irq_pending - @irq is unbound and its eventfd has a count (not consumed). */
+bool msi_irq_pending(const struct msi_irq *irq);
 
 /*
  * MSI-X emulation for one function: the capability in config space and the
@@ -68,6 +81,14 @@ struct msix {
 	bool enabled, fmask;
 	struct msix_vec *vec;
 	pthread_mutex_t lock;
+	/*
+	 * update - optional, for functions whose vectors are raised by
+	 * hardware rather than by msix_notify (VFIO): called with m->lock
+	 * held after vector @vec's entry or mask changed, or with -1 after
+	 * the enable or function-mask bit did.
+	 */
+	void (*update)(struct msix *m, int vec);
+	void *opaque;
 };
 
 #define MSIX_ENTRY_SIZE	16
@@ -80,6 +101,20 @@ struct msix {
 int msix_init(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned int nvec,
 	      unsigned int bar, uint32_t table_off, uint32_t pba_off);
 void msix_exit(struct msix *m);
+
+/*
+ * msix_init_at - the same for a capability that already sits at @cap in
+ * @dev's config space (a passed-through device's): the table size, BARs
+ * and offsets are read from it; only Message Control's enable and function
+ * mask bits become writable.
+ */
+int msix_init_at(struct msix *m, struct vm *vm, struct pci_device *dev, unsigned int cap);
+
+/* msix_vec_msg - vector @vec's address and data as the table holds them; m->lock held. */
+struct msi_msg msix_vec_msg(const struct msix *m, unsigned int vec);
+
+/* msix_vec_masked - vector @vec masked by its own bit or the function mask; m->lock held. */
+bool msix_vec_masked(const struct msix *m, unsigned int vec);
 
 /* msix_cfg_write - call from the device's cfg_write hook: enable and function mask. */
 void msix_cfg_write(struct msix *m, unsigned int off, unsigned int len);
@@ -122,6 +157,9 @@ struct msi_cap {
 	uint32_t mask, pending;
 	struct msi_irq irq[MSI_CAP_MAX_VEC];
 	pthread_mutex_t lock;	/* everything above from enabled on */
+	/* As msix.update: called with m->lock held after every write to the capability. */
+	void (*update)(struct msi_cap *m);
+	void *opaque;
 };
 
 /*
@@ -135,6 +173,16 @@ struct msi_cap {
 int msi_cap_init(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsigned int nvec_max,
 		 bool is64, bool maskable);
 void msi_cap_exit(struct msi_cap *m);
+
+/*
+ * msi_cap_init_at - the same for a capability already at @cap in @dev's
+ * config space (a passed-through device's): its flags say how many vectors,
+ * 64-bit and maskable; registers are reset to disabled, one vector.
+ */
+int msi_cap_init_at(struct msi_cap *m, struct vm *vm, struct pci_device *dev, unsigned int cap);
+
+/* msi_cap_vec_msg - vector @vec's message (shared address, data | vector); m->lock held. */
+struct msi_msg msi_cap_vec_msg(const struct msi_cap *m, unsigned int vec);
 
 /*
  * msi_cap_cfg_write - call from the device's cfg_write hook (host lock held)

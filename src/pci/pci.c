@@ -315,7 +315,7 @@ void pci_cfg_read(struct pci_host *h, uint16_t bdf, unsigned int off, uint8_t *d
 		dev->ops->cfg_read(dev, off, len);
 	memcpy(data, dev->cfg + off, len);
 	/* STATUS.interrupt is the line itself, which moves outside this lock. */
-	if (off <= PCI_STATUS && off + len > PCI_STATUS) {
+	if (off <= PCI_STATUS && off + len > PCI_STATUS && !dev->intx_external) {
 		uint8_t *st = data + (PCI_STATUS - off);
 
 		*st = (uint8_t)((*st & ~PCI_STATUS_INTERRUPT) |
@@ -336,6 +336,8 @@ void pci_cfg_write(struct pci_host *h, uint16_t bdf, unsigned int off, const uin
 	dev = pci_lookup(h, bdf);
 	if (!dev || off >= PCI_CFG_SIZE || len > PCI_CFG_SIZE - off)
 		goto out;
+	if (dev->ops && dev->ops->cfg_write_raw)
+		dev->ops->cfg_write_raw(dev, off, data, len);
 	for (unsigned int i = 0; i < len; i++) {
 		unsigned int o = off + i;
 		uint8_t v = (uint8_t)((dev->cfg[o] & ~dev->wmask[o]) | (data[i] & dev->wmask[o]));

@@ -64,6 +64,14 @@ struct pci_device_ops {
 	 */
 	void (*cfg_write)(struct pci_device *dev, unsigned int off, unsigned int len);
 	/*
+	 * cfg_write_raw - the guest is writing @data to [off, off+len), before
+	 * the masks: for a device that forwards some registers to hardware
+	 * with their own semantics (VFIO), which must see what the guest wrote.
+	 * Called under the host lock. Optional.
+	 */
+	void (*cfg_write_raw)(struct pci_device *dev, unsigned int off, const uint8_t *data,
+			      unsigned int len);
+	/*
 	 * cfg_read - the guest is about to read [off, off+len): refresh
 	 * dev->cfg there if the device computes those bytes. Optional.
 	 */
@@ -93,6 +101,7 @@ struct pci_device {
 	unsigned int intx_gsi;		/* IOAPIC pin of INTA after the swizzle */
 	bool intx_level;		/* the device's line, before INTx-disable */
 	bool intx_asserted;		/* what we told the host's GSI counter */
+	bool intx_external;		/* INTx wired outside pci_set_irq (VFIO): STATUS.interrupt is in cfg */
 };
 
 struct vm;

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Config space of an assigned device: the guest's view (dev->cfg) and the
+ * mask of bits kvmio owns (lay.emu). See vfio.h.
+ *
+ * kvmio owns the whole type-0 header except STATUS (BARs and ROM sized from
+ * VFIO's regions, interrupt line and pin from our slot, COMMAND kept here
+ * and written through), every capability's ID and next pointer (so hiding
+ * one is relinking), and the MSI and MSI-X capabilities whole (their
+ * vectors are routed by kvmio, never by the guest's values in hardware).
+ * The rest (power management, PCIe control and status, AER, vendor
+ * registers) is the device's.
+ */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vfio/vfio.h"
+
+#define EXT_CAP_MAX_HOPS	((PCI_CFG_SIZE - 0x100) / 4)
+
+/* Standard capabilities the guest may see; the rest are hidden. */
+static bool cap_keep(uint8_t id)
+{
+	switch (id) {
+	case PCI_CAP_ID_PM:
+	case PCI_CAP_ID_VPD:
+	case PCI_CAP_ID_MSI:
+	case PCI_CAP_ID_VNDR:
+	case PCI_CAP_ID_SSVID:
+	case PCI_CAP_ID_EXP:
+	case PCI_CAP_ID_MSIX:
+	case PCI_CAP_ID_AF:
+		return true;
+	default:
+		/*
+		 * PCI-X, HyperTransport, AGP, hot-plug, Enhanced Allocation
+		 * (fixed BAR addresses kvmio does not honour), debug port...:
+		 * nothing a guest on kvmio's root bus can use.
+		 */
+		return false;
+	}
+}
+
+/* Extended capabilities the guest may see. */
+static bool ext_cap_keep(uint16_t id)
+{
+	switch (id) {
+	case PCI_EXT_CAP_ID_ERR:
+	case PCI_EXT_CAP_ID_VC:
+	case PCI_EXT_CAP_ID_DSN:
+	case PCI_EXT_CAP_ID_PWR:
+	case PCI_EXT_CAP_ID_VNDR:
+	case PCI_EXT_CAP_ID_LTR:
+	case PCI_EXT_CAP_ID_SECPCI:
+	case PCI_EXT_CAP_ID_L1SS:
+	case PCI_EXT_CAP_ID_PTM:
+	case PCI_EXT_CAP_ID_DVSEC:
+		return true;
+	default:
+		/*
+		 * SR-IOV, ATS, PRI, PASID (need an IOMMU in the guest), ACS and
+		 * ARI (need a bridge), Resizable BAR (sizes are kvmio's), DPC,
+		 * multicast...: hidden.
+		 */
+		return false;
+	}
+}
+
+/* Bytes of the MSI capability at @cap (PCI 3.0 figures 6-9 to 6-12), within the header. */
+static unsigned int msi_cap_size(const uint8_t *hw, unsigned int cap)
+{
+	uint16_t flags = (uint16_t)le_read(hw + cap + PCI_MSI_FLAGS, 2);
+	bool is64 = flags & PCI_MSI_FLAGS_64BIT;
+	unsigned int len = (flags & PCI_MSI_FLAGS_MASKBIT) ? (is64 ? PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32) + 4 :
+			   (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32) + 2;
+
+	return MIN(len, PCI_CFG_LEGACY_SIZE - cap);
+}
+
+static void emu_set(struct vfio_cfg_layout *lay, unsigned int off, unsigned int len)
+{
+	memset(lay->emu + off, 0xff, len);
+}
+
+/* The standard list, from 0x34: keep, relink, note MSI/MSI-X/PCIe. */
+static void layout_std(const uint8_t *hw, uint8_t *cfg, struct vfio_cfg_layout *lay)
+{
+	uint8_t seen[PCI_CFG_LEGACY_SIZE / 4] = { 0 };
+	unsigned int prev = PCI_CAPABILITY_LIST, hops = 0;
+	unsigned int off = hw[PCI_STATUS] & PCI_STATUS_CAP_LIST ? hw[PCI_CAPABILITY_LIST] & ~3u : 0;
+
+	cfg[PCI_CAPABILITY_LIST] = 0;
+	while (off >= PCI_STD_HEADER_SIZEOF && off < PCI_CFG_LEGACY_SIZE && hops++ < PCI_CAP_MAX_HOPS) {
+		uint8_t id = hw[off + PCI_CAP_LIST_ID];
+		unsigned int next = hw[off + PCI_CAP_LIST_NEXT] & ~3u;
+
+		if (seen[off / 4]++)
+			break;	/* a loop: the list ends here */
+		emu_set(lay, off, 2);
+		if (!cap_keep(id)) {
+			lay->nhidden++;
+			cfg[off] = cfg[off + 1] = 0;
+			off = next;
+			continue;
+		}
+		cfg[off + PCI_CAP_LIST_ID] = id;
+		cfg[off + PCI_CAP_LIST_NEXT] = 0;
+		/* The previous kept capability (or the header) points here. */
+		cfg[prev == PCI_CAPABILITY_LIST ? prev : prev + PCI_CAP_LIST_NEXT] = (uint8_t)off;
+		prev = off;
+		if (id == PCI_CAP_ID_MSI && !lay->msi_cap)
+			lay->msi_cap = off;
+		else if (id == PCI_CAP_ID_MSIX && !lay->msix_cap && off + PCI_CAP_MSIX_SIZEOF <= PCI_CFG_LEGACY_SIZE)
+			lay->msix_cap = off;
+		else if (id == PCI_CAP_ID_EXP && !lay->pcie_cap &&
+			 off + PCI_EXP_FLAGS + 2 <= PCI_CFG_LEGACY_SIZE)
+			lay->pcie_cap = off;
+		off = next;
+	}
+	if (!cfg[PCI_CAPABILITY_LIST])
+		cfg[PCI_STATUS] &= (uint8_t)~PCI_STATUS_CAP_LIST;
+	else
+		cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	/* STATUS is the device's, but whether there is a list is ours to say. */
+	lay->emu[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+}
+
+/* The extended list, from 0x100 (PCIe only). */
+static void layout_ext(const uint8_t *hw, uint8_t *cfg, struct vfio_cfg_layout *lay)
+{
+	uint8_t seen[(PCI_CFG_SIZE - 0x100) / 4] = { 0 };
+	unsigned int off = 0x100, prev = 0, hops = 0;
+	uint32_t first = 0;
+
+	while (off >= 0x100 && off + 4 <= PCI_CFG_SIZE && hops++ < EXT_CAP_MAX_HOPS) {
+		uint32_t hdr = (uint32_t)le_read(hw + off, 4);
+		uint16_t id = PCI_EXT_CAP_ID(hdr);
+		unsigned int next = PCI_EXT_CAP_NEXT(hdr);
+
+		if (!hdr || hdr == ~0u || seen[(off - 0x100) / 4]++)
+			break;
+		emu_set(lay, off, 4);
+		le_write(cfg + off, 4, 0);
+		if (!ext_cap_keep(id)) {
+			lay->nhidden++;
+		} else {
+			/* ID and version from the device, next pointer ours. */
+			le_write(cfg + off, 4, hdr & 0xfffff);
+			if (prev) {
+				uint32_t p = (uint32_t)le_read(cfg + prev, 4);
+
+				le_write(cfg + prev, 4, (p & 0xfffff) | (uint32_t)off << 20);
+			} else {
+				first = off;
+			}
+			prev = off;
+		}
+		off = next;
+	}
+	/*
+	 * The list must start at 0x100. When the first capability there is
+	 * hidden, a null one (ID 0, version 0) takes its place and points on,
+	 * which is what PCIe allows for an empty header.
+	 */
+	emu_set(lay, 0x100, 4);
+	if (first != 0x100)
+		le_write(cfg + 0x100, 4, first ? (uint32_t)first << 20 : 0);
+}
+
+int vfio_cfg_layout(const uint8_t *hw, unsigned int size, uint8_t *cfg,
+		    struct vfio_cfg_layout *lay)
+{
+	if (size != PCI_CFG_LEGACY_SIZE && size != PCI_CFG_SIZE)
+		return -EINVAL;
+	memset(lay, 0, sizeof(*lay));
+	lay->size = size;
+	memset(cfg, 0, PCI_CFG_SIZE);
+	memcpy(cfg, hw, size);
+
+	/* The header, but STATUS, is ours; values from the device as a start. */
+	emu_set(lay, 0, PCI_STD_HEADER_SIZEOF);
+	lay->emu[PCI_STATUS] = lay->emu[PCI_STATUS + 1] = 0;
+	/* One function on our bus, whatever the device's siblings. */
+	cfg[PCI_HEADER_TYPE] &= 0x7f;
+	/* BIST would run behind vfio-pci's back; no BIST. */
+	cfg[PCI_BIST] = 0;
+
+	layout_std(hw, cfg, lay);
+	if (lay->msi_cap)
+		emu_set(lay, lay->msi_cap, msi_cap_size(hw, lay->msi_cap));
+	if (lay->msix_cap)
+		emu_set(lay, lay->msix_cap, PCI_CAP_MSIX_SIZEOF);
+	if (lay->pcie_cap) {
+		unsigned int flags = lay->pcie_cap + PCI_EXP_FLAGS;
+		unsigned int type = (cfg[flags] & PCI_EXP_FLAGS_TYPE) >> 4;
+
+		/*
+		 * On kvmio's root bus there is no port above the device: an
+		 * endpoint there is a root-complex integrated endpoint, which
+		 * has no link for the guest to manage (QEMU does the same).
+		 */
+		if (type == PCI_EXP_TYPE_ENDPOINT || type == PCI_EXP_TYPE_LEG_END)
+			cfg[flags] = (uint8_t)((cfg[flags] & ~PCI_EXP_FLAGS_TYPE) |
+					       PCI_EXP_TYPE_RC_END << 4);
+		lay->emu[flags] |= PCI_EXP_FLAGS_TYPE;
+	}
+	if (size == PCI_CFG_SIZE && lay->pcie_cap)
+		layout_ext(hw, cfg, lay);
+	else
+		emu_set(lay, PCI_CFG_LEGACY_SIZE, PCI_CFG_SIZE - PCI_CFG_LEGACY_SIZE);
+	/* Past the device's config space: ours, zero. */
+	if (size < PCI_CFG_SIZE)
+		memset(cfg + size, 0, PCI_CFG_SIZE - size);
+	return 0;
+}
+
+int vfio_cfg_pread(struct vfio_device *vd, void *buf, unsigned int len, unsigned int off)
+{
+	const struct vfio_region *r = &vd->region[VFIO_PCI_CONFIG_REGION_INDEX];
+	ssize_t n = pread(vd->fd, buf, len, (off_t)(r->offset + off));
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+int vfio_cfg_pwrite(struct vfio_device *vd, const void *buf, unsigned int len, unsigned int off)
+{
+	const struct vfio_region *r = &vd->region[VFIO_PCI_CONFIG_REGION_INDEX];
+	ssize_t n = pwrite(vd->fd, buf, len, (off_t)(r->offset + off));
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static struct ratelimit cfg_rl;
+
+void vfio_cfg_sync_command(struct vfio_device *vd)
+{
+	uint8_t cmd[2] = { vd->pci.cfg[PCI_COMMAND], vd->pci.cfg[PCI_COMMAND + 1] };
+	int ret = vfio_cfg_pwrite(vd, cmd, 2, PCI_COMMAND);
+
+	if (ret && ratelimit_ok(&cfg_rl, 5))
+		pr_warn("%s: writing COMMAND: %s", vd->name, strerror(-ret));
+}
+
+/* Bytes of [off, off+len) that are not entirely ours. */
+static bool touches_device(const struct vfio_device *vd, unsigned int off, unsigned int len)
+{
+	for (unsigned int i = 0; i < len; i++)
+		if (off + i < vd->lay.size && vd->lay.emu[off + i] != 0xff)
+			return true;
+	return false;
+}
+
+/* The guest reads: the device's bits fresh from the device. */
+static void vfio_cfg_read(struct pci_device *dev, unsigned int off, unsigned int len)
+{
+	struct vfio_device *vd = dev->opaque;
+	uint8_t hw[8];
+	int ret;
+
+	if (len > sizeof(hw) || !touches_device(vd, off, len))
+		return;
+	ret = vfio_cfg_pread(vd, hw, len, off);
+	if (ret) {
+		/* A device that fell off the bus reads all-ones, as on hardware. */
+		if (ratelimit_ok(&cfg_rl, 5))
+			pr_warn("%s: config read at 0x%x: %s", vd->name, off, strerror(-ret));
+		memset(hw, 0xff, len);
+	}
+	for (unsigned int i = 0; i < len; i++) {
+		uint8_t m = vd->lay.emu[off + i];
+
+		dev->cfg[off + i] = (uint8_t)((dev->cfg[off + i] & m) | (hw[i] & ~m));
+	}
+}
+
+/*
+ * The guest writes, before kvmio's masks: bytes that are not entirely ours
+ * go to the device as written (for bits we own in such a byte, our value),
+ * so its write-1-to-clear and read-only bits behave as the device's.
+ */
+static void vfio_cfg_write_raw(struct pci_device *dev, unsigned int off, const uint8_t *data,
+			       unsigned int len)
+{
+	struct vfio_device *vd = dev->opaque;
+	uint8_t buf[8];
+	int ret;
+
+	if (len > sizeof(buf) || !touches_device(vd, off, len))
+		return;
+	for (unsigned int i = 0; i < len; i++) {
+		uint8_t m = vd->lay.emu[off + i];
+
+		buf[i] = (uint8_t)((data[i] & ~m) | (dev->cfg[off + i] & m));
+	}
+	/*
+	 * Bytes wholly ours at either end are left out; the device sees the
+	 * rest with the guest's access size where possible.
+	 */
+	unsigned int lo = 0, hi = len;
+
+	while (lo < hi && (off + lo >= vd->lay.size || vd->lay.emu[off + lo] == 0xff))
+		lo++;
+	while (hi > lo && (off + hi - 1 >= vd->lay.size || vd->lay.emu[off + hi - 1] == 0xff))
+		hi--;
+	ret = vfio_cfg_pwrite(vd, buf + lo, hi - lo, off + lo);
+	if (ret && ratelimit_ok(&cfg_rl, 5))
+		pr_warn("%s: config write at 0x%x: %s", vd->name, off + lo, strerror(-ret));
+}
+
+/* After kvmio's masks: COMMAND to the device, MSI and MSI-X to their emulation. */
+static void vfio_cfg_write(struct pci_device *dev, unsigned int off, unsigned int len)
+{
+	struct vfio_device *vd = dev->opaque;
+
+	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND)
+		vfio_cfg_sync_command(vd);
+	if (vd->has_msix)
+		msix_cfg_write(&vd->msix, off, len);
+	if (vd->has_msi)
+		msi_cap_cfg_write(&vd->msi, off, len);
+}
+
+const struct pci_device_ops vfio_pci_ops = {
+	.cfg_write = vfio_cfg_write,
+	.cfg_write_raw = vfio_cfg_write_raw,
+	.cfg_read = vfio_cfg_read,
+	.bar_update = vfio_bar_update,
+};

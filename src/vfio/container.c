@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The VFIO container and groups: one container per VM holds every assigned
+ * device's group, so one IOMMU domain maps guest RAM once (iova = guest
+ * physical address) for all of them. See vfio.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vfio/vfio.h"
+#include "vm.h"
+
+#define MAX_RESV	32
+
+struct vfio_container {
+	int fd;
+	int iommu_type;		/* VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU, once set */
+	bool dma_mapped;
+	struct {
+		int num, fd;
+	} group[VM_MAX_VFIO];
+	unsigned int ngroups;
+};
+
+int vfio_container_open(struct vm *vm, struct vfio_container **out)
+{
+	struct vfio_container *c;
+	int fd, ret, version;
+
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (errno == ENOENT || errno == ENODEV)
+			vfio_explain_no_vfio();
+		else
+			pr_err("cannot open /dev/vfio/vfio: %s", strerror(errno));
+		return ret;
+	}
+	version = ioctl(fd, VFIO_GET_API_VERSION);
+	if (version != VFIO_API_VERSION) {
+		pr_err("/dev/vfio/vfio speaks VFIO API version %d; kvmio needs %d", version,
+		       VFIO_API_VERSION);
+		close(fd);
+		return -ENOTSUP;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	/* v2 unmaps exactly what was mapped; plain type1 is fine for kvmio's use. */
+	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0) {
+		c->iommu_type = VFIO_TYPE1v2_IOMMU;
+	} else if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) > 0) {
+		c->iommu_type = VFIO_TYPE1_IOMMU;
+	} else {
+		vfio_explain_no_iommu_model();
+		vfio_container_close(c);
+		return -ENOTSUP;
+	}
+	*out = c;
+	return 0;
+}
+
+void vfio_container_close(struct vfio_container *c)
+{
+	if (!c)
+		return;
+	/* Closing the groups and container ends the domain and unpins guest RAM. */
+	for (unsigned int i = 0; i < c->ngroups; i++)
+		close(c->group[i].fd);
+	close(c->fd);
+	free(c);
+}
+
+/*
+ * The IOMMU cannot translate some IOVA ranges for this group (the MSI
+ * doorbell at 0xFEE00000 on x86, RMRRs): guest RAM there could not be a
+ * DMA target. kvmio's RAM never covers the 32-bit hole, so this fails only
+ * on unusual platforms, and says which range is in the way.
+ */
+static int check_reserved(struct vm *vm, int group)
+{
+	struct vfio_resv resv[MAX_RESV];
+	int n = vfio_sysfs_resv("", group, resv, MAX_RESV);
+
+	if (n < 0) {
+		/* Older kernels have no file: nothing to check against. */
+		if (n != -ENOENT)
+			pr_warn("IOMMU group %d: reading reserved_regions: %s", group, strerror(-n));
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		for (unsigned int j = 0; j < vm->mem.nr; j++) {
+			const struct mem_region *r = &vm->mem.region[j];
+
+			if (resv[i].start < r->gpa + r->size && r->gpa <= resv[i].end &&
+			    strcmp(resv[i].type, "direct-relaxable")) {
+				pr_err("IOMMU group %d reserves 0x%llx-0x%llx (%s), which is guest RAM "
+				       "(0x%llx-0x%llx); the device could not DMA there: give the guest "
+				       "less memory", group, (unsigned long long)resv[i].start,
+				       (unsigned long long)resv[i].end, resv[i].type,
+				       (unsigned long long)r->gpa,
+				       (unsigned long long)(r->gpa + r->size - 1));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* All of guest RAM, iova = guest physical address, read and write. */
+static int map_ram(struct vfio_container *c, struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		const struct mem_region *r = &vm->mem.region[i];
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)r->hva,
+			.iova = r->gpa,
+			.size = r->size,
+		};
+
+		if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+			int err = errno;
+
+			if (err == ENOMEM)
+				vfio_explain_memlock(vm->mem.ram_size);
+			else
+				pr_err("mapping guest RAM 0x%llx-0x%llx for DMA: %s",
+				       (unsigned long long)r->gpa,
+				       (unsigned long long)(r->gpa + r->size - 1), strerror(err));
+			return -err;
+		}
+	}
+	return 0;
+}
+
+int vfio_group_attach(struct vfio_container *c, struct vm *vm, const char *bdf, int group)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[32];
+	int fd, ret;
+
+	for (unsigned int i = 0; i < c->ngroups; i++)
+		if (c->group[i].num == group)
+			return 0;
+	if (c->ngroups == VM_MAX_VFIO)
+		return -ENOSPC;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (errno == EACCES || errno == EPERM)
+			vfio_explain_access(bdf, group);
+		else if (errno == EBUSY)
+			vfio_explain_busy(bdf, group);
+		else if (errno == ENOENT)
+			vfio_explain_not_bound("", bdf, "");
+		else
+			pr_err("%s: cannot open %s: %s", bdf, path, strerror(errno));
+		return ret;
+	}
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st) < 0) {
+		ret = -errno;
+		pr_err("%s: VFIO_GROUP_GET_STATUS on %s: %s", bdf, path, strerror(errno));
+		goto err;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		vfio_explain_not_viable("", bdf, group);
+		ret = -EBUSY;
+		goto err;
+	}
+	ret = check_reserved(vm, group);
+	if (ret)
+		goto err;
+	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->fd) < 0) {
+		ret = -errno;
+		pr_err("%s: adding IOMMU group %d to the container: %s", bdf, group, strerror(errno));
+		goto err;
+	}
+	c->group[c->ngroups].num = group;
+	c->group[c->ngroups].fd = fd;
+	c->ngroups++;
+	/* The IOMMU model is set once the container has a group, and RAM mapped once. */
+	if (c->ngroups == 1 && ioctl(c->fd, VFIO_SET_IOMMU, c->iommu_type) < 0) {
+		ret = -errno;
+		pr_err("%s: VFIO_SET_IOMMU: %s", bdf, strerror(errno));
+		return ret;	/* the group stays with the container; closed with it */
+	}
+	if (!c->dma_mapped) {
+		ret = map_ram(c, vm);
+		if (ret)
+			return ret;
+		c->dma_mapped = true;
+	}
+	return 0;
+err:
+	close(fd);
+	return ret;
+}
+
+int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf)
+{
+	for (unsigned int i = 0; i < c->ngroups; i++) {
+		if (c->group[i].num != group)
+			continue;
+		int fd = ioctl(c->group[i].fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+
+		if (fd < 0) {
+			int err = errno;
+
+			pr_err("%s: getting the device from IOMMU group %d: %s", bdf, group,
+			       strerror(err));
+			return -err;
+		}
+		return fd;
+	}
+	return -ENOENT;
+}

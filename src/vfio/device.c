@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * An assigned device: its VFIO fd, regions and interrupts, its BARs on the
+ * guest's PCI bus. BARs the kernel lets us mmap become KVM memory slots at
+ * the guest's BAR address (so the guest's MMIO to them never exits), except
+ * the pages of the MSI-X table and PBA, which stay trapped: the guest's
+ * vectors are kvmio's to route. Everything trapped is forwarded to the
+ * device with pread/pwrite on its region. See vfio.h.
+ */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vfio/vfio.h"
+#include "vm.h"
+
+static struct ratelimit bar_rl;
+
+/* The guest's view of BAR @ref->bar; the MSI-X table and PBA are emulated. */
+struct vfio_bar_ref {
+	struct vfio_device *vd;
+	unsigned int bar;	/* 0-5, or PCI_ROM_SLOT */
+};
+
+static struct vfio_region *bar_region(struct vfio_device *vd, unsigned int bar)
+{
+	return &vd->region[bar == PCI_ROM_SLOT ? VFIO_PCI_ROM_REGION_INDEX : bar];
+}
+
+static bool in_range(uint64_t off, unsigned int len, uint64_t start, uint64_t size)
+{
+	return off >= start && off - start < size && len <= size - (off - start);
+}
+
+static void vfio_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int len, bool is_write)
+{
+	struct vfio_bar_ref *ref = opaque;
+	struct vfio_device *vd = ref->vd;
+	struct vfio_region *r = bar_region(vd, ref->bar);
+	ssize_t n;
+
+	if (vd->has_msix && ref->bar == vd->msix_bar) {
+		if (in_range(off, len, vd->msix_table_off, vd->msix_table_size)) {
+			msix_table_io(&vd->msix, off - vd->msix_table_off, data, len, is_write);
+			return;
+		}
+		if (in_range(off, len, vd->msix_pba_off, vd->msix_pba_size)) {
+			if (!is_write)
+				vfio_msix_pba_io(vd, off - vd->msix_pba_off, data, len);
+			return;
+		}
+	}
+	if ((ref->bar == PCI_ROM_SLOT && is_write) || !in_range(off, len, 0, r->size))
+		goto unbacked;
+	n = is_write ? pwrite(vd->fd, data, len, (off_t)(r->offset + off)) :
+		       pread(vd->fd, data, len, (off_t)(r->offset + off));
+	if (n == (ssize_t)len)
+		return;
+	if (ratelimit_ok(&bar_rl, 5))
+		pr_warn("%s: BAR %u %s at 0x%llx (%u bytes): %s", vd->name, ref->bar,
+			is_write ? "write" : "read", (unsigned long long)off, len,
+			n < 0 ? strerror(errno) : "short");
+unbacked:
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+/*
+ * bar_update: the core moved or (un)decoded BAR @bar. Memory slots follow.
+ * Before a slot appears the device must decode memory itself, or the
+ * kernel's vfio-pci faults the guest's access; the core has put COMMAND's
+ * new value in cfg, and the config hook would write it only after us.
+ */
+void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uint64_t addr)
+{
+	struct vfio_device *vd = dev->opaque;
+	struct vfio_region *r;
+
+	if (bar == PCI_ROM_SLOT)
+		return;
+	r = &vd->region[bar];
+	if (decoded && r->nareas)
+		vfio_cfg_sync_command(vd);
+	for (unsigned int i = 0; i < r->nareas; i++) {
+		struct vfio_area *a = &r->area[i];
+
+		if (a->slot >= 0) {
+			vm_unmap_mmio(vd->vm, a->slot);
+			a->slot = -1;
+		}
+		if (!decoded)
+			continue;
+		a->slot = vm_map_mmio(vd->vm, addr + a->off, a->size, a->hva);
+		if (a->slot < 0) {
+			/* Still correct, only slower: the bus handler forwards it. */
+			if (ratelimit_ok(&bar_rl, 5))
+				pr_warn("%s: BAR %u: mapping 0x%llx+0x%llx: %s; trapping it", vd->name,
+					bar, (unsigned long long)(addr + a->off),
+					(unsigned long long)a->size, strerror(-a->slot));
+			a->slot = -1;
+		}
+	}
+}
+
+/* Region @index's info and, for BARs, the areas the kernel lets us mmap. */
+static int region_info(struct vfio_device *vd, unsigned int index)
+{
+	struct vfio_region *r = &vd->region[index];
+	struct vfio_region_info *info = calloc(1, sizeof(*info));
+	uint32_t argsz = sizeof(*info);
+	int ret = 0;
+
+	if (!info)
+		return -ENOMEM;
+	for (;;) {
+		info->argsz = argsz;
+		info->index = index;
+		if (ioctl(vd->fd, VFIO_DEVICE_GET_REGION_INFO, info) < 0) {
+			ret = errno == EINVAL ? 0 : -errno;	/* EINVAL: no such region */
+			goto out;
+		}
+		if (info->argsz <= argsz)
+			break;
+		argsz = info->argsz;
+		void *bigger = realloc(info, argsz);
+
+		if (!bigger) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		info = bigger;
+		memset(info, 0, argsz);
+	}
+	r->flags = info->flags;
+	r->size = info->size;
+	r->offset = info->offset;
+	r->nareas = 0;
+	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP) || index > VFIO_PCI_BAR5_REGION_INDEX)
+		goto out;
+	/* Sparse mmap: only the listed areas; otherwise the whole region. */
+	if (info->flags & VFIO_REGION_INFO_FLAG_CAPS) {
+		uint32_t off = info->cap_offset;
+
+		for (unsigned int hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= argsz &&
+					    hops < 16; hops++) {
+			struct vfio_info_cap_header *h = (void *)((uint8_t *)info + off);
+
+			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
+			    off + sizeof(struct vfio_region_info_cap_sparse_mmap) <= argsz) {
+				struct vfio_region_info_cap_sparse_mmap *sp = (void *)h;
+
+				for (uint32_t i = 0; i < sp->nr_areas && r->nareas < VFIO_MAX_AREAS &&
+						     off + sizeof(*sp) + (i + 1) * sizeof(sp->areas[0]) <= argsz;
+				     i++)
+					if (sp->areas[i].size)
+						r->area[r->nareas++] = (struct vfio_area){
+							sp->areas[i].offset, sp->areas[i].size, NULL, -1 };
+				goto out;
+			}
+			off = h->next;
+		}
+	}
+	r->area[r->nareas++] = (struct vfio_area){ 0, r->size, NULL, -1 };
+out:
+	free(info);
+	return ret;
+}
+
+/* Take [hole, hole + len), widened to pages, out of BAR @bar's mmap areas. */
+static void areas_punch(struct vfio_region *r, uint64_t hole, uint64_t len)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t lo = ALIGN_DOWN(hole, pg), hi = ALIGN_UP(hole + len, pg);
+	struct vfio_area out[VFIO_MAX_AREAS];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < r->nareas; i++) {
+		struct vfio_area a = r->area[i];
+		uint64_t end = a.off + a.size;
+
+		if (hi <= a.off || lo >= end) {
+			if (n < VFIO_MAX_AREAS)
+				out[n++] = a;
+			continue;
+		}
+		if (a.off < lo && n < VFIO_MAX_AREAS)
+			out[n++] = (struct vfio_area){ a.off, lo - a.off, NULL, -1 };
+		if (hi < end && n < VFIO_MAX_AREAS)
+			out[n++] = (struct vfio_area){ hi, end - hi, NULL, -1 };
+	}
+	memcpy(r->area, out, n * sizeof(out[0]));
+	r->nareas = n;
+}
+
+/* mmap each area; a piece that cannot be mapped (or is not page-sized) is trapped. */
+static void areas_map(struct vfio_device *vd, struct vfio_region *r)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < r->nareas; i++) {
+		struct vfio_area a = r->area[i];
+
+		if (a.size < pg || a.off % pg || a.size % pg || a.off + a.size > r->size)
+			continue;
+		a.hva = mmap(NULL, a.size, PROT_READ | PROT_WRITE, MAP_SHARED, vd->fd,
+			     (off_t)(r->offset + a.off));
+		if (a.hva == MAP_FAILED) {
+			pr_warn("%s: mmap of a BAR piece (0x%llx+0x%llx): %s; trapping it", vd->name,
+				(unsigned long long)a.off, (unsigned long long)a.size, strerror(errno));
+			continue;
+		}
+		a.slot = -1;
+		r->area[n++] = a;
+	}
+	r->nareas = n;
+}
+
+/* MSI-X table and PBA location, from the capability; checked against the BAR. */
+static int msix_locate(struct vfio_device *vd)
+{
+	unsigned int cap = vd->lay.msix_cap;
+	uint32_t table = pci_cfg32(&vd->pci, cap + PCI_MSIX_TABLE);
+	uint32_t pba = pci_cfg32(&vd->pci, cap + PCI_MSIX_PBA);
+	unsigned int nvec = (pci_cfg16(&vd->pci, cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1u;
+
+	vd->msix_bar = table & PCI_MSIX_TABLE_BIR;
+	vd->msix_table_off = table & PCI_MSIX_TABLE_OFFSET;
+	vd->msix_table_size = (uint64_t)nvec * MSIX_ENTRY_SIZE;
+	vd->msix_pba_off = pba & PCI_MSIX_PBA_OFFSET;
+	vd->msix_pba_size = ALIGN_UP(nvec, 64u) / 8;
+	/*
+	 * kvmio traps one BAR for both; a device with them in two BARs would
+	 * need a second trap (none of the usual devices does).
+	 */
+	if (vd->msix_bar >= PCI_NR_BARS || (pba & PCI_MSIX_PBA_BIR) != vd->msix_bar ||
+	    vd->msix_table_off + vd->msix_table_size > vd->region[vd->msix_bar].size ||
+	    vd->msix_pba_off + vd->msix_pba_size > vd->region[vd->msix_bar].size) {
+		pr_err("%s: MSI-X table (BAR %u+0x%llx) or PBA (BAR %u+0x%llx) is outside its BAR "
+		       "or in a different BAR: not supported", vd->name, vd->msix_bar,
+		       (unsigned long long)vd->msix_table_off, pba & PCI_MSIX_PBA_BIR,
+		       (unsigned long long)vd->msix_pba_off);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* BARs and ROM: sizes from VFIO's regions, types from the device's BAR registers. */
+static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_ref *refs)
+{
+	struct pci_device *dev = &vd->pci;
+
+	memset(dev->cfg + PCI_BASE_ADDRESS_0, 0, 24);
+	memset(dev->cfg + PCI_ROM_ADDRESS, 0, 4);
+	for (unsigned int i = 0; i < PCI_NR_BARS; i++) {
+		struct vfio_region *r = &vd->region[i];
+		uint32_t reg = (uint32_t)le_read(hw + PCI_BASE_ADDRESS_0 + 4 * i, 4);
+		enum pci_bar_type type;
+		bool prefetch = false;
+		int ret;
+
+		if (!r->size)
+			continue;
+		if (reg & PCI_BASE_ADDRESS_SPACE_IO) {
+			type = PCI_BAR_IO;
+		} else {
+			type = (reg & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64 ?
+			       PCI_BAR_MEM64 : PCI_BAR_MEM32;
+			prefetch = reg & PCI_BASE_ADDRESS_MEM_PREFETCH;
+		}
+		refs[i] = (struct vfio_bar_ref){ vd, i };
+		ret = pci_bar_init(dev, i, type, prefetch, r->size, vfio_bar_io, &refs[i]);
+		if (ret) {
+			pr_err("%s: BAR %u (%s, 0x%llx bytes) cannot be given to the guest", vd->name, i,
+			       type == PCI_BAR_IO ? "I/O" : "memory", (unsigned long long)r->size);
+			return ret;
+		}
+		if (vd->has_msix && i == vd->msix_bar) {
+			areas_punch(r, vd->msix_table_off, vd->msix_table_size);
+			areas_punch(r, vd->msix_pba_off, vd->msix_pba_size);
+		}
+		if (type == PCI_BAR_IO)
+			r->nareas = 0;
+		areas_map(vd, r);
+		if (type == PCI_BAR_MEM64)
+			i++;
+	}
+	if (vd->region[VFIO_PCI_ROM_REGION_INDEX].size) {
+		uint64_t size = vd->region[VFIO_PCI_ROM_REGION_INDEX].size;
+
+		refs[PCI_ROM_SLOT] = (struct vfio_bar_ref){ vd, PCI_ROM_SLOT };
+		if (pci_bar_init(dev, PCI_ROM_SLOT, PCI_BAR_ROM, false, size, vfio_bar_io,
+				 &refs[PCI_ROM_SLOT]))
+			pr_warn("%s: expansion ROM of 0x%llx bytes not offered to the guest", vd->name,
+				(unsigned long long)size);
+	}
+	return 0;
+}
+
+static void device_free(struct vfio_device *vd)
+{
+	for (unsigned int i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
+		struct vfio_region *r = &vd->region[i];
+
+		for (unsigned int j = 0; j < r->nareas; j++) {
+			if (r->area[j].slot >= 0)
+				vm_unmap_mmio(vd->vm, r->area[j].slot);
+			if (r->area[j].hva)
+				munmap(r->area[j].hva, r->area[j].size);
+		}
+		r->nareas = 0;
+	}
+	if (vd->has_msix)
+		msix_exit(&vd->msix);
+	if (vd->has_msi)
+		msi_cap_exit(&vd->msi);
+	if (vd->fd >= 0) {
+		/* Hand the device back as we found it: no DMA, no interrupts in flight. */
+		if ((vd->dev_flags & VFIO_DEVICE_FLAGS_RESET) && ioctl(vd->fd, VFIO_DEVICE_RESET) < 0)
+			pr_warn("%s: reset on release: %s", vd->name, strerror(errno));
+		close(vd->fd);
+	}
+	pthread_mutex_destroy(&vd->irq_lock);
+	free(vd->bar_refs);
+	free(vd);
+}
+
+static int device_setup(struct vfio_device *vd)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct pci_device *dev = &vd->pci;
+	unsigned int cfg_size;
+	uint8_t hw[PCI_CFG_SIZE] = { 0 }, pin;
+	int ret;
+
+	if (ioctl(vd->fd, VFIO_DEVICE_GET_INFO, &info) < 0) {
+		ret = -errno;
+		pr_err("%s: VFIO_DEVICE_GET_INFO: %s", vd->name, strerror(errno));
+		return ret;
+	}
+	if (!(info.flags & VFIO_DEVICE_FLAGS_PCI) || info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
+		pr_err("%s: not a PCI device as VFIO sees it", vd->name);
+		return -ENODEV;
+	}
+	vd->dev_flags = info.flags;
+	for (unsigned int i = 0; i <= VFIO_PCI_CONFIG_REGION_INDEX; i++) {
+		ret = region_info(vd, i);
+		if (ret) {
+			pr_err("%s: region %u info: %s", vd->name, i, strerror(-ret));
+			return ret;
+		}
+	}
+	for (unsigned int i = 0; i < VFIO_PCI_NUM_IRQS && i < info.num_irqs; i++) {
+		struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = i };
+
+		if (ioctl(vd->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0) {
+			vd->irq_count[i] = irq.count;
+			vd->irq_flags[i] = irq.flags;
+		}
+	}
+	/* Start from a clean device: whatever the last user left is gone. */
+	if ((info.flags & VFIO_DEVICE_FLAGS_RESET) && ioctl(vd->fd, VFIO_DEVICE_RESET) < 0)
+		pr_warn("%s: reset: %s", vd->name, strerror(errno));
+
+	cfg_size = vd->region[VFIO_PCI_CONFIG_REGION_INDEX].size >= PCI_CFG_SIZE ? PCI_CFG_SIZE :
+		   PCI_CFG_LEGACY_SIZE;
+	ret = vfio_cfg_pread(vd, hw, cfg_size, 0);
+	if (ret) {
+		pr_err("%s: reading config space: %s", vd->name, strerror(-ret));
+		return ret;
+	}
+	pci_device_init(dev, vd->name, (uint16_t)le_read(hw + PCI_VENDOR_ID, 2),
+			(uint16_t)le_read(hw + PCI_DEVICE_ID, 2),
+			(uint32_t)le_read(hw + PCI_CLASS_REVISION, 4) >> 8, hw[PCI_REVISION_ID],
+			(uint16_t)le_read(hw + PCI_SUBSYSTEM_VENDOR_ID, 2),
+			(uint16_t)le_read(hw + PCI_SUBSYSTEM_ID, 2));
+	ret = vfio_cfg_layout(hw, cfg_size, dev->cfg, &vd->lay);
+	if (ret)
+		return ret;
+	dev->ops = &vfio_pci_ops;
+	dev->opaque = vd;
+	dev->intx_external = true;
+	/* The guest turns decoding and bus mastering on; firmware's part is pci_device_add's. */
+	le_write(dev->cfg + PCI_COMMAND, 2, 0);
+	dev->cfg[PCI_INTERRUPT_PIN] = 0;
+
+	if (vd->lay.msix_cap && vd->irq_count[VFIO_PCI_MSIX_IRQ_INDEX]) {
+		ret = msix_locate(vd);
+		if (ret)
+			return ret;
+		ret = msix_init_at(&vd->msix, vd->vm, dev, vd->lay.msix_cap);
+		if (ret)
+			return ret;
+		vd->has_msix = true;
+		vd->msix.update = vfio_msix_update;
+		vd->msix.opaque = vd;
+	}
+	if (vd->lay.msi_cap && vd->irq_count[VFIO_PCI_MSI_IRQ_INDEX]) {
+		ret = msi_cap_init_at(&vd->msi, vd->vm, dev, vd->lay.msi_cap);
+		if (ret)
+			return ret;
+		vd->has_msi = true;
+		vd->msi.update = vfio_msi_update;
+		vd->msi.opaque = vd;
+	}
+	vd->bar_refs = calloc(PCI_NR_BARS + 1, sizeof(struct vfio_bar_ref));
+	if (!vd->bar_refs)
+		return -ENOMEM;
+	ret = bars_init(vd, hw, vd->bar_refs);
+	if (ret)
+		return ret;
+	pin = hw[PCI_INTERRUPT_PIN];
+	if (!vd->irq_count[VFIO_PCI_INTX_IRQ_INDEX] || pin > 4)
+		pin = 0;
+	ret = pci_device_add(vd->vm->pci, dev, 0, pin);
+	if (ret < 0)
+		return ret;
+	ret = vfio_irq_init(vd);
+	if (ret) {
+		pci_device_remove(dev);
+		return ret;
+	}
+	return 0;
+}
+
+static int device_add(struct vm *vm, const char *bdf)
+{
+	struct vfio_device *vd;
+	char driver[64];
+	int group, ret;
+
+	group = vfio_sysfs_group("", bdf);
+	if (group == -ENODEV) {
+		vfio_explain_no_device(bdf);
+		return group;
+	}
+	if (group < 0) {
+		vfio_explain_no_group(bdf);
+		return group;
+	}
+	ret = vfio_sysfs_driver("", bdf, driver, sizeof(driver));
+	if (ret || strcmp(driver, "vfio-pci")) {
+		vfio_explain_not_bound("", bdf, ret ? "" : driver);
+		return -ENODEV;
+	}
+	if (!vm->vfio_container) {
+		ret = vfio_container_open(vm, &vm->vfio_container);
+		if (ret)
+			return ret;
+	}
+	ret = vfio_group_attach(vm->vfio_container, vm, bdf, group);
+	if (ret)
+		return ret;
+
+	vd = calloc(1, sizeof(*vd));
+	if (!vd)
+		return -ENOMEM;
+	vd->vm = vm;
+	vd->container = vm->vfio_container;
+	vd->group = group;
+	vd->intx_fd = vd->intx_resample_fd = -1;
+	pthread_mutex_init(&vd->irq_lock, NULL);
+	snprintf(vd->bdf, sizeof(vd->bdf), "%s", bdf);
+	snprintf(vd->name, sizeof(vd->name), "vfio-%s", bdf);
+	vd->fd = vfio_group_device_fd(vm->vfio_container, group, bdf);
+	if (vd->fd < 0) {
+		ret = vd->fd;
+		goto err;
+	}
+	ret = device_setup(vd);
+	if (ret)
+		goto err;
+	vd->next = vm->vfio;
+	vm->vfio = vd;
+	pr_info("%s: assigned at 00:%02x.0", vd->name, vd->pci.devfn >> 3);
+	return 0;
+err:
+	device_free(vd);
+	return ret;
+}
+
+int vfio_devices_init(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg->nvfio; i++) {
+		int ret = device_add(vm, vm->cfg->vfio[i]);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vfio_devices_exit(struct vm *vm)
+{
+	while (vm->vfio) {
+		struct vfio_device *vd = vm->vfio;
+
+		vm->vfio = vd->next;
+		vfio_irq_exit(vd);
+		pci_device_remove(&vd->pci);
+		device_free(vd);
+	}
+	if (vm->vfio_container) {
+		vfio_container_close(vm->vfio_container);
+		vm->vfio_container = NULL;
+	}
+}

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Interrupts of an assigned device. The device's interrupt handler in the
+ * host kernel (vfio-pci) signals an eventfd; every such eventfd is a KVM
+ * irqfd, so an interrupt goes from the host kernel into the guest without
+ * kvmio running.
+ *
+ * - MSI-X: one eventfd per vector, bound to a GSI routed to the vector's
+ *   address/data. Vectors reach VFIO as the guest unmasks them; a masked
+ *   vector keeps its eventfd in VFIO but is unbound from KVM, so what it
+ *   signals waits in the eventfd (the PBA shows it) and KVM delivers it
+ *   when the vector is unmasked and the fd bound again.
+ * - MSI: the same for the enabled vectors, all at once (MSI cannot grow).
+ * - INTx: a level-triggered irqfd with a resample eventfd. vfio-pci masks
+ *   the line when it fires; the guest's EOI signals the resample fd, which
+ *   VFIO takes as "unmask", all inside the host kernel.
+ *
+ * The device has one of the three at a time (vfio-pci refuses more):
+ * enabling MSI or MSI-X in the guest switches INTx off, disabling both
+ * switches it back on. State under vd->irq_lock; the hooks are called with
+ * the msix/msi_cap lock held, taken first.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <linux/pci_regs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vfio/vfio.h"
+#include "vm.h"
+
+static struct ratelimit irq_rl;
+
+static int set_irqs_ioctl(struct vfio_device *vd, struct vfio_irq_set *set)
+{
+	return ioctl(vd->fd, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
+}
+
+static int set_irqs(struct vfio_device *vd, struct vfio_irq_set *set)
+{
+	return vd->set_irqs ? vd->set_irqs(vd, set) : set_irqs_ioctl(vd, set);
+}
+
+static const char *const index_name[] = { "INTx", "MSI", "MSI-X", "ERR", "REQ" };
+
+/* @count eventfds (-1: none for that one) for @index from @start; 0 or negative errno. */
+static int irqs_set_fds(struct vfio_device *vd, unsigned int index, uint32_t action,
+			unsigned int start, unsigned int count, const int *fds)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+	struct vfio_irq_set *set = calloc(1, sz);
+	int ret;
+
+	if (!set)
+		return -ENOMEM;
+	set->argsz = (uint32_t)sz;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | action;
+	set->index = index;
+	set->start = start;
+	set->count = count;
+	for (unsigned int i = 0; i < count; i++)
+		((int32_t *)set->data)[i] = fds[i];
+	ret = set_irqs(vd, set);
+	free(set);
+	if (ret && ratelimit_ok(&irq_rl, 5))
+		pr_warn("%s: enabling %s %u-%u: %s", vd->name, index_name[index], start,
+			start + count - 1, strerror(-ret));
+	return ret;
+}
+
+static void irqs_disable(struct vfio_device *vd, unsigned int index)
+{
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set), .index = index,
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+	};
+	int ret = set_irqs(vd, &set);
+
+	if (ret && ratelimit_ok(&irq_rl, 5))
+		pr_warn("%s: disabling %s: %s", vd->name, index_name[index], strerror(-ret));
+}
+
+/* INTx */
+
+static bool has_intx(const struct vfio_device *vd)
+{
+	return vd->pci.cfg[PCI_INTERRUPT_PIN] && vd->irq_count[VFIO_PCI_INTX_IRQ_INDEX];
+}
+
+static int intx_irqfd(struct vfio_device *vd, bool on)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)vd->intx_fd, .gsi = vd->pci.intx_gsi,
+		.flags = on ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = on ? (uint32_t)vd->intx_resample_fd : 0,
+	};
+
+	if (vd->intx_bound == on)
+		return 0;
+	if (vd->vm->vm_fd >= 0 && ioctl(vd->vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+	vd->intx_bound = on;
+	return 0;
+}
+
+static void intx_on(struct vfio_device *vd)
+{
+	int ret;
+
+	if (!has_intx(vd) || vd->mode != VFIO_IRQ_NONE)
+		return;
+	ret = intx_irqfd(vd, true);
+	if (ret) {
+		if (ratelimit_ok(&irq_rl, 5))
+			pr_warn("%s: INTx irqfd on GSI %u: %s", vd->name, vd->pci.intx_gsi,
+				strerror(-ret));
+		return;
+	}
+	if (irqs_set_fds(vd, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1,
+			 &vd->intx_fd))
+		return;
+	/* The guest's EOI signals this fd; VFIO unmasks the line on it. */
+	irqs_set_fds(vd, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 0, 1,
+		     &vd->intx_resample_fd);
+	vd->mode = VFIO_IRQ_INTX;
+}
+
+static void intx_off(struct vfio_device *vd)
+{
+	if (vd->mode != VFIO_IRQ_INTX)
+		return;
+	irqs_disable(vd, VFIO_PCI_INTX_IRQ_INDEX);
+	/* Unbinding the last resampling irqfd of the GSI also lowers the line. */
+	intx_irqfd(vd, false);
+	vd->mode = VFIO_IRQ_NONE;
+}
+
+/* MSI-X */
+
+static void msix_off(struct vfio_device *vd)
+{
+	if (vd->mode != VFIO_IRQ_MSIX)
+		return;
+	irqs_disable(vd, VFIO_PCI_MSIX_IRQ_INDEX);
+	for (unsigned int i = 0; i < vd->msix.nvec; i++) {
+		vd->hw_fd[i] = -1;
+		if (vd->msix.vec[i].irq.fd >= 0)
+			msi_irq_bind(vd->vm, &vd->msix.vec[i].irq, false);
+	}
+	vd->hw_nvec = 0;
+	vd->mode = VFIO_IRQ_NONE;
+}
+
+/* Route, bind or unbind vector @i as the guest's table and masks say. */
+static void msix_vec_sync(struct vfio_device *vd, unsigned int i)
+{
+	struct msix *m = &vd->msix;
+	struct msi_irq *irq = &m->vec[i].irq;
+	struct msi_msg msg = msix_vec_msg(m, i);
+
+	if (msix_vec_masked(m, i)) {
+		if (irq->fd >= 0)
+			msi_irq_bind(vd->vm, irq, false);
+		return;
+	}
+	if (!irq->gsi || irq->msg.addr != msg.addr || irq->msg.data != msg.data) {
+		int ret = msi_irq_setup(vd->vm, irq, msg);
+
+		if (ret && ratelimit_ok(&irq_rl, 5))
+			pr_warn("%s: MSI-X vector %u route: %s", vd->name, i, strerror(-ret));
+		m->vec[i].dirty = false;
+	}
+	if (irq->fd >= 0)
+		msi_irq_bind(vd->vm, irq, true);
+}
+
+void vfio_msix_update(struct msix *m, int vec)
+{
+	struct vfio_device *vd = m->opaque;
+	unsigned int lo = vec < 0 ? 0 : (unsigned int)vec, hi = vec < 0 ? m->nvec : lo + 1;
+	unsigned int need = 1;
+	int *fds;
+
+	pthread_mutex_lock(&vd->irq_lock);
+	if (!m->enabled) {
+		msix_off(vd);
+		if (!(vd->has_msi && msi_cap_enabled(&vd->msi)))
+			intx_on(vd);
+		goto out;
+	}
+	if (vd->mode == VFIO_IRQ_MSI) {
+		/* Both enabled is undefined; MSI-X wins, as on Linux's side. */
+		irqs_disable(vd, VFIO_PCI_MSI_IRQ_INDEX);
+		vd->mode = VFIO_IRQ_NONE;
+	}
+	intx_off(vd);
+	for (unsigned int i = lo; i < hi && i < m->nvec; i++)
+		msix_vec_sync(vd, i);
+
+	/* VFIO needs every vector up to the highest one with an eventfd. */
+	fds = malloc(m->nvec * sizeof(int));
+	if (!fds)
+		goto out;
+	for (unsigned int i = 0; i < m->nvec; i++) {
+		fds[i] = m->vec[i].irq.fd;
+		if (fds[i] >= 0)
+			need = i + 1;
+	}
+	if (vd->mode != VFIO_IRQ_MSIX || need > vd->hw_nvec) {
+		/*
+		 * First enable, or more vectors than VFIO has. Without
+		 * dynamic allocation (NORESIZE, kernels before 6.5) growing
+		 * means disabling and enabling again, as QEMU does.
+		 */
+		unsigned int from = 0;
+
+		if (vd->mode == VFIO_IRQ_MSIX) {
+			if (vd->irq_flags[VFIO_PCI_MSIX_IRQ_INDEX] & VFIO_IRQ_INFO_NORESIZE)
+				irqs_disable(vd, VFIO_PCI_MSIX_IRQ_INDEX);
+			else
+				from = vd->hw_nvec;
+		}
+		if (irqs_set_fds(vd, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, from,
+				 need - from, fds + from)) {
+			if (vd->mode == VFIO_IRQ_MSIX && !from)
+				vd->mode = VFIO_IRQ_NONE, vd->hw_nvec = 0;
+			goto free;
+		}
+		vd->mode = VFIO_IRQ_MSIX;
+		vd->hw_nvec = need;
+		memcpy(vd->hw_fd, fds, need * sizeof(int));
+	}
+	/* A vector that got its eventfd after VFIO enabled it. */
+	for (unsigned int i = 0; i < vd->hw_nvec; i++) {
+		if (vd->hw_fd[i] == fds[i])
+			continue;
+		if (!irqs_set_fds(vd, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, i, 1,
+				  &fds[i]))
+			vd->hw_fd[i] = fds[i];
+	}
+free:
+	free(fds);
+out:
+	pthread_mutex_unlock(&vd->irq_lock);
+}
+
+void vfio_msix_pba_io(struct vfio_device *vd, uint64_t off, uint8_t *data, unsigned int len)
+{
+	struct msix *m = &vd->msix;
+
+	/* Signals that wait in a masked vector's eventfd are its pending bit. */
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->nvec; i++)
+		if (msix_vec_masked(m, i) && msi_irq_pending(&m->vec[i].irq))
+			m->vec[i].pending = true;
+	pthread_mutex_unlock(&m->lock);
+	msix_pba_io(m, off, data, len, false);
+}
+
+/* MSI */
+
+static void msi_off(struct vfio_device *vd)
+{
+	if (vd->mode != VFIO_IRQ_MSI)
+		return;
+	irqs_disable(vd, VFIO_PCI_MSI_IRQ_INDEX);
+	for (unsigned int i = 0; i < MSI_CAP_MAX_VEC; i++)
+		if (vd->msi.irq[i].fd >= 0)
+			msi_irq_bind(vd->vm, &vd->msi.irq[i], false);
+	vd->hw_nvec = 0;
+	vd->mode = VFIO_IRQ_NONE;
+}
+
+void vfio_msi_update(struct msi_cap *m)
+{
+	struct vfio_device *vd = m->opaque;
+	int fds[MSI_CAP_MAX_VEC];
+	bool changed = false;
+
+	pthread_mutex_lock(&vd->irq_lock);
+	if (!m->enabled) {
+		msi_off(vd);
+		if (!(vd->has_msix && msix_enabled(&vd->msix)))
+			intx_on(vd);
+		goto out;
+	}
+	if (vd->mode == VFIO_IRQ_MSIX)
+		goto out;
+	intx_off(vd);
+	for (unsigned int i = 0; i < m->nvec; i++) {
+		struct msi_irq *irq = &m->irq[i];
+		struct msi_msg msg = msi_cap_vec_msg(m, i);
+		int old = irq->fd;
+
+		if (!irq->gsi || irq->msg.addr != msg.addr || irq->msg.data != msg.data) {
+			int ret = msi_irq_setup(vd->vm, irq, msg);
+
+			if (ret && ratelimit_ok(&irq_rl, 5))
+				pr_warn("%s: MSI vector %u route: %s", vd->name, i, strerror(-ret));
+		}
+		if (irq->fd >= 0)
+			msi_irq_bind(vd->vm, irq, !(m->mask & (1u << i)));
+		changed |= irq->fd != old;
+		fds[i] = irq->fd;
+	}
+	if (vd->mode == VFIO_IRQ_MSI && vd->hw_nvec == m->nvec && !changed)
+		goto out;
+	/* MSI vectors are allocated together: a new count means a new enable. */
+	if (vd->mode == VFIO_IRQ_MSI)
+		irqs_disable(vd, VFIO_PCI_MSI_IRQ_INDEX);
+	vd->mode = VFIO_IRQ_NONE;
+	if (!irqs_set_fds(vd, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0, m->nvec, fds)) {
+		vd->mode = VFIO_IRQ_MSI;
+		vd->hw_nvec = m->nvec;
+	}
+out:
+	pthread_mutex_unlock(&vd->irq_lock);
+}
+
+int vfio_irq_init(struct vfio_device *vd)
+{
+	if (vd->has_msix) {
+		vd->hw_fd = malloc(vd->msix.nvec * sizeof(int));
+		if (!vd->hw_fd)
+			return -ENOMEM;
+		for (unsigned int i = 0; i < vd->msix.nvec; i++)
+			vd->hw_fd[i] = -1;
+	}
+	if (!has_intx(vd))
+		return 0;
+	vd->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vd->intx_resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vd->intx_fd < 0 || vd->intx_resample_fd < 0) {
+		int ret = -errno;
+
+		vfio_irq_exit(vd);
+		return ret;
+	}
+	/* Like hardware after reset: INTx until the guest enables MSI or MSI-X. */
+	pthread_mutex_lock(&vd->irq_lock);
+	intx_on(vd);
+	pthread_mutex_unlock(&vd->irq_lock);
+	return 0;
+}
+
+void vfio_irq_exit(struct vfio_device *vd)
+{
+	pthread_mutex_lock(&vd->irq_lock);
+	if (vd->mode == VFIO_IRQ_MSIX)
+		msix_off(vd);
+	else if (vd->mode == VFIO_IRQ_MSI)
+		msi_off(vd);
+	else
+		intx_off(vd);
+	pthread_mutex_unlock(&vd->irq_lock);
+	if (vd->intx_fd >= 0)
+		close(vd->intx_fd);
+	if (vd->intx_resample_fd >= 0)
+		close(vd->intx_resample_fd);
+	vd->intx_fd = vd->intx_resample_fd = -1;
+	free(vd->hw_fd);
+	vd->hw_fd = NULL;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_VFIO_VFIO_H
+#define KVMIO_VFIO_VFIO_H
+
+#include <linux/vfio.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci/msi.h"
+#include "pci/pci.h"
+#include "vfio/sysfs.h"
+
+/*
+ * VFIO device assignment: a host PCI device bound to vfio-pci given to the
+ * guest.
+ *
+ *   container.c  /dev/vfio/vfio, the groups, guest RAM mapped for DMA
+ *   device.c     the device fd, its regions, BARs as KVM memory slots
+ *   config.c     config space: what the guest sees and what reaches hardware
+ *   irq.c        INTx, MSI and MSI-X as eventfds bound to KVM irqfds
+ *
+ * Config space: dev->pci.cfg is the guest's view. emu[] marks, bit by bit,
+ * what kvmio owns (the header, BARs, ROM, capability pointers, MSI and
+ * MSI-X); every other bit is read from the device when the guest reads it
+ * and the guest's write goes to the device as written (so hardware keeps
+ * its own read-only and write-1-to-clear semantics; the kernel's vfio-pci
+ * filters what no user may touch).
+ */
+
+#define VFIO_MAX_AREAS	4	/* mmap-able pieces of one BAR around the MSI-X pages */
+
+struct vm;
+struct vfio_container;
+
+struct vfio_area {
+	uint64_t off, size;	/* within the region; page-aligned */
+	void *hva;		/* mmap of the piece, or NULL */
+	int slot;		/* KVM memory slot while mapped, -1 otherwise */
+};
+
+struct vfio_region {
+	uint32_t flags;		/* VFIO_REGION_INFO_FLAG_* */
+	uint64_t size;
+	uint64_t offset;	/* of the region in the device fd */
+	struct vfio_area area[VFIO_MAX_AREAS];
+	unsigned int nareas;
+};
+
+/* What sits where in config space; built by vfio_cfg_layout from the device's own. */
+struct vfio_cfg_layout {
+	unsigned int size;		/* config region size: 256 (PCI) or 4096 (PCIe) */
+	unsigned int msi_cap, msix_cap, pcie_cap;	/* 0: absent */
+	unsigned int nhidden;		/* capabilities taken out of the lists */
+	uint8_t emu[PCI_CFG_SIZE];	/* 1 bits: kvmio's value, never the device's */
+};
+
+enum vfio_irq_mode { VFIO_IRQ_NONE, VFIO_IRQ_INTX, VFIO_IRQ_MSI, VFIO_IRQ_MSIX };
+
+struct vfio_device {
+	struct vm *vm;
+	struct vfio_container *container;
+	char bdf[VFIO_BDF_LEN];
+	char name[24];			/* "vfio-0000:00:03.0" */
+	int group;
+	int fd;
+	uint32_t dev_flags;		/* VFIO_DEVICE_FLAGS_* */
+	struct pci_device pci;
+	struct vfio_region region[VFIO_PCI_NUM_REGIONS];
+	struct vfio_cfg_layout lay;
+	void *bar_refs;			/* device.c's per-BAR handler contexts */
+
+	/* MSI-X: the table and PBA stay trapped; they live in BAR msix_bar. */
+	struct msix msix;
+	bool has_msix;
+	unsigned int msix_bar;
+	uint64_t msix_table_off, msix_table_size, msix_pba_off, msix_pba_size;
+	struct msi_cap msi;
+	bool has_msi;
+
+	/* Interrupts as VFIO has them; under irq_lock. */
+	pthread_mutex_t irq_lock;
+	enum vfio_irq_mode mode;
+	uint32_t irq_count[VFIO_PCI_NUM_IRQS];
+	uint32_t irq_flags[VFIO_PCI_NUM_IRQS];
+	unsigned int hw_nvec;		/* vectors VFIO has enabled for MSI/MSI-X */
+	int *hw_fd;			/* per MSI-X vector: the eventfd VFIO signals */
+	int intx_fd, intx_resample_fd;
+	bool intx_bound;		/* the KVM irqfd with resample is registered */
+
+	/*
+	 * set_irqs - VFIO_DEVICE_SET_IRQS on fd, or the unit tests' recorder.
+	 * Returns 0 or negative errno.
+	 */
+	int (*set_irqs)(struct vfio_device *vd, struct vfio_irq_set *set);
+	struct vfio_device *next;
+};
+
+/* vm.c: assign every --device vfio= of the VM's config (after RAM and the PCI host). */
+int vfio_devices_init(struct vm *vm);
+void vfio_devices_exit(struct vm *vm);
+
+/* device.c: the pci_device_ops.bar_update hook (memory slots follow the BAR). */
+void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uint64_t addr);
+
+/* container.c */
+int vfio_container_open(struct vm *vm, struct vfio_container **out);
+void vfio_container_close(struct vfio_container *c);
+/* vfio_group_attach - open group @group for @bdf, check it, add it to @c (maps RAM once). */
+int vfio_group_attach(struct vfio_container *c, struct vm *vm, const char *bdf, int group);
+/* vfio_group_device_fd - the device fd of @bdf from its (attached) group. */
+int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf);
+
+/* config.c */
+/*
+ * vfio_cfg_layout - from @hw, a snapshot of the device's config space
+ * (@size bytes: 256 or 4096), build the guest's view into @cfg and the
+ * emulation mask into @lay: capabilities kvmio keeps are relinked past
+ * those it hides (standard and extended lists, each walked with a bound),
+ * a PCIe endpoint becomes a root-complex integrated endpoint (it sits on
+ * the root bus), the header type loses its multi-function bit. BARs, ROM
+ * and interrupt registers are left for the caller. Pure: no I/O.
+ * Returns 0, or -EINVAL for a size other than 256 or 4096.
+ */
+int vfio_cfg_layout(const uint8_t *hw, unsigned int size, uint8_t *cfg,
+		    struct vfio_cfg_layout *lay);
+extern const struct pci_device_ops vfio_pci_ops;
+/* Config region access; 0 or negative errno. */
+int vfio_cfg_pread(struct vfio_device *vd, void *buf, unsigned int len, unsigned int off);
+int vfio_cfg_pwrite(struct vfio_device *vd, const void *buf, unsigned int len, unsigned int off);
+/* vfio_cfg_sync_command - write the guest's COMMAND to the device. */
+void vfio_cfg_sync_command(struct vfio_device *vd);
+
+/* irq.c */
+int vfio_irq_init(struct vfio_device *vd);	/* after the caps are set up: INTx on */
+void vfio_irq_exit(struct vfio_device *vd);
+void vfio_msix_update(struct msix *m, int vec);
+void vfio_msi_update(struct msi_cap *m);
+/* vfio_msix_pba_io - the PBA, with masked vectors' signalled eventfds shown pending. */
+void vfio_msix_pba_io(struct vfio_device *vd, uint64_t off, uint8_t *data, unsigned int len);
+
+#endif
