@@ -127,7 +127,7 @@ int msi_irq_setup(struct vm *vm, struct msi_irq *irq, struct msi_msg msg)
 	irq->msg = msg;
 out:
 	pthread_mutex_unlock(&r->lock);
-	if (ret || irq->fd >= 0 || vm->vm_fd < 0)
+	if (ret || irq->fd >= 0)
 		return ret;
 
 	irq->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

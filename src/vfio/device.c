@@ -302,7 +302,7 @@ static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_
 	return 0;
 }
 
-static void device_free(struct vfio_device *vd)
+void vfio_device_free(struct vfio_device *vd)
 {
 	for (unsigned int i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		struct vfio_region *r = &vd->region[i];
@@ -333,9 +333,6 @@ static void device_free(struct vfio_device *vd)
 static int device_setup(struct vfio_device *vd)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
-	struct pci_device *dev = &vd->pci;
-	unsigned int cfg_size;
-	uint8_t hw[PCI_CFG_SIZE] = { 0 }, pin;
 	int ret;
 
 	if (ioctl(vd->fd, VFIO_DEVICE_GET_INFO, &info) < 0) {
@@ -366,6 +363,15 @@ static int device_setup(struct vfio_device *vd)
 	/* Start from a clean device: whatever the last user left is gone. */
 	if ((info.flags & VFIO_DEVICE_FLAGS_RESET) && ioctl(vd->fd, VFIO_DEVICE_RESET) < 0)
 		pr_warn("%s: reset: %s", vd->name, strerror(errno));
+	return vfio_device_build(vd);
+}
+
+int vfio_device_build(struct vfio_device *vd)
+{
+	struct pci_device *dev = &vd->pci;
+	unsigned int cfg_size;
+	uint8_t hw[PCI_CFG_SIZE] = { 0 }, pin;
+	int ret;
 
 	cfg_size = vd->region[VFIO_PCI_CONFIG_REGION_INDEX].size >= PCI_CFG_SIZE ? PCI_CFG_SIZE :
 		   PCI_CFG_LEGACY_SIZE;
@@ -480,7 +486,7 @@ static int device_add(struct vm *vm, const char *bdf)
 	pr_info("%s: assigned at 00:%02x.0", vd->name, vd->pci.devfn >> 3);
 	return 0;
 err:
-	device_free(vd);
+	vfio_device_free(vd);
 	return ret;
 }
 
@@ -503,7 +509,7 @@ void vfio_devices_exit(struct vm *vm)
 		vm->vfio = vd->next;
 		vfio_irq_exit(vd);
 		pci_device_remove(&vd->pci);
-		device_free(vd);
+		vfio_device_free(vd);
 	}
 	if (vm->vfio_container) {
 		vfio_container_close(vm->vfio_container);

@@ -100,6 +100,17 @@ struct vfio_device {
 int vfio_devices_init(struct vm *vm);
 void vfio_devices_exit(struct vm *vm);
 
+/*
+ * device.c: vfio_device_build - with vd->fd, vd->region[], vd->irq_count/
+ * irq_flags filled (from VFIO's ioctls, or by a unit test over a plain
+ * file), read config space, build the guest's view, map the BARs, put the
+ * device on the VM's PCI bus and turn INTx on. Returns 0 or negative errno.
+ * vfio_device_free - undo it and close vd->fd (resetting the device) and free @vd;
+ * the device must be off the bus (pci_device_remove) first.
+ */
+int vfio_device_build(struct vfio_device *vd);
+void vfio_device_free(struct vfio_device *vd);
+
 /* device.c: the pci_device_ops.bar_update hook (memory slots follow the BAR). */
 void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uint64_t addr);
 
