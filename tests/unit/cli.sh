@@ -70,6 +70,19 @@ expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=01:
 expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:54:00:12:34
 expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:54:00:12:34:567
 expect 2 "tap 't0' given twice" run --kernel "$tmp/zeros" --net tap=t0 --net tap=t0
+expect 2 "expected vfio=BDF" run --kernel "$tmp/zeros" --device nvme=01:00.0
+expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=
+expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=01:20.0
+expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=01:00.8
+expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=0000:01:00.0x
+expect 2 "0000:01:00.0 given twice" run --kernel "$tmp/zeros" --device vfio=01:00.0 --device vfio=0000:01:00.0
+expect 2 "at most 8 assigned devices" run --kernel "$tmp/zeros" --device vfio=01:00.0 --device vfio=01:01.0 \
+	--device vfio=01:02.0 --device vfio=01:03.0 --device vfio=01:04.0 --device vfio=01:05.0 \
+	--device vfio=01:06.0 --device vfio=01:07.0 --device vfio=01:08.0
+expect_out "check-device BDF" --help
+expect_out "Usage: kvmio check-device BDF" check-device --help
+expect 2 "expected one PCI address" check-device
+expect 2 "expected one PCI address" check-device 00:01.0 00:02.0
 expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --console tty
 expect 2 "only one can use stdio" run --kernel "$tmp/zeros" --console stdio --serial stdio
 if [ "$(id -u)" -ne 0 ]; then
