@@ -308,9 +308,14 @@ static int cmd_check_device(int argc, char **argv)
 		      stdout);
 		return 0;
 	}
+	char bdf[VFIO_BDF_LEN];
+
 	if (argc != 2)
 		return usage_error("check-device: expected one PCI address (kvmio check-device BDF)");
-	return vfio_check_device("", argv[1], stdout);
+	if (vfio_bdf_parse(argv[1], bdf))
+		return usage_error("check-device '%s': expected a PCI address such as 0000:01:00.0 or 01:00.0",
+				   argv[1]);
+	return vfio_check_device("", bdf, stdout);
 }
 
 static int cmd_run(int argc, char **argv)

@@ -127,22 +127,6 @@ unsigned int pci_add_cap(struct pci_device *dev, uint8_t id, unsigned int len)
 	return off;
 }
 
-unsigned int pci_cap_find(const uint8_t *cfg, uint8_t id)
-{
-	unsigned int pos = cfg[PCI_CAPABILITY_LIST] & ~3u;
-
-	if (!(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
-		return 0;
-	for (unsigned int hops = 0; hops < PCI_CAP_MAX_HOPS; hops++) {
-		if (pos < 0x40 || pos > PCI_CFG_LEGACY_SIZE - 2)
-			return 0;
-		if (cfg[pos] == id)
-			return pos;
-		pos = cfg[pos + 1] & ~3u;
-	}
-	return 0;
-}
-
 /* BAR placement and decoding. */
 
 static uint64_t bar_cfg_addr(const struct pci_device *dev, unsigned int i)

@@ -16,7 +16,7 @@
 #include "vfio/vfio.h"
 #include "vm.h"
 
-#define MAX_RESV	32
+#define MAX_RESV	128
 
 struct vfio_container {
 	int fd;
@@ -91,11 +91,11 @@ static int check_reserved(struct vm *vm, int group)
 	struct vfio_resv resv[MAX_RESV];
 	int n = vfio_sysfs_resv("", group, resv, MAX_RESV);
 
+	if (n == -ENOENT)
+		return 0;	/* older kernels have no file: nothing to check against */
 	if (n < 0) {
-		/* Older kernels have no file: nothing to check against. */
-		if (n != -ENOENT)
-			pr_warn("IOMMU group %d: reading reserved_regions: %s", group, strerror(-n));
-		return 0;
+		pr_err("IOMMU group %d: reading reserved_regions: %s", group, strerror(-n));
+		return n;
 	}
 	for (int i = 0; i < n; i++) {
 		for (unsigned int j = 0; j < vm->mem.nr; j++) {

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pci/pci.h"	/* constants only */
+#include "pci/pci.h"	/* pci_cap_find (pure, pci/cap.c) and constants */
 #include "util.h"
 #include "vfio/sysfs.h"
 
@@ -38,6 +38,14 @@
 
 #define DEVS		"/sys/bus/pci/devices"
 #define GROUPS		"/sys/kernel/iommu_groups"
+
+/*
+ * How to turn the IOMMU on. amd_iommu=on is no kernel parameter: the AMD
+ * IOMMU is on unless the firmware hides it or the command line turns it off.
+ */
+#define IOMMU_HOWTO	"enable VT-d / AMD-Vi in the firmware setup and boot with " \
+			"intel_iommu=on on Intel (AMD's is on by default unless amd_iommu=off " \
+			"or iommu=off is given)"
 
 /* Column of the values in check-device's report. */
 #define LABEL_W		14
@@ -65,28 +73,18 @@ path_fmt(char *buf, size_t len, const char *root, const char *fmt, ...)
 /* Up to @len bytes of @path; returns the count or negative errno. */
 static ssize_t read_bytes(const char *path, void *buf, size_t len)
 {
-	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0, got = 0;
 
 	if (fd < 0)
 		return -errno;
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	/* Attributes come in one read; config space may come in pieces. */
+	while ((size_t)got < len && (n = read(fd, (char *)buf + got, len - got)) > 0)
+		got += n;
+	if (n < 0)
+		got = -errno;
 	close(fd);
-	return (ssize_t)got;
+	return got;
 }
 
 /*
@@ -157,9 +155,7 @@ static int read_hex_attr(const char *root, const char *bdf, const char *name, un
 		return ret;
 	errno = 0;
 	*out = strtoul(text, &end, 16);
-	if (errno || end == text || *end)
-		return -EINVAL;
-	return 0;
+	return errno || end == text || *end ? -EINVAL : 0;
 }
 
 static bool is_bridge_class(unsigned long class)
@@ -293,28 +289,6 @@ int vfio_parse_resource(const char *text, struct vfio_bar_info out[VFIO_NR_RESOU
 	return 0;
 }
 
-/*
- * The capability with @id in a 256-byte header, or 0. The same bounded walk
- * as pci_cap_find, which lives in pci.o: linking that would pull vm.o, and
- * the whole VMM, into every user of this file's pure parsers.
- */
-static unsigned int cap_find(const uint8_t *cfg, uint8_t id)
-{
-	unsigned int pos = cfg[PCI_CAPABILITY_LIST] & ~3u;
-
-	if (!(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
-		return 0;
-	/* 48 hops is every 4-byte slot above the header: more means a loop. */
-	for (unsigned int hops = 0; hops < PCI_CAP_MAX_HOPS; hops++) {
-		if (pos < PCI_STD_HEADER_SIZEOF || pos > PCI_CFG_LEGACY_SIZE - 2)
-			return 0;
-		if (cfg[pos] == id)
-			return pos;
-		pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3u;
-	}
-	return 0;
-}
-
 int vfio_parse_intr(const uint8_t *cfg, size_t len, struct vfio_intr_info *out)
 {
 	uint8_t hdr[PCI_CFG_LEGACY_SIZE] = { 0 };
@@ -333,7 +307,7 @@ int vfio_parse_intr(const uint8_t *cfg, size_t len, struct vfio_intr_info *out)
 	out->caps_read = true;
 	memcpy(hdr, cfg, PCI_CFG_LEGACY_SIZE);
 
-	pos = cap_find(hdr, PCI_CAP_ID_MSI);
+	pos = pci_cap_find(hdr, PCI_CAP_ID_MSI);
 	if (pos && pos + PCI_MSI_FLAGS + 2 <= PCI_CFG_LEGACY_SIZE) {
 		uint16_t ctl = (uint16_t)le_read(hdr + pos + PCI_MSI_FLAGS, 2);
 		unsigned int log2 = (ctl & PCI_MSI_FLAGS_QMASK) >> 1;
@@ -344,7 +318,7 @@ int vfio_parse_intr(const uint8_t *cfg, size_t len, struct vfio_intr_info *out)
 		out->msi_64bit = ctl & PCI_MSI_FLAGS_64BIT;
 		out->msi_maskable = ctl & PCI_MSI_FLAGS_MASKBIT;
 	}
-	pos = cap_find(hdr, PCI_CAP_ID_MSIX);
+	pos = pci_cap_find(hdr, PCI_CAP_ID_MSIX);
 	if (pos && pos + PCI_MSIX_PBA + 4 <= PCI_CFG_LEGACY_SIZE) {
 		uint16_t ctl = (uint16_t)le_read(hdr + pos + PCI_MSIX_FLAGS, 2);
 		uint32_t table = (uint32_t)le_read(hdr + pos + PCI_MSIX_TABLE, 4);
@@ -413,16 +387,16 @@ int vfio_sysfs_resv(const char *root, int group, struct vfio_resv *out, unsigned
 	return vfio_parse_resv(text, out, max);
 }
 
-/* The members of @group, sorted; *@names is scandir's to free_members. */
+/* The entries of root + @rel, sorted; *@names is for free_names. */
 static int match_entry(const struct dirent *d)
 {
 	return d->d_name[0] != '.';
 }
 
-static int group_members(const char *root, int group, struct dirent ***names)
+static int scan(const char *root, const char *rel, struct dirent ***names)
 {
 	char path[PATH_MAX];
-	int n, ret = path_fmt(path, sizeof(path), root, GROUPS "/%d/devices", group);
+	int n, ret = path_fmt(path, sizeof(path), root, "%s", rel);
 
 	if (ret)
 		return ret;
@@ -430,26 +404,29 @@ static int group_members(const char *root, int group, struct dirent ***names)
 	return n < 0 ? -errno : n;
 }
 
-static void free_members(struct dirent **names, int n)
+static void free_names(struct dirent **names, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 }
 
-/* Number of groups the IOMMU made; 0 when it is off or missing. */
+static int group_members(const char *root, int group, struct dirent ***names)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), GROUPS "/%d/devices", group);
+	return scan(root, rel, names);
+}
+
+/* Number of groups the IOMMU made; 0 or -ENOENT when it is off or missing. */
 static int count_groups(const char *root)
 {
 	struct dirent **names;
-	char path[PATH_MAX];
-	int n, ret = path_fmt(path, sizeof(path), root, GROUPS);
+	int n = scan(root, GROUPS, &names);
 
-	if (ret)
-		return ret;
-	n = scandir(path, &names, match_entry, NULL);
-	if (n < 0)
-		return -errno;
-	free_members(names, n);
+	if (n >= 0)
+		free_names(names, n);
 	return n;
 }
 
@@ -497,8 +474,22 @@ static int put_blockers(FILE *list, FILE *cmds, const char *root, const char *bd
 		fprintf(cmds, "%secho %s > %s" DEVS "/%s/driver/unbind", found ? "; " : "", m, root, m);
 		found++;
 	}
-	free_members(names, n);
+	free_names(names, n);
 	return found;
+}
+
+/* put_blockers into two strings (the caller frees them, also on error). */
+static int blockers_text(const char *root, const char *bdf, int group, char **list, char **cmds)
+{
+	size_t llen, clen;
+	FILE *lw = open_memstream(list, &llen), *cw = open_memstream(cmds, &clen);
+	int n = lw && cw ? put_blockers(lw, cw, root, bdf, group) : -ENOMEM;
+
+	if (lw)
+		fclose(lw);
+	if (cw)
+		fclose(cw);
+	return n;
 }
 
 /* Explanations: one pr_err line each. */
@@ -522,21 +513,20 @@ void vfio_explain_no_device(const char *bdf)
 
 void vfio_explain_no_group(const char *bdf)
 {
-	/*
-	 * amd_iommu=on is not a kernel parameter: the AMD IOMMU is on unless
-	 * the firmware hides it or amd_iommu=off / iommu=off is given.
-	 */
-	pr_err("%s has no IOMMU group (no " DEVS "/%s/iommu_group): the IOMMU is off or missing; "
-	       "enable VT-d / AMD-Vi in the firmware setup and boot with intel_iommu=on on Intel "
-	       "(AMD's is on by default: remove amd_iommu=off or iommu=off if given)", bdf, bdf);
+	pr_err("%s has no IOMMU group (no " DEVS "/%s/iommu_group): the IOMMU is off or missing; %s",
+	       bdf, bdf, IOMMU_HOWTO);
 }
 
 void vfio_explain_not_bound(const char *root, const char *bdf, const char *driver)
 {
-	char *cmds = NULL;
+	char actual[64], *cmds = NULL;
 	size_t len = 0;
 	FILE *w = open_memstream(&cmds, &len);
+	int group;
 
+	/* A caller that could not tell passes "": look once more, not to claim "no driver". */
+	if ((!driver || !*driver) && !vfio_sysfs_driver(root, bdf, actual, sizeof(actual)))
+		driver = actual;
 	if (!driver)
 		driver = "";
 	if (!w) {
@@ -545,27 +535,23 @@ void vfio_explain_not_bound(const char *root, const char *bdf, const char *drive
 	}
 	put_bind_commands(w, root, bdf, driver);
 	fclose(w);
-	if (*driver)
-		pr_err("%s is bound to %s, not vfio-pci; bind it with: %s", bdf, driver, cmds);
-	else
-		pr_err("%s is bound to no driver, not vfio-pci; bind it with: %s", bdf, cmds);
+	if (strcmp(driver, "vfio-pci"))
+		pr_err("%s is bound to %s, not vfio-pci; bind it with: %s", bdf,
+		       *driver ? driver : "no driver", cmds);
+	else if ((group = vfio_sysfs_group(root, bdf)) < 0)
+		vfio_explain_no_group(bdf);
+	else	/* Then the group node is what is missing: a container's own /dev, typically. */
+		pr_err("%s is bound to vfio-pci, but its group node %s/dev/vfio/%d is missing: in a "
+		       "container, pass it in (docker run --device /dev/vfio/%d); on the host, bind "
+		       "it again: %s", bdf, root, group, group, cmds);
 	free(cmds);
 }
 
 void vfio_explain_not_viable(const char *root, const char *bdf, int group)
 {
 	char *list = NULL, *cmds = NULL;
-	size_t llen = 0, clen = 0;
-	FILE *lw = open_memstream(&list, &llen);
-	FILE *cw = open_memstream(&cmds, &clen);
-	int n = -ENOMEM;
+	int n = blockers_text(root, bdf, group, &list, &cmds);
 
-	if (lw && cw)
-		n = put_blockers(lw, cw, root, bdf, group);
-	if (lw)
-		fclose(lw);
-	if (cw)
-		fclose(cw);
 	if (n < 0) {
 		pr_err("IOMMU group %d of %s is not viable, and its members cannot be listed "
 		       "(%s" GROUPS "/%d/devices: %s): every device in the group must be bound to "
@@ -577,25 +563,30 @@ void vfio_explain_not_viable(const char *root, const char *bdf, int group)
 		       group, bdf, root, group);
 	} else {
 		/* pr_err's line holds about 1000 bytes; past that, say the command once. */
-		bool short_cmds = llen + clen > 600;
-
 		pr_err("IOMMU group %d of %s is not viable: it also holds %s; every device in a group "
 		       "must be bound to vfio-pci, pci-stub or no driver (bridges, class 0604, may stay "
 		       "as they are); unbind %s with: %s", group, bdf, list,
 		       n == 1 ? "it" : "them",
-		       short_cmds ? "echo BDF > " DEVS "/BDF/driver/unbind for each" : cmds);
+		       strlen(list) + strlen(cmds) > 600 ?
+		       "echo BDF > " DEVS "/BDF/driver/unbind for each" : cmds);
 	}
 	free(list);
 	free(cmds);
+}
+
+static const char *user_name(void)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+
+	return pw ? pw->pw_name : "$USER";
 }
 
 void vfio_explain_access(const char *bdf, int group)
 {
 	pr_err("permission denied on /dev/vfio/%d (the IOMMU group of %s): run kvmio as root, or "
 	       "give the node to your user: sudo chown %s /dev/vfio/%d (until reboot; a udev rule "
-	       "SUBSYSTEM==\"vfio\", OWNER=\"%s\" makes it last)", group, bdf,
-	       getenv("USER") ? getenv("USER") : "$USER", group,
-	       getenv("USER") ? getenv("USER") : "$USER");
+	       "SUBSYSTEM==\"vfio\", OWNER=\"%s\" makes it last)", group, bdf, user_name(), group,
+	       user_name());
 }
 
 void vfio_explain_busy(const char *bdf, int group)
@@ -608,8 +599,6 @@ void vfio_explain_memlock(uint64_t need)
 {
 	struct rlimit rl;
 	uint64_t need_kib = (need + KiB - 1) / KiB;
-	const struct passwd *pw = getpwuid(geteuid());
-	const char *user = pw ? pw->pw_name : "USER";
 
 	if (getrlimit(RLIMIT_MEMLOCK, &rl)) {
 		pr_err("VFIO must lock %" PRIu64 " KiB of guest RAM and RLIMIT_MEMLOCK cannot be read "
@@ -629,7 +618,7 @@ void vfio_explain_memlock(uint64_t need)
 	       need_kib, (unsigned long long)rl.rlim_cur / 1024,
 	       rl.rlim_max == RLIM_INFINITY ? "unlimited, " : "",
 	       rl.rlim_max == RLIM_INFINITY ? 0ULL : (unsigned long long)rl.rlim_max / 1024,
-	       need_kib, user, need_kib);
+	       need_kib, user_name(), need_kib);
 }
 
 /* check-device. */
@@ -678,10 +667,7 @@ static void report_bars(FILE *out, const char *root, const char *bdf)
 		}
 		if (!b->size && !rom)
 			continue;
-		if (rom)
-			snprintf(label, sizeof(label), "ROM:");
-		else
-			snprintf(label, sizeof(label), "BAR%u:", i);
+		snprintf(label, sizeof(label), rom ? "ROM:" : "BAR%u:", i);
 		put_label(out, label);
 		if (!b->size) {
 			fprintf(out, "none\n");
@@ -767,8 +753,8 @@ static void report_reset(FILE *out, const char *root, const char *bdf)
 		fprintf(out, "unknown (no reset_method file)\n");
 }
 
-/* "7  (members: 0000:00:03.0 vfio-pci, ...)"; @members_ok: could list them. */
-static void report_group(FILE *out, const char *root, int group, bool *members_ok)
+/* "7  (members: 0000:00:03.0 vfio-pci, ...)" */
+static void report_group(FILE *out, const char *root, int group)
 {
 	struct dirent **names;
 	int n = group_members(root, group, &names);
@@ -777,7 +763,6 @@ static void report_group(FILE *out, const char *root, int group, bool *members_o
 	if (n < 0) {
 		fprintf(out, "%d  (members unknown: %s" GROUPS "/%d/devices: %s)\n", group, root,
 			group, strerror(-n));
-		*members_ok = false;
 		return;
 	}
 	fprintf(out, "%d  (members:", group);
@@ -792,8 +777,7 @@ static void report_group(FILE *out, const char *root, int group, bool *members_o
 			fprintf(out, " (bridge)");
 	}
 	fprintf(out, ")\n");
-	free_members(names, n);
-	*members_ok = true;
+	free_names(names, n);
 }
 
 static void report_memlock(FILE *out)
@@ -805,18 +789,63 @@ static void report_memlock(FILE *out)
 		fprintf(out, "unknown (%s)\n", strerror(errno));
 	else if (rl.rlim_cur == RLIM_INFINITY)
 		fprintf(out, "unlimited\n");
-	else if (geteuid() == 0)
-		fprintf(out, "%llu KiB limit (VFIO ignores it for root, which has CAP_IPC_LOCK)\n",
-			(unsigned long long)rl.rlim_cur / 1024);
 	else
-		fprintf(out, "%llu KiB limit (VFIO locks all guest RAM: raise it with ulimit -l, "
-			"or run as root)\n", (unsigned long long)rl.rlim_cur / 1024);
+		fprintf(out, "%llu KiB limit (%s)\n", (unsigned long long)rl.rlim_cur / 1024,
+			geteuid() ? "VFIO locks all guest RAM: raise it with ulimit -l, or run as root" :
+				    "VFIO ignores it for root, which has CAP_IPC_LOCK");
+}
+
+static void report_resv(FILE *out, const char *root, int group)
+{
+	struct vfio_resv resv[16];
+	int n = vfio_sysfs_resv(root, group, resv, ARRAY_SIZE(resv));
+
+	put_label(out, "reserved IOVA:");
+	if (n < 0)
+		fprintf(out, "unknown (%s)", strerror(-n));
+	else if (n == 0)
+		fprintf(out, "none");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s0x%" PRIx64 "-0x%" PRIx64 " %s", i ? ", " : "", resv[i].start,
+			resv[i].end, resv[i].type);
+	fprintf(out, "\n");
+}
+
+/* What the report found, for the verdict. */
+struct facts {
+	const char *root;
+	char bdf[VFIO_BDF_LEN];
+	char drv[64];
+	bool drv_known, bound, have_vfio, is_bridge;
+	int group;			/* or negative errno */
+	char group_node[PATH_MAX];	/* "" when there is no group */
+};
+
+static void report_nodes(FILE *out, struct facts *f)
+{
+	char vfio_node[PATH_MAX];
+
+	f->have_vfio = !path_fmt(vfio_node, sizeof(vfio_node), f->root, "/dev/vfio/vfio") &&
+		       path_exists(vfio_node);
+	fprintf(out, "%s: %s", vfio_node, f->have_vfio ? "present" : "missing");
+	if (f->group < 0 ||
+	    path_fmt(f->group_node, sizeof(f->group_node), f->root, "/dev/vfio/%d", f->group)) {
+		f->group_node[0] = '\0';
+		fprintf(out, "\n");
+		return;
+	}
+	fprintf(out, ";  %s: ", f->group_node);
+	if (!path_exists(f->group_node))
+		fprintf(out, "missing%s\n", f->bound ? "" : " (appears when vfio-pci takes the device)");
+	else if (access(f->group_node, R_OK | W_OK))
+		fprintf(out, "present, but not readable and writable by you (run as root)\n");
+	else
+		fprintf(out, "present\n");
 }
 
 /* Adds "; " between the verdict's reasons. */
-static void put_reason(FILE *why, unsigned int *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void put_reason(FILE *why, unsigned int *n, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+put_reason(FILE *why, unsigned int *n, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -827,169 +856,127 @@ static void put_reason(FILE *why, unsigned int *n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Every reason @f cannot be assigned, each with what to do, into @why. */
+static unsigned int put_reasons(FILE *why, const struct facts *f)
+{
+	unsigned int n = 0;
+
+	if (f->is_bridge)
+		put_reason(why, &n, "it is a bridge (header type not 0), and vfio-pci only takes "
+			   "endpoints");
+	if (f->group == -ENOENT)
+		put_reason(why, &n, "it has no IOMMU group: %s", IOMMU_HOWTO);
+	else if (f->group < 0)
+		put_reason(why, &n, "its IOMMU group cannot be read (%s)", strerror(-f->group));
+	if (f->group >= 0) {
+		char *list = NULL, *cmds = NULL;
+		int blockers = blockers_text(f->root, f->bdf, f->group, &list, &cmds);
+
+		if (blockers > 0)
+			put_reason(why, &n, "IOMMU group %d also holds %s, which must be bound to "
+				   "vfio-pci, pci-stub or no driver; unbind %s with: %s", f->group, list,
+				   blockers == 1 ? "it" : "them", cmds);
+		else if (blockers < 0)
+			put_reason(why, &n, "the members of IOMMU group %d cannot be listed (%s)",
+				   f->group, strerror(-blockers));
+		free(list);
+		free(cmds);
+	}
+	if (!f->have_vfio)
+		put_reason(why, &n, "no %s/dev/vfio/vfio: load VFIO with: modprobe vfio-pci "
+			   "vfio_iommu_type1", f->root);
+	if (!f->drv_known) {
+		put_reason(why, &n, "its driver cannot be read");
+	} else if (!f->bound) {
+		put_reason(why, &n, "it is bound to %s, not vfio-pci; bind it with: ",
+			   *f->drv ? f->drv : "no driver");
+		put_bind_commands(why, f->root, f->bdf, f->drv);
+	} else if (*f->group_node && !path_exists(f->group_node)) {
+		put_reason(why, &n, "%s is missing although vfio-pci has the device", f->group_node);
+	}
+	return n;
+}
+
 int vfio_check_device(const char *root, const char *arg, FILE *out)
 {
-	char bdf[VFIO_BDF_LEN], drv[64], vfio_node[PATH_MAX], group_node[PATH_MAX] = "";
+	struct facts f = { .root = root };
 	unsigned long vendor, device, class;
-	char *why = NULL, *list = NULL, *cmds = NULL;
-	size_t why_len = 0, list_len = 0, cmds_len = 0;
-	FILE *why_w = NULL, *list_w = NULL, *cmds_w = NULL;
-	unsigned int reasons = 0;
-	bool is_bridge = false, members_ok = false, bound, have_vfio;
-	int group, groups, ret = 1;
+	char *why = NULL;
+	size_t why_len = 0;
+	FILE *why_w;
+	int ret, groups;
 
-	if (vfio_bdf_parse(arg, bdf)) {
+	if (vfio_bdf_parse(arg, f.bdf)) {
 		fprintf(out, "'%s' is not a PCI address: give it as DDDD:BB:DD.F or BB:DD.F "
 			"(hex, as lspci -D prints it)\n", arg ? arg : "");
 		return 2;
 	}
-	if (device_exists(root, bdf)) {
-		fprintf(out, "%s  no such device (no %s" DEVS "/%s)\n", bdf, root, bdf);
+	if (device_exists(root, f.bdf)) {
+		fprintf(out, "%s  no such device (no %s" DEVS "/%s)\n", f.bdf, root, f.bdf);
 		put_label(out, "verdict:");
 		fprintf(out, "cannot be assigned: there is no such device; lspci -D lists them\n");
 		return 1;
 	}
-	why_w = open_memstream(&why, &why_len);
-	list_w = open_memstream(&list, &list_len);
-	cmds_w = open_memstream(&cmds, &cmds_len);
-	if (!why_w || !list_w || !cmds_w) {
-		fprintf(out, "%s  out of memory\n", bdf);
-		goto out;
-	}
 
-	fprintf(out, "%s", bdf);
-	if (!read_hex_attr(root, bdf, "vendor", &vendor) &&
-	    !read_hex_attr(root, bdf, "device", &device))
+	fprintf(out, "%s", f.bdf);
+	if (!read_hex_attr(root, f.bdf, "vendor", &vendor) &&
+	    !read_hex_attr(root, f.bdf, "device", &device))
 		fprintf(out, "  %04lx:%04lx", vendor, device);
 	else
 		fprintf(out, "  vendor:device unknown");
-	if (!read_hex_attr(root, bdf, "class", &class))
+	if (!read_hex_attr(root, f.bdf, "class", &class))
 		fprintf(out, "  class %06lx\n", class);
 	else
 		fprintf(out, "  class unknown\n");
 
 	put_label(out, "driver:");
-	ret = vfio_sysfs_driver(root, bdf, drv, sizeof(drv));
-	if (ret) {
-		snprintf(drv, sizeof(drv), "?");
+	ret = vfio_sysfs_driver(root, f.bdf, f.drv, sizeof(f.drv));
+	f.drv_known = !ret;
+	f.bound = f.drv_known && !strcmp(f.drv, "vfio-pci");
+	if (!f.drv_known)
 		fprintf(out, "unknown (%s)\n", strerror(-ret));
-	} else {
-		fprintf(out, "%s (%s)\n", *drv ? drv : "none",
-			!strcmp(drv, "vfio-pci") ? "ok" : "must be vfio-pci");
-	}
-	bound = !ret && !strcmp(drv, "vfio-pci");
+	else
+		fprintf(out, "%s (%s)\n", *f.drv ? f.drv : "none", f.bound ? "ok" : "must be vfio-pci");
 
-	group = vfio_sysfs_group(root, bdf);
-	if (group >= 0) {
-		report_group(out, root, group, &members_ok);
+	f.group = vfio_sysfs_group(root, f.bdf);
+	if (f.group >= 0) {
+		report_group(out, root, f.group);
 	} else {
 		put_label(out, "IOMMU group:");
-		if (group == -ENOENT)
-			fprintf(out, "none (no %s" DEVS "/%s/iommu_group)\n", root, bdf);
+		if (f.group == -ENOENT)
+			fprintf(out, "none (no %s" DEVS "/%s/iommu_group)\n", root, f.bdf);
 		else
-			fprintf(out, "unknown (%s)\n", strerror(-group));
+			fprintf(out, "unknown (%s)\n", strerror(-f.group));
 	}
-
 	put_label(out, "IOMMU:");
 	groups = count_groups(root);
 	if (groups > 0)
 		fprintf(out, "present (%d group%s)%s\n", groups, groups == 1 ? "" : "s",
-			group == -ENOENT ? ", but not for this device" : "");
-	else if (group >= 0)
+			f.group == -ENOENT ? ", but not for this device" : "");
+	else if (f.group >= 0)
 		fprintf(out, "present\n");
 	else
 		fprintf(out, "none found (no groups in %s" GROUPS "): off or missing\n", root);
-
-	ret = path_fmt(vfio_node, sizeof(vfio_node), root, "/dev/vfio/vfio");
-	have_vfio = !ret && path_exists(vfio_node);
-	fprintf(out, "%s: %s", vfio_node, have_vfio ? "present" : "missing");
-	if (group >= 0 && !path_fmt(group_node, sizeof(group_node), root, "/dev/vfio/%d", group)) {
-		fprintf(out, ";  %s: ", group_node);
-		if (!path_exists(group_node))
-			fprintf(out, "missing%s\n", bound ? "" : " (appears when vfio-pci takes the device)");
-		else if (access(group_node, R_OK | W_OK))
-			fprintf(out, "present, but not readable and writable by you (run as root)\n");
-		else
-			fprintf(out, "present\n");
-	} else {
-		fprintf(out, "\n");
-	}
-
-	report_reset(out, root, bdf);
-	report_bars(out, root, bdf);
-	report_intr(out, root, bdf, &is_bridge);
-	if (group >= 0) {
-		struct vfio_resv resv[16];
-		int n = vfio_sysfs_resv(root, group, resv, ARRAY_SIZE(resv));
-
-		put_label(out, "reserved IOVA:");
-		if (n < 0)
-			fprintf(out, "unknown (%s)\n", strerror(-n));
-		for (int i = 0; i < n; i++)
-			fprintf(out, "%s0x%" PRIx64 "-0x%" PRIx64 " %s%s", i ? ", " : "",
-				resv[i].start, resv[i].end, resv[i].type, i + 1 == n ? "\n" : "");
-		if (n == 0)
-			fprintf(out, "none\n");
-	}
+	report_nodes(out, &f);
+	report_reset(out, root, f.bdf);
+	report_bars(out, root, f.bdf);
+	report_intr(out, root, f.bdf, &f.is_bridge);
+	if (f.group >= 0)
+		report_resv(out, root, f.group);
 	report_memlock(out);
 
-	/* The verdict: every reason it cannot be assigned, each with what to do. */
-	if (is_bridge)
-		put_reason(why_w, &reasons, "it is a bridge (header type not 0), and vfio-pci only "
-			   "takes endpoints");
-	if (group == -ENOENT)
-		put_reason(why_w, &reasons, "it has no IOMMU group: enable VT-d / AMD-Vi in the "
-			   "firmware setup and boot with intel_iommu=on on Intel (AMD's is on by "
-			   "default unless amd_iommu=off or iommu=off is given)");
-	else if (group < 0)
-		put_reason(why_w, &reasons, "its IOMMU group cannot be read (%s)", strerror(-group));
-	if (group >= 0 && !members_ok)
-		put_reason(why_w, &reasons, "the members of IOMMU group %d cannot be listed", group);
-	if (group >= 0 && members_ok) {
-		int n = put_blockers(list_w, cmds_w, root, bdf, group);
-
-		fflush(list_w);
-		fflush(cmds_w);
-		if (n > 0)
-			put_reason(why_w, &reasons, "IOMMU group %d also holds %s, which must be bound to "
-				   "vfio-pci, pci-stub or no driver; unbind %s with: %s", group, list,
-				   n == 1 ? "it" : "them", cmds);
-		else if (n < 0)
-			put_reason(why_w, &reasons, "the members of IOMMU group %d cannot be listed",
-				   group);
-	}
-	if (!have_vfio)
-		put_reason(why_w, &reasons, "no %s: load VFIO with: modprobe vfio-pci vfio_iommu_type1",
-			   vfio_node);
-	if (!bound && strcmp(drv, "?")) {
-		put_reason(why_w, &reasons, "%s%s, not vfio-pci; bind it with: ",
-			   *drv ? "it is bound to " : "it is bound to no driver", drv);
-		put_bind_commands(why_w, root, bdf, drv);
-	} else if (!bound) {
-		put_reason(why_w, &reasons, "its driver cannot be read");
-	} else if (group >= 0 && *group_node && !path_exists(group_node)) {
-		put_reason(why_w, &reasons, "%s is missing although vfio-pci has the device",
-			   group_node);
-	}
-	fflush(why_w);
-
 	put_label(out, "verdict:");
-	if (reasons) {
-		fprintf(out, "cannot be assigned: %s\n", why);
-		ret = 1;
-	} else {
-		fprintf(out, "can be assigned\n");
-		ret = 0;
+	why_w = open_memstream(&why, &why_len);
+	if (!why_w) {
+		fprintf(out, "unknown (out of memory)\n");
+		return 1;
 	}
-out:
-	if (why_w)
-		fclose(why_w);
-	if (list_w)
-		fclose(list_w);
-	if (cmds_w)
-		fclose(cmds_w);
+	ret = put_reasons(why_w, &f) ? 1 : 0;
+	fclose(why_w);
+	if (ret)
+		fprintf(out, "cannot be assigned: %s\n", why);
+	else
+		fprintf(out, "can be assigned\n");
 	free(why);
-	free(list);
-	free(cmds);
 	return ret;
 }

@@ -98,8 +98,8 @@ int vfio_parse_intr(const uint8_t *cfg, size_t len, struct vfio_intr_info *out);
  *   vfio_explain_no_vfio:    /dev/vfio/vfio missing (modprobe vfio-pci vfio_iommu_type1)
  *   vfio_explain_no_iommu_model: VFIO_CHECK_EXTENSION has no type1 (modprobe vfio_iommu_type1)
  *   vfio_explain_no_device:  no /sys/bus/pci/devices/BDF (lspci -D lists the devices)
- *   vfio_explain_no_group:   no IOMMU group (enable the IOMMU: intel_iommu=on / amd_iommu=on,
- *                            and check the firmware's VT-d / AMD-Vi setting)
+ *   vfio_explain_no_group:   no IOMMU group (enable VT-d / AMD-Vi in the firmware; intel_iommu=on
+ *                            on Intel; AMD's is on unless amd_iommu=off or iommu=off)
  *   vfio_explain_not_bound:  bound to @driver or to none; the two echo lines to bind it to vfio-pci
  *   vfio_explain_not_viable: the group's other members that are not bound to vfio-pci (or
  *                            pci-stub / no driver), each with its driver

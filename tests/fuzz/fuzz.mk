@@ -71,7 +71,7 @@ fuzz-virtq-regress: $(FUZZ_OUT)/fuzz_virtq
 # cases 11-15, 19, 20), with the real virtio-rng behind it:
 #   make fuzz-pci [FUZZ_TIME=60] [FUZZ_ARGS=...]   corpus in $(B)/fuzz/corpus/pci
 #   make fuzz-pci-regress                          replay tests/fuzz/crashes/pci once
-FUZZ_PCI_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/pci/msi.c src/virtio/pci.c \
+FUZZ_PCI_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/pci/cap.c src/pci/msi.c src/virtio/pci.c \
                  src/virtio/queue.c src/virtio/rng.c tests/unit/fake_vm.c
 FUZZ_PCI_OBJS := $(FUZZ_PCI_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_pci.o
 

@@ -83,6 +83,7 @@ expect_out "check-device BDF" --help
 expect_out "Usage: kvmio check-device BDF" check-device --help
 expect 2 "expected one PCI address" check-device
 expect 2 "expected one PCI address" check-device 00:01.0 00:02.0
+expect 2 "check-device '00:03.8': expected a PCI address" check-device 00:03.8
 expect 2 "expected stdio, file=PATH or none" run --kernel "$tmp/zeros" --console tty
 expect 2 "only one can use stdio" run --kernel "$tmp/zeros" --console stdio --serial stdio
 if [ "$(id -u)" -ne 0 ]; then
