@@ -69,15 +69,53 @@ static bool ext_cap_keep(uint16_t id)
 	}
 }
 
-/* Bytes of the MSI capability at @cap (PCI 3.0 figures 6-9 to 6-12), within the header. */
+/* Bytes of the MSI capability at @cap (PCI 3.0 figures 6-9 to 6-12). */
 static unsigned int msi_cap_size(const uint8_t *hw, unsigned int cap)
 {
 	uint16_t flags = (uint16_t)le_read(hw + cap + PCI_MSI_FLAGS, 2);
 	bool is64 = flags & PCI_MSI_FLAGS_64BIT;
-	unsigned int len = (flags & PCI_MSI_FLAGS_MASKBIT) ? (is64 ? PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32) + 4 :
-			   (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32) + 2;
 
-	return MIN(len, PCI_CFG_LEGACY_SIZE - cap);
+	return (flags & PCI_MSI_FLAGS_MASKBIT) ? (is64 ? PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32) + 4 :
+	       (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32) + 2;
+}
+
+/*
+ * MSI, MSI-X and PCIe are kvmio's to emulate: the first of each in the list
+ * (the one vfio-pci and the guest's drivers use), whole within the header
+ * and over no other capability's header (@is_hdr: the headers met so far).
+ * Any other would show with its registers the device's, which the guest
+ * could then program behind kvmio's routes: hidden instead. @met: kinds met.
+ */
+static bool cap_ownable(const uint8_t *hw, unsigned int off, uint8_t id, unsigned int *met,
+			const bool *is_hdr)
+{
+	unsigned int len, kind;
+
+	switch (id) {
+	case PCI_CAP_ID_MSI:
+		len = msi_cap_size(hw, off);
+		kind = 1;
+		break;
+	case PCI_CAP_ID_MSIX:
+		len = PCI_CAP_MSIX_SIZEOF;
+		kind = 2;
+		break;
+	case PCI_CAP_ID_EXP:
+		len = PCI_EXP_FLAGS + 2;
+		kind = 4;
+		break;
+	default:
+		return true;
+	}
+	if (*met & kind)
+		return false;
+	*met |= kind;
+	if (off + len > PCI_CFG_LEGACY_SIZE)
+		return false;
+	for (unsigned int i = PCI_CAP_LIST_NEXT + 1; i < len; i++)
+		if (is_hdr[off + i])
+			return false;
+	return true;
 }
 
 static void emu_set(struct vfio_cfg_layout *lay, unsigned int off, unsigned int len)
@@ -89,7 +127,13 @@ static void emu_set(struct vfio_cfg_layout *lay, unsigned int off, unsigned int 
 static void layout_std(const uint8_t *hw, uint8_t *cfg, struct vfio_cfg_layout *lay)
 {
 	uint8_t seen[PCI_CFG_LEGACY_SIZE / 4] = { 0 };
-	unsigned int prev = PCI_CAPABILITY_LIST, hops = 0;
+	/*
+	 * Headers met, and the registers of the MSI and MSI-X kvmio owns: a
+	 * list that runs into those registers (a "capability" at the table
+	 * offset) must not have them relinked or zeroed, nor be walked there.
+	 */
+	bool is_hdr[PCI_CFG_LEGACY_SIZE] = { false }, owned[PCI_CFG_LEGACY_SIZE] = { false };
+	unsigned int prev = PCI_CAPABILITY_LIST, hops = 0, met = 0;
 	unsigned int off = hw[PCI_STATUS] & PCI_STATUS_CAP_LIST ? hw[PCI_CAPABILITY_LIST] & ~3u : 0;
 
 	cfg[PCI_CAPABILITY_LIST] = 0;
@@ -99,25 +143,34 @@ static void layout_std(const uint8_t *hw, uint8_t *cfg, struct vfio_cfg_layout *
 
 		if (seen[off / 4]++)
 			break;	/* a loop: the list ends here */
-		emu_set(lay, off, 2);
-		if (!cap_keep(id)) {
+		if (owned[off] || owned[off + 1]) {
 			lay->nhidden++;
-			cfg[off] = cfg[off + 1] = 0;
 			off = next;
 			continue;
 		}
+		emu_set(lay, off, 2);
+		if (!cap_keep(id) || !cap_ownable(hw, off, id, &met, is_hdr)) {
+			lay->nhidden++;
+			cfg[off] = cfg[off + 1] = 0;
+			is_hdr[off] = is_hdr[off + 1] = true;
+			off = next;
+			continue;
+		}
+		is_hdr[off] = is_hdr[off + 1] = true;
 		cfg[off + PCI_CAP_LIST_ID] = id;
 		cfg[off + PCI_CAP_LIST_NEXT] = 0;
 		/* The previous kept capability (or the header) points here. */
 		cfg[prev == PCI_CAPABILITY_LIST ? prev : prev + PCI_CAP_LIST_NEXT] = (uint8_t)off;
 		prev = off;
-		if (id == PCI_CAP_ID_MSI && !lay->msi_cap)
+		if (id == PCI_CAP_ID_MSI) {
 			lay->msi_cap = off;
-		else if (id == PCI_CAP_ID_MSIX && !lay->msix_cap && off + PCI_CAP_MSIX_SIZEOF <= PCI_CFG_LEGACY_SIZE)
+			memset(owned + off, true, msi_cap_size(hw, off));
+		} else if (id == PCI_CAP_ID_MSIX) {
 			lay->msix_cap = off;
-		else if (id == PCI_CAP_ID_EXP && !lay->pcie_cap &&
-			 off + PCI_EXP_FLAGS + 2 <= PCI_CFG_LEGACY_SIZE)
+			memset(owned + off, true, PCI_CAP_MSIX_SIZEOF);
+		} else if (id == PCI_CAP_ID_EXP) {
 			lay->pcie_cap = off;
+		}
 		off = next;
 	}
 	if (!cfg[PCI_CAPABILITY_LIST])
@@ -189,8 +242,13 @@ int vfio_cfg_layout(const uint8_t *hw, unsigned int size, uint8_t *cfg,
 	cfg[PCI_BIST] = 0;
 
 	layout_std(hw, cfg, lay);
-	if (lay->msi_cap)
-		emu_set(lay, lay->msi_cap, msi_cap_size(hw, lay->msi_cap));
+	if (lay->msi_cap) {
+		unsigned int len = msi_cap_size(hw, lay->msi_cap);
+
+		/* Ours whole, from zero: not what the host last programmed there. */
+		emu_set(lay, lay->msi_cap, len);
+		memset(cfg + lay->msi_cap + PCI_MSI_ADDRESS_LO, 0, len - PCI_MSI_ADDRESS_LO);
+	}
 	if (lay->msix_cap)
 		emu_set(lay, lay->msix_cap, PCI_CAP_MSIX_SIZEOF);
 	if (lay->pcie_cap) {
@@ -207,13 +265,17 @@ int vfio_cfg_layout(const uint8_t *hw, unsigned int size, uint8_t *cfg,
 					       PCI_EXP_TYPE_RC_END << 4);
 		lay->emu[flags] |= PCI_EXP_FLAGS_TYPE;
 	}
-	if (size == PCI_CFG_SIZE && lay->pcie_cap)
+	if (size == PCI_CFG_SIZE && lay->pcie_cap) {
 		layout_ext(hw, cfg, lay);
-	else
+	} else {
+		/*
+		 * No extended list (a conventional device, or 4 KiB without a
+		 * PCIe capability kvmio keeps): 0x100-0xfff are ours and zero,
+		 * so none of the device's extended capabilities shows there.
+		 */
 		emu_set(lay, PCI_CFG_LEGACY_SIZE, PCI_CFG_SIZE - PCI_CFG_LEGACY_SIZE);
-	/* Past the device's config space: ours, zero. */
-	if (size < PCI_CFG_SIZE)
-		memset(cfg + size, 0, PCI_CFG_SIZE - size);
+		memset(cfg + PCI_CFG_LEGACY_SIZE, 0, PCI_CFG_SIZE - PCI_CFG_LEGACY_SIZE);
+	}
 	return 0;
 }
 
@@ -244,13 +306,27 @@ void vfio_cfg_sync_command(struct vfio_device *vd)
 		pr_warn("%s: writing COMMAND: %s", vd->name, strerror(-ret));
 }
 
-/* Bytes of [off, off+len) that are not entirely ours. */
-static bool touches_device(const struct vfio_device *vd, unsigned int off, unsigned int len)
+/* Byte @off is (at least in part) the device's. */
+static bool dev_byte(const struct vfio_device *vd, unsigned int off)
 {
-	for (unsigned int i = 0; i < len; i++)
-		if (off + i < vd->lay.size && vd->lay.emu[off + i] != 0xff)
-			return true;
-	return false;
+	return off < vd->lay.size && vd->lay.emu[off] != 0xff;
+}
+
+/*
+ * The next run of the device's bytes in an access of @len at @off, from
+ * *@lo: [*lo, *hi). False when there is none. Bytes wholly ours, and those
+ * past the device's config space (vfio-pci refuses an access that crosses
+ * its end), are never read from or written to the device; each run goes
+ * in one access, so an aligned access keeps its size.
+ */
+static bool dev_run(const struct vfio_device *vd, unsigned int off, unsigned int len,
+		    unsigned int *lo, unsigned int *hi)
+{
+	while (*lo < len && !dev_byte(vd, off + *lo))
+		(*lo)++;
+	for (*hi = *lo; *hi < len && dev_byte(vd, off + *hi); (*hi)++)
+		;
+	return *lo < len;
 }
 
 /* The guest reads: the device's bits fresh from the device. */
@@ -258,56 +334,53 @@ static void vfio_cfg_read(struct pci_device *dev, unsigned int off, unsigned int
 {
 	struct vfio_device *vd = dev->opaque;
 	uint8_t hw[8];
+	unsigned int lo, hi;
 	int ret;
 
-	if (len > sizeof(hw) || !touches_device(vd, off, len))
+	if (len > sizeof(hw))
 		return;
-	ret = vfio_cfg_pread(vd, hw, len, off);
-	if (ret) {
-		/* A device that fell off the bus reads all-ones, as on hardware. */
-		if (ratelimit_ok(&cfg_rl, 5))
-			pr_warn("%s: config read at 0x%x: %s", vd->name, off, strerror(-ret));
-		memset(hw, 0xff, len);
-	}
-	for (unsigned int i = 0; i < len; i++) {
-		uint8_t m = vd->lay.emu[off + i];
+	for (lo = 0; dev_run(vd, off, len, &lo, &hi); lo = hi) {
+		ret = vfio_cfg_pread(vd, hw + lo, hi - lo, off + lo);
+		if (ret) {
+			/* A device that fell off the bus reads all-ones, as on hardware. */
+			if (ratelimit_ok(&cfg_rl, 5))
+				pr_warn("%s: config read at 0x%x: %s", vd->name, off + lo,
+					strerror(-ret));
+			memset(hw + lo, 0xff, hi - lo);
+		}
+		for (unsigned int i = lo; i < hi; i++) {
+			uint8_t m = vd->lay.emu[off + i];
 
-		dev->cfg[off + i] = (uint8_t)((dev->cfg[off + i] & m) | (hw[i] & ~m));
+			dev->cfg[off + i] = (uint8_t)((dev->cfg[off + i] & m) | (hw[i] & ~m));
+		}
 	}
 }
 
 /*
- * The guest writes, before kvmio's masks: bytes that are not entirely ours
- * go to the device as written (for bits we own in such a byte, our value),
- * so its write-1-to-clear and read-only bits behave as the device's.
+ * The guest writes, before kvmio's masks: the device's bytes go to the
+ * device as written (for bits we own in such a byte, our value), so its
+ * write-1-to-clear and read-only bits behave as the device's.
  */
 static void vfio_cfg_write_raw(struct pci_device *dev, unsigned int off, const uint8_t *data,
 			       unsigned int len)
 {
 	struct vfio_device *vd = dev->opaque;
 	uint8_t buf[8];
+	unsigned int lo, hi;
 	int ret;
 
-	if (len > sizeof(buf) || !touches_device(vd, off, len))
+	if (len > sizeof(buf))
 		return;
-	for (unsigned int i = 0; i < len; i++) {
-		uint8_t m = vd->lay.emu[off + i];
+	for (lo = 0; dev_run(vd, off, len, &lo, &hi); lo = hi) {
+		for (unsigned int i = lo; i < hi; i++) {
+			uint8_t m = vd->lay.emu[off + i];
 
-		buf[i] = (uint8_t)((data[i] & ~m) | (dev->cfg[off + i] & m));
+			buf[i] = (uint8_t)((data[i] & ~m) | (dev->cfg[off + i] & m));
+		}
+		ret = vfio_cfg_pwrite(vd, buf + lo, hi - lo, off + lo);
+		if (ret && ratelimit_ok(&cfg_rl, 5))
+			pr_warn("%s: config write at 0x%x: %s", vd->name, off + lo, strerror(-ret));
 	}
-	/*
-	 * Bytes wholly ours at either end are left out; the device sees the
-	 * rest with the guest's access size where possible.
-	 */
-	unsigned int lo = 0, hi = len;
-
-	while (lo < hi && (off + lo >= vd->lay.size || vd->lay.emu[off + lo] == 0xff))
-		lo++;
-	while (hi > lo && (off + hi - 1 >= vd->lay.size || vd->lay.emu[off + hi - 1] == 0xff))
-		hi--;
-	ret = vfio_cfg_pwrite(vd, buf + lo, hi - lo, off + lo);
-	if (ret && ratelimit_ok(&cfg_rl, 5))
-		pr_warn("%s: config write at 0x%x: %s", vd->name, off + lo, strerror(-ret));
 }
 
 /* After kvmio's masks: COMMAND to the device, MSI and MSI-X to their emulation. */

@@ -37,6 +37,11 @@ static bool in_range(uint64_t off, unsigned int len, uint64_t start, uint64_t si
 	return off >= start && off - start < size && len <= size - (off - start);
 }
 
+static bool overlaps(uint64_t off, unsigned int len, uint64_t start, uint64_t size)
+{
+	return off < start + size && start < off + len;
+}
+
 static void vfio_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int len, bool is_write)
 {
 	struct vfio_bar_ref *ref = opaque;
@@ -54,6 +59,10 @@ static void vfio_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int 
 				vfio_msix_pba_io(vd, off - vd->msix_pba_off, data, len);
 			return;
 		}
+		/* Partly over the table or PBA: none of it is the device's to see. */
+		if (overlaps(off, len, vd->msix_table_off, vd->msix_table_size) ||
+		    overlaps(off, len, vd->msix_pba_off, vd->msix_pba_size))
+			goto unbacked;
 	}
 	if ((ref->bar == PCI_ROM_SLOT && is_write) || !in_range(off, len, 0, r->size))
 		goto unbacked;

@@ -232,7 +232,7 @@ void vfio_msix_update(struct msix *m, int vec)
 		}
 		vd->mode = VFIO_IRQ_MSIX;
 		vd->hw_nvec = need;
-		memcpy(vd->hw_fd, fds, need * sizeof(int));
+		memcpy(vd->hw_fd + from, fds + from, (need - from) * sizeof(int));
 	}
 	/* A vector that got its eventfd after VFIO enabled it. */
 	for (unsigned int i = 0; i < vd->hw_nvec; i++) {

@@ -156,3 +156,28 @@ fuzz-virtio-blk-regress: $(FUZZ_OUT)/fuzz_virtio_blk
 	$(if $(FUZZ_BLK_REPLAY),$< $(FUZZ_BLK_REPLAY),@echo "fuzz-virtio-blk-regress: no inputs to replay")
 
 .PHONY: fuzz-virtio-blk fuzz-virtio-blk-regress
+
+# VFIO device assignment (hostile-guest.md cases 13 and 20) over a fake device
+# file, config space from the input: the target's pread/pwrite wrappers check
+# every access kvmio makes to the device.
+#   make fuzz-vfio [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/vfio
+#   make fuzz-vfio-regress          replay tests/fuzz/{corpus,crashes}/vfio once
+FUZZ_VFIO_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/pci/cap.c src/pci/msi.c \
+                  src/vfio/config.c src/vfio/device.c src/vfio/irq.c src/vfio/container.c \
+                  src/vfio/sysfs.c tests/unit/fake_vm.c
+FUZZ_VFIO_OBJS := $(FUZZ_VFIO_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_vfio.o
+
+$(FUZZ_OUT)/fuzz_vfio: $(FUZZ_VFIO_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--wrap=pread,--wrap=pwrite -o $@ $^ -lpthread
+
+fuzz-vfio: $(FUZZ_OUT)/fuzz_vfio
+	@mkdir -p $(FUZZ_OUT)/corpus/vfio $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_vfio -max_total_time=$(FUZZ_TIME) -timeout=10 -malloc_limit_mb=512 \
+	   -max_len=8192 -print_final_stats=1 -artifact_prefix=artifacts/ $(FUZZ_ARGS) \
+	   corpus/vfio $(wildcard $(abspath tests/fuzz/corpus/vfio))
+
+FUZZ_VFIO_REPLAY := $(wildcard tests/fuzz/corpus/vfio/* tests/fuzz/crashes/vfio/*)
+fuzz-vfio-regress: $(FUZZ_OUT)/fuzz_vfio
+	$(if $(FUZZ_VFIO_REPLAY),$< $(FUZZ_VFIO_REPLAY),@echo "fuzz-vfio-regress: no inputs to replay")
+
+.PHONY: fuzz-vfio fuzz-vfio-regress

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * A VM for device tests without KVM: the real bus, recording stand-ins for
- * vm.c's vm_irq_line and vm_request_stop. See fake_vm.h.
+ * vm.c's vm_irq_line, vm_request_stop and vm_map_mmio/vm_unmap_mmio. See
+ * fake_vm.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +26,11 @@ static struct {
 	unsigned long calls_total;
 	unsigned int stops[FAKE_VM_NR_STOP];
 	enum vm_stop_reason stop_reason;
+	struct fake_mmio_slot slot[FAKE_VM_NR_SLOTS];	/* slot < 0: free */
+	unsigned long maps, unmaps;
+	int map_err;
+	void (*watch)(const struct fake_mmio_slot *s, void *opaque);
+	void *watch_opaque;
 	char err[256];			/* the first violation */
 } rec = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -122,6 +128,87 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 	pthread_mutex_unlock(&rec.lock);
 }
 
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+	const uint64_t pg = 4096;
+	struct fake_mmio_slot s = { -1, gpa, size, hva };
+	void (*watch)(const struct fake_mmio_slot *s, void *opaque);
+	void *watch_opaque;
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&rec.lock);
+	watch = rec.watch;
+	watch_opaque = rec.watch_opaque;
+	if (vm != rec.vm) {
+		violation("vm_map_mmio: wrong vm %p", (void *)vm);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!size || gpa % pg || size % pg || (uintptr_t)hva % pg || !hva || gpa + size < gpa) {
+		violation("vm_map_mmio: gpa 0x%llx size 0x%llx hva %p: not page-aligned or empty",
+			  (unsigned long long)gpa, (unsigned long long)size, hva);
+		ret = -EINVAL;
+		goto out;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		if (overlap(gpa, size, vm->mem.region[i].gpa, vm->mem.region[i].size)) {
+			violation("vm_map_mmio: 0x%llx+0x%llx over RAM", (unsigned long long)gpa,
+				  (unsigned long long)size);
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	for (unsigned int i = 0; i < FAKE_VM_NR_SLOTS; i++) {
+		if (rec.slot[i].slot >= 0 && overlap(gpa, size, rec.slot[i].gpa, rec.slot[i].size)) {
+			violation("vm_map_mmio: 0x%llx+0x%llx over slot %d (0x%llx+0x%llx)",
+				  (unsigned long long)gpa, (unsigned long long)size, rec.slot[i].slot,
+				  (unsigned long long)rec.slot[i].gpa,
+				  (unsigned long long)rec.slot[i].size);
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	if (rec.map_err) {
+		ret = rec.map_err;
+		goto out;
+	}
+	for (unsigned int i = 0; i < FAKE_VM_NR_SLOTS; i++) {
+		if (rec.slot[i].slot < 0) {
+			s.slot = FAKE_VM_SLOT_BASE + (int)i;
+			rec.slot[i] = s;
+			rec.maps++;
+			ret = s.slot;
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&rec.lock);
+	if (ret >= 0 && watch)
+		watch(&s, watch_opaque);
+	return ret;
+}
+
+void vm_unmap_mmio(struct vm *vm, int slot)
+{
+	unsigned int i = (unsigned int)(slot - FAKE_VM_SLOT_BASE);
+
+	pthread_mutex_lock(&rec.lock);
+	if (vm != rec.vm)
+		violation("vm_unmap_mmio: wrong vm %p", (void *)vm);
+	else if (slot < FAKE_VM_SLOT_BASE || i >= FAKE_VM_NR_SLOTS || rec.slot[i].slot != slot)
+		violation("vm_unmap_mmio: slot %d is not mapped", slot);
+	else {
+		rec.slot[i].slot = -1;
+		rec.unmaps++;
+	}
+	pthread_mutex_unlock(&rec.lock);
+}
+
 /* ---- set-up and the record -------------------------------------------- */
 
 void fake_vm_init_fail(struct vm *vm, void (*on_fail)(const char *msg))
@@ -133,6 +220,9 @@ void fake_vm_init_fail(struct vm *vm, void (*on_fail)(const char *msg))
 	vm->serial_out_fd = vm->serial_rx_fd = -1;
 	pthread_mutex_lock(&rec.lock);
 	memset(rec.level, 0, sizeof(rec.level));
+	for (unsigned int i = 0; i < FAKE_VM_NR_SLOTS; i++)
+		rec.slot[i].slot = -1;
+	rec.watch = NULL;
 	rec.vm = vm;
 	rec.fail = on_fail;
 	pthread_mutex_unlock(&rec.lock);
@@ -149,6 +239,14 @@ void fake_vm_destroy(struct vm *vm)
 		bus_destroy(&vm->bus);
 	vm->bus_up = false;
 	pthread_mutex_lock(&rec.lock);
+	for (unsigned int i = 0; i < FAKE_VM_NR_SLOTS; i++) {
+		if (rec.vm == vm && rec.slot[i].slot >= 0) {
+			violation("memory slot %d (0x%llx+0x%llx) still mapped when the VM goes",
+				  rec.slot[i].slot, (unsigned long long)rec.slot[i].gpa,
+				  (unsigned long long)rec.slot[i].size);
+			rec.slot[i].slot = -1;
+		}
+	}
 	if (rec.vm == vm)
 		rec.vm = NULL;
 	pthread_mutex_unlock(&rec.lock);
@@ -163,6 +261,8 @@ void fake_vm_reset(void)
 	rec.calls_total = 0;
 	memset(rec.stops, 0, sizeof(rec.stops));
 	rec.stop_reason = VM_RUNNING;
+	rec.maps = rec.unmaps = 0;
+	rec.map_err = 0;
 	rec.err[0] = 0;
 	pthread_mutex_unlock(&rec.lock);
 }
@@ -205,6 +305,75 @@ unsigned int fake_stop_count(enum vm_stop_reason reason)
 enum vm_stop_reason fake_stop_reason(void)
 {
 	LOCKED_RETURN(enum vm_stop_reason, rec.stop_reason);
+}
+
+unsigned int fake_mmio_nslots(void)
+{
+	return fake_mmio_slots(NULL, 0);
+}
+
+bool fake_mmio_slot_at(uint64_t gpa, struct fake_mmio_slot *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rec.lock);
+	for (unsigned int i = 0; i < FAKE_VM_NR_SLOTS && !found; i++) {
+		const struct fake_mmio_slot *s = &rec.slot[i];
+
+		if (s->slot >= 0 && gpa >= s->gpa && gpa - s->gpa < s->size) {
+			*out = *s;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&rec.lock);
+	return found;
+}
+
+unsigned int fake_mmio_slots(struct fake_mmio_slot *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&rec.lock);
+	for (unsigned int i = 0; i < FAKE_VM_NR_SLOTS; i++) {
+		unsigned int j;
+
+		if (rec.slot[i].slot < 0)
+			continue;
+		/* Insertion by gpa into the first @max. */
+		for (j = MIN(n, max); j > 0 && out[j - 1].gpa > rec.slot[i].gpa; j--)
+			if (j < max)
+				out[j] = out[j - 1];
+		if (j < max)
+			out[j] = rec.slot[i];
+		n++;
+	}
+	pthread_mutex_unlock(&rec.lock);
+	return n;
+}
+
+unsigned long fake_mmio_maps(void)
+{
+	LOCKED_RETURN(unsigned long, rec.maps);
+}
+
+unsigned long fake_mmio_unmaps(void)
+{
+	LOCKED_RETURN(unsigned long, rec.unmaps);
+}
+
+void fake_mmio_fail(int err)
+{
+	pthread_mutex_lock(&rec.lock);
+	rec.map_err = err;
+	pthread_mutex_unlock(&rec.lock);
+}
+
+void fake_mmio_watch(void (*fn)(const struct fake_mmio_slot *s, void *opaque), void *opaque)
+{
+	pthread_mutex_lock(&rec.lock);
+	rec.watch = fn;
+	rec.watch_opaque = opaque;
+	pthread_mutex_unlock(&rec.lock);
 }
 
 bool fake_vm_error(char *buf, size_t size)
