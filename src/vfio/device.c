@@ -66,6 +66,10 @@ static void vfio_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int 
 	}
 	if ((ref->bar == PCI_ROM_SLOT && is_write) || !in_range(off, len, 0, r->size))
 		goto unbacked;
+	if (ref->bar == PCI_ROM_SLOT && vd->rom) {
+		memcpy(data, vd->rom + off, len);
+		return;
+	}
 	n = is_write ? pwrite(vd->fd, data, len, (off_t)(r->offset + off)) :
 		       pread(vd->fd, data, len, (off_t)(r->offset + off));
 	if (n == (ssize_t)len)
@@ -259,6 +263,36 @@ static int msix_locate(struct vfio_device *vd)
 	return 0;
 }
 
+/*
+ * The ROM does not change, and each read of VFIO's ROM region maps and
+ * unmaps the ROM on the host (a firmware image read 4 bytes at a time took
+ * a minute in the rig): read it once. Past the image the ROM reads all-ones.
+ */
+static void rom_cache(struct vfio_device *vd)
+{
+	const struct vfio_region *r = &vd->region[VFIO_PCI_ROM_REGION_INDEX];
+	uint64_t done = 0;
+
+	vd->rom = malloc(r->size);
+	if (!vd->rom)
+		return;
+	while (done < r->size) {
+		ssize_t n = pread(vd->fd, vd->rom + done, r->size - done, (off_t)(r->offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (uint64_t)n;
+	}
+	if (!done) {
+		free(vd->rom);
+		vd->rom = NULL;
+		return;
+	}
+	memset(vd->rom + done, 0xff, r->size - done);
+}
+
 /* BARs and ROM: sizes from VFIO's regions, types from the device's BAR registers. */
 static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_ref *refs)
 {
@@ -302,6 +336,7 @@ static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_
 	if (vd->region[VFIO_PCI_ROM_REGION_INDEX].size) {
 		uint64_t size = vd->region[VFIO_PCI_ROM_REGION_INDEX].size;
 
+		rom_cache(vd);
 		refs[PCI_ROM_SLOT] = (struct vfio_bar_ref){ vd, PCI_ROM_SLOT };
 		if (pci_bar_init(dev, PCI_ROM_SLOT, PCI_BAR_ROM, false, size, vfio_bar_io,
 				 &refs[PCI_ROM_SLOT]))
@@ -336,6 +371,7 @@ void vfio_device_free(struct vfio_device *vd)
 	}
 	pthread_mutex_destroy(&vd->irq_lock);
 	free(vd->bar_refs);
+	free(vd->rom);
 	free(vd);
 }
 

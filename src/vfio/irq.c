@@ -162,20 +162,25 @@ static void msix_vec_sync(struct vfio_device *vd, unsigned int i)
 	struct msi_irq *irq = &m->vec[i].irq;
 	struct msi_msg msg = msix_vec_msg(m, i);
 
+	int ret;
+
 	if (msix_vec_masked(m, i)) {
-		if (irq->fd >= 0)
-			msi_irq_bind(vd->vm, irq, false);
+		ret = irq->fd >= 0 ? msi_irq_bind(vd->vm, irq, false) : 0;
+		if (ret && ratelimit_ok(&irq_rl, 5))
+			pr_warn("%s: MSI-X vector %u: unbinding its irqfd: %s", vd->name, i,
+				strerror(-ret));
 		return;
 	}
 	if (!irq->gsi || irq->msg.addr != msg.addr || irq->msg.data != msg.data) {
-		int ret = msi_irq_setup(vd->vm, irq, msg);
-
+		ret = msi_irq_setup(vd->vm, irq, msg);
 		if (ret && ratelimit_ok(&irq_rl, 5))
 			pr_warn("%s: MSI-X vector %u route: %s", vd->name, i, strerror(-ret));
 		m->vec[i].dirty = false;
 	}
-	if (irq->fd >= 0)
-		msi_irq_bind(vd->vm, irq, true);
+	ret = irq->fd >= 0 ? msi_irq_bind(vd->vm, irq, true) : 0;
+	if (ret && ratelimit_ok(&irq_rl, 5))
+		pr_warn("%s: MSI-X vector %u: binding its irqfd: %s", vd->name, i, strerror(-ret));
+	pr_debug("%s: MSI-X vector %u %s", vd->name, i, irq->unbound ? "unbound" : "live");
 }
 
 void vfio_msix_update(struct msix *m, int vec)

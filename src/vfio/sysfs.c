@@ -816,7 +816,7 @@ struct facts {
 	const char *root;
 	char bdf[VFIO_BDF_LEN];
 	char drv[64];
-	bool drv_known, bound, have_vfio, is_bridge;
+	bool drv_known, bound, have_vfio, have_type1, is_bridge;
 	int group;			/* or negative errno */
 	char group_node[PATH_MAX];	/* "" when there is no group */
 };
@@ -828,6 +828,11 @@ static void report_nodes(FILE *out, struct facts *f)
 	f->have_vfio = !path_fmt(vfio_node, sizeof(vfio_node), f->root, "/dev/vfio/vfio") &&
 		       path_exists(vfio_node);
 	fprintf(out, "%s: %s", vfio_node, f->have_vfio ? "present" : "missing");
+	/* Without the type1 IOMMU model /dev/vfio/vfio opens but has nothing to offer. */
+	f->have_type1 = !path_fmt(vfio_node, sizeof(vfio_node), f->root,
+				  "/sys/module/vfio_iommu_type1") && path_exists(vfio_node);
+	if (f->have_vfio && !f->have_type1)
+		fprintf(out, " (no vfio_iommu_type1 module)");
 	if (f->group < 0 ||
 	    path_fmt(f->group_node, sizeof(f->group_node), f->root, "/dev/vfio/%d", f->group)) {
 		f->group_node[0] = '\0';
@@ -885,6 +890,8 @@ static unsigned int put_reasons(FILE *why, const struct facts *f)
 	if (!f->have_vfio)
 		put_reason(why, &n, "no %s/dev/vfio/vfio: load VFIO with: modprobe vfio-pci "
 			   "vfio_iommu_type1", f->root);
+	else if (!f->have_type1)
+		put_reason(why, &n, "VFIO has no IOMMU model: load it with: modprobe vfio_iommu_type1");
 	if (!f->drv_known) {
 		put_reason(why, &n, "its driver cannot be read");
 	} else if (!f->bound) {

@@ -69,6 +69,7 @@ struct vfio_device {
 	struct vfio_region region[VFIO_PCI_NUM_REGIONS];
 	struct vfio_cfg_layout lay;
 	void *bar_refs;			/* device.c's per-BAR handler contexts */
+	uint8_t *rom;			/* the expansion ROM, read once (NULL: read per access) */
 
 	/* MSI-X: the table and PBA stay trapped; they live in BAR msix_bar. */
 	struct msix msix;

@@ -173,10 +173,11 @@ static void add_dev(const char *root, const struct fake_dev *d)
 	}
 }
 
-/* The VFIO modules are loaded: /dev/vfio/vfio exists. */
+/* The VFIO modules are loaded: /dev/vfio/vfio exists, and the type1 IOMMU model. */
 static void add_vfio(const char *root)
 {
 	vput(root, "dev/vfio/vfio", "", 0);
+	vput(root, "sys/module/vfio_iommu_type1/refcnt", "0\n", 2);
 }
 
 /* Config space: header, then capabilities chained by the caller. */
@@ -574,6 +575,18 @@ static void test_check_edu(void **state)
 			    "reserved IOVA: 0xfee00000-0xfeefffff msi");
 	assert_string_equal(line_of(rep, "verdict:"), "verdict:       can be assigned");
 	free(rep);
+
+	/* No IOMMU model: /dev/vfio/vfio opens but run would be refused; so is this. */
+	snprintf(want, sizeof(want), "%s/sys/module/vfio_iommu_type1/refcnt", root);
+	assert_int_equal(unlink(want), 0);
+	snprintf(want, sizeof(want), "%s/sys/module/vfio_iommu_type1", root);
+	assert_int_equal(rmdir(want), 0);
+	rep = check(root, EDU, &rc);
+	assert_int_equal(rc, 1);
+	assert_contains(line_of(rep, root), "(no vfio_iommu_type1 module)");
+	assert_contains(line_of(rep, "verdict:"), "modprobe vfio_iommu_type1");
+	free(rep);
+	add_vfio(root);
 
 	/* vfio-pci has it but the group node is gone: say so, do not claim success. */
 	snprintf(want, sizeof(want), "%s/dev/vfio/7", root);
