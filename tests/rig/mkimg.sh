@@ -15,8 +15,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "mkimg: $*" >&2; exit 1; }
 
-# Modules needed in L1 (rig.md): KVM, VFIO with the type1 IOMMU backend, tun.
-L1_MODULES="kvm_amd vfio-pci vfio_iommu_type1 tun"
+# Modules needed in L1 (rig.md): KVM, VFIO with the type1 IOMMU backend, tun; nvme, which the
+# VFIO scenarios load to fill and check the NVMe with L1's own driver (its dependencies come along).
+L1_MODULES="kvm_amd vfio-pci vfio_iommu_type1 tun nvme"
 
 # Firmware QEMU (in L1) may load for q35/microvm/pc with -kernel.
 QEMU_FW="/usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin

@@ -29,6 +29,8 @@
 #   RIG_L2_EXTRA        a directory whose tree is added to the L2 root (e.g. bin/TOOL), in the
 #                       same appended archive as DIR/l2/*.sh
 #   RIG_PARAM_*         passed on to the scenarios in L1 (exported, same names and values)
+#   RIG_GUESTS          where the tiny test guests some scenarios boot are (default build/guests;
+#                       make guests builds them); they go to /rig/guests/ in L1
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -135,6 +137,12 @@ install -m 0755 "$here/l1/init" "$ov/init"
 cp "$here/l1/lib.sh" "$ov/rig/lib.sh"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/dmesg-allow.txt" >"$ov/rig/dmesg-allow.re"
 for s in "${scenarios[@]}"; do cp "$scen_dir/$s.sh" "$ov/rig/scenarios/"; done
+# Tiny guests (tests/guests/guests.mk: GUEST_RIG_NAMES) at /rig/guests/NAME.bzImage; a scenario
+# that needs a missing one says so.
+mkdir -p "$ov/rig/guests"
+for g in vfio_edu; do
+	[ -f "${RIG_GUESTS:-$repo/build/guests}/$g.bzImage" ] && cp "${RIG_GUESTS:-$repo/build/guests}/$g.bzImage" "$ov/rig/guests/"
+done
 if [ "$ext" = 1 ] || [ -n "$l2_extra" ]; then
 	# The cached L2 image, then an archive of DIR/l2/*.sh (at /rig/l2/) and RIG_L2_EXTRA's tree.
 	l2x=$tmp/l2x

@@ -283,7 +283,243 @@ expect_no_stderr() {
 	if grep -q -E "$1" "$RIG_WORK/vmm.err"; then fail "VMM stderr has /$1/: $(grep -E "$1" "$RIG_WORK/vmm.err" | head -n 1)"; else ok "VMM stderr has no /$1/"; fi
 }
 
+# --- PCI devices and VFIO (scenarios/vfio-*.sh) ------------------------------------------------
+# L1's devices: edu 1234:11e8, nvme 1b36:0010 (64 MiB of zeros per rig run), e1000e 8086:10d3 on
+# QEMU user networking (gateway 10.0.2.2). At L1 boot none has a driver (L1 loads nvme only when
+# a scenario asks). A scenario that rebinds a device calls pci_save first: finish() puts every
+# saved device back on its driver, even when checks failed or the scenario returned early.
+
+# VFIO_VMM: the L2 VMM of vfio_start/vfio_boot: kvmio, or qemu (RIG_PARAM_VFIO_VMM=qemu; QEMU q35
+# with -device vfio-pci, the reference the guest-side checks were validated against).
+VFIO_VMM=${RIG_PARAM_VFIO_VMM:-kvmio}
+
+# pci_find VENDOR:DEVICE: the BDF (dddd:bb:dd.f) of the first device with those IDs (hex without
+# 0x, as lspci -n prints them); status 1 and no output if there is none.
+pci_find() {
+	for d in /sys/bus/pci/devices/*; do
+		if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x${1%%:*}:0x${1#*:}" ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# pci_driver BDF: the driver BDF is bound to, or "none".
+pci_driver() {
+	d=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)
+	if [ -n "$d" ]; then echo "${d##*/}"; else echo none; fi
+}
+
+# pci_ids BDF: VENDOR:DEVICE (1b36:0010).
+pci_ids() {
+	echo "$(sed 's/^0x//' "/sys/bus/pci/devices/$1/vendor"):$(sed 's/^0x//' "/sys/bus/pci/devices/$1/device")"
+}
+
+# pci_group BDF: its IOMMU group number (nothing without one).
+pci_group() {
+	g=$(readlink "/sys/bus/pci/devices/$1/iommu_group" 2>/dev/null) && echo "${g##*/}"
+}
+
+# pci_bind BDF DRIVER|none: bind BDF to DRIVER alone (driver_override, so that no other driver
+# takes it; the module is loaded first), or leave it unbound. Probing may be asynchronous (nvme):
+# waits up to 30 s. Status 0 when BDF ends up bound as asked. driver_override stays DRIVER.
+pci_bind() {
+	p=/sys/bus/pci/devices/$1
+	[ -e "$p" ] || return 1
+	if [ "$(pci_driver "$1")" = "$2" ]; then
+		[ "$2" = none ] || echo "$2" >"$p/driver_override"
+		return 0
+	fi
+	[ -e "$p/driver" ] && echo "$1" >"$p/driver/unbind"
+	if [ "$2" = none ]; then
+		echo >"$p/driver_override"
+		[ "$(pci_driver "$1")" = none ]
+		return
+	fi
+	modprobe "$2" 2>/dev/null
+	echo "$2" >"$p/driver_override"
+	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
+	n=0
+	while [ "$(pci_driver "$1")" != "$2" ] && [ $n -lt 300 ]; do
+		usleep 100000
+		n=$((n + 1))
+	done
+	[ "$(pci_driver "$1")" = "$2" ]
+}
+
+# pci_save BDF: remember BDF's driver and driver_override (once per scenario) for pci_restore.
+pci_save() {
+	grep -q "^$1 " "$RIG_WORK/pci.saved" 2>/dev/null && return
+	echo "$1 $(pci_driver "$1") $(cat "/sys/bus/pci/devices/$1/driver_override")" >>"$RIG_WORK/pci.saved"
+}
+
+# pci_restore: the VFIO modules L1's init loaded are loaded, and every device pci_save saw is on
+# its driver again, its driver_override as it was. A VMM still running (it holds its devices:
+# unbinding would wait for it) is killed first. Runs from finish().
+pci_restore() {
+	[ -s "$RIG_WORK/pci.saved" ] || return 0
+	if [ -n "${VMM_PID:-}" ] && kill -0 "$VMM_PID" 2>/dev/null; then
+		info "killing the VMM (pid $VMM_PID) before restoring devices"
+		kill -9 "$VMM_PID"
+		wait "$VMM_PID" 2>/dev/null
+		VMM_PID=
+	fi
+	for m in vfio-pci vfio_iommu_type1; do
+		modprobe "$m" || fail "restore: modprobe $m failed"
+	done
+	while read -r bdf drv ovr; do
+		if pci_bind "$bdf" "$drv"; then
+			if [ "$ovr" = "(null)" ]; then echo >"/sys/bus/pci/devices/$bdf/driver_override"; else echo "$ovr" >"/sys/bus/pci/devices/$bdf/driver_override"; fi
+			echo "restored: $bdf on $drv"
+		else
+			fail "restore: $bdf is on $(pci_driver "$bdf"), could not put it back on $drv"
+		fi
+	done <"$RIG_WORK/pci.saved"
+	rm -f "$RIG_WORK/pci.saved"
+}
+
+# vfio_bind BDF...: pci_save each, bind it to vfio-pci; ok when /dev/vfio/GROUP exists, else fail.
+vfio_bind() {
+	for b in "$@"; do
+		pci_save "$b"
+		if pci_bind "$b" vfio-pci && [ -c "/dev/vfio/$(pci_group "$b")" ]; then
+			ok "$b ($(pci_ids "$b")) on vfio-pci, /dev/vfio/$(pci_group "$b")"
+		else
+			fail "binding $b to vfio-pci: driver $(pci_driver "$b"), group $(pci_group "$b"), $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
+		fi
+	done
+}
+
+# vfio_start CPUS MEMORY "BDF..." [L2 CMDLINE WORDS...]: L2 with those devices assigned, in the
+# background (VMM_PID), under $VFIO_VMM; vfio_boot: the same, run to its end.
+vfio_start() {
+	cpus=$1 mem=$2 bdfs=$3
+	shift 3
+	devs=
+	if [ "$VFIO_VMM" = qemu ]; then
+		for b in $bdfs; do devs="$devs -device vfio-pci,host=$b"; done
+		# shellcheck disable=SC2086
+		vmm_start qemu-system-x86_64 -enable-kvm -machine q35 -cpu host -smp "$cpus" -m "$mem" \
+			-nographic -nodefaults -no-reboot -serial stdio $devs \
+			-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$(l2_cmdline "$@")"
+	else
+		for b in $bdfs; do devs="$devs --device vfio=$b"; done
+		# shellcheck disable=SC2086
+		kvmio_start --cpus "$cpus" --memory "$mem" $devs -- "$@"
+	fi
+}
+vfio_boot() {
+	vfio_start "$@"
+	vmm_wait
+}
+
+# l1_dmesg_mark: a marker line in L1's kernel log; expect_l1_dmesg_clean: after the last marker,
+# no IOMMU fault (DMAR) and no error-level line about VFIO, the IOMMU, PCI or the assigned
+# devices' drivers; other warnings are listed as info.
+l1_dmesg_mark() {
+	RIG_DMESG_MARK="rig-mark-$RIG_NAME-$(ms)"
+	echo "<6>$RIG_DMESG_MARK" >/dev/kmsg
+}
+expect_l1_dmesg_clean() {
+	[ -n "${RIG_DMESG_MARK:-}" ] || { fail "expect_l1_dmesg_clean without l1_dmesg_mark"; return; }
+	dmesg -r | sed -n "/$RIG_DMESG_MARK/,\$p" | sed 1d >"$RIG_WORK/l1-dmesg"
+	# KVM's "Unhandled WRMSR(0xc0010007)" (an AMD perf MSR Linux pokes at boot) is harmless (rig.md).
+	grep -E 'DMAR: \[DMA|DMAR: DRHD|fault addr|PTE (Read|Write) access|^<[0-3]>.*(vfio|iommu|dmar|pci|nvme|e1000e|kvm)' \
+		"$RIG_WORK/l1-dmesg" | grep -v -E 'Unhandled (WR|RD)MSR' >"$RIG_WORK/l1-dmesg.bad"
+	if [ -s "$RIG_WORK/l1-dmesg.bad" ]; then
+		fail "L1 kernel log has IOMMU faults or VFIO/PCI errors:"
+		head -n 12 "$RIG_WORK/l1-dmesg.bad" | sed 's/^/  /'
+	else
+		ok "L1 kernel log: no IOMMU faults, no VFIO/PCI errors ($(wc -l <"$RIG_WORK/l1-dmesg") new lines)"
+	fi
+	grep -E '^<4>' "$RIG_WORK/l1-dmesg" | head -n 8 |
+		sed 's/^/info: L1 warning: /'
+}
+
+# nvme_blk BDF: wait (30 s at most) for the namespace block device of the NVMe at BDF under L1's
+# nvme driver; prints its name (nvme0n1). Status 1 if it never appears.
+nvme_blk() {
+	n=0
+	while [ $n -lt 300 ]; do
+		for b in /sys/bus/pci/devices/"$1"/nvme/nvme*/nvme*n*; do
+			[ -e "$b" ] && [ -b "/dev/${b##*/}" ] && { echo "${b##*/}"; return 0; }
+		done
+		usleep 100000
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# nvme_prepare BDF: under L1's own nvme driver, fill the whole namespace with random data (a copy
+# stays in $RIG_WORK/nvme.orig) and read it back (NVME_SHA: its checksum). Checks print ok/FAIL.
+nvme_prepare() {
+	NVME_SHA=
+	pci_save "$1"
+	if ! pci_bind "$1" nvme || ! blk=$(nvme_blk "$1"); then
+		fail "L1's nvme driver on $1: driver $(pci_driver "$1"), no namespace block device"
+		return 1
+	fi
+	bytes=$(($(cat "/sys/block/$blk/size") * 512))
+	dd if=/dev/urandom of="$RIG_WORK/nvme.orig" bs=1M count=$((bytes >> 20)) 2>/dev/null
+	dd if="$RIG_WORK/nvme.orig" of="/dev/$blk" bs=1M oflag=direct conv=notrunc,fsync 2>/dev/null ||
+		fail "L1: writing /dev/$blk failed"
+	NVME_SHA=$(sha256sum <"$RIG_WORK/nvme.orig" | cut -c1-64)
+	expect_eq "L1 wrote $((bytes >> 20)) MiB of random data to /dev/$blk and reads it back" \
+		"$(dd if="/dev/$blk" bs=1M iflag=direct 2>/dev/null | sha256sum | cut -c1-64)" "$NVME_SHA"
+}
+
+# nvme_verify BDF: back under L1's nvme driver, the guest's two writes (l2/vfio-lib.sh: W1 1 MiB
+# at sector 10243, W2 256 KiB at 40 MiB; checksums from its "RIG-L2 nvme" line) are on the
+# namespace, and nothing else changed.
+nvme_verify() {
+	if ! pci_bind "$1" nvme || ! blk=$(nvme_blk "$1"); then
+		fail "L1's nvme driver back on $1: driver $(pci_driver "$1"), no namespace block device"
+		return 1
+	fi
+	ok "$1 back on L1's nvme driver: /dev/$blk"
+	w1=$(l2_value nvme w1_sha)
+	w2=$(l2_value nvme w2_sha)
+	expect_eq "L1 finds the guest's buffered+fsync write (1 MiB at byte 5244416)" \
+		"$(dd if="/dev/$blk" bs=512 skip=10243 count=2048 iflag=direct 2>/dev/null | sha256sum | cut -c1-64)" "$w1"
+	expect_eq "L1 finds the guest's O_DIRECT write (256 KiB at 40 MiB)" \
+		"$(dd if="/dev/$blk" bs=262144 skip=160 count=1 iflag=direct 2>/dev/null | sha256sum | cut -c1-64)" "$w2"
+	# The original with the guest's two regions copied in must be the namespace.
+	dd if="/dev/$blk" of="$RIG_WORK/nvme.orig" bs=512 skip=10243 seek=10243 count=2048 iflag=direct conv=notrunc 2>/dev/null
+	dd if="/dev/$blk" of="$RIG_WORK/nvme.orig" bs=262144 skip=160 seek=160 count=1 iflag=direct conv=notrunc 2>/dev/null
+	expect_eq "the rest of the namespace is unchanged" \
+		"$(dd if="/dev/$blk" bs=1M iflag=direct 2>/dev/null | sha256sum | cut -c1-64)" \
+		"$(sha256sum <"$RIG_WORK/nvme.orig" | cut -c1-64)"
+	rm -f "$RIG_WORK/nvme.orig"
+}
+
+# expect_l2_msix VENDOR:DEVICE DRIVER IRQ-REGEX: in L2 (l2_report's lines), the function with those
+# IDs is bound to DRIVER and uses MSI-X only, and the interrupts named IRQ-REGEX are MSI and fired.
+expect_l2_msix() {
+	line=$(grep "RIG-L2 pci .* id=0x${1%%:*}:0x${1#*:} " "$RIG_WORK/serial.log" | head -n 1)
+	if [ -z "$line" ]; then
+		fail "L2 has no PCI function $1"
+		return
+	fi
+	case "$line" in
+	*" driver=$2 "*" msi_mode=msix,") ok "L2: $1 bound to $2, MSI-X (${line##*msi_irqs=})" ;;
+	*) fail "L2: $1 not on $2 with MSI-X only: ${line#*RIG-L2 pci }" ;;
+	esac
+	irqs=$(grep "RIG-L2 irq name=" "$RIG_WORK/serial.log" | grep -E "name=($3)")
+	n=$(echo "$irqs" | awk '{ sub(/.*count=/, ""); s += $1 } END { print s + 0 }')
+	if [ -z "$irqs" ]; then
+		fail "L2: no interrupts named /$3/ in /proc/interrupts"
+	elif echo "$irqs" | grep -q -v 'chip=PCI-MSI'; then
+		fail "L2: /$3/ interrupts not all PCI-MSI: $(echo "$irqs" | grep -v 'chip=PCI-MSI' | head -n 1)"
+	elif [ "$n" -gt 0 ]; then
+		ok "L2: $n interrupts on $(echo "$irqs" | wc -l) PCI-MSI vector(s) named /$3/"
+	else
+		fail "L2: /$3/ vectors never fired"
+	fi
+}
+
 finish() {
+	pci_restore
 	if [ "$RIG_FAILED" != 0 ] && [ -n "$VMM_RC" ]; then
 		echo "--- guest serial, last $RIG_TAIL_SERIAL lines ($RIG_WORK/serial.log)"
 		tail -n "$RIG_TAIL_SERIAL" "$RIG_WORK/serial.log"
