@@ -23,13 +23,14 @@ wait_idle() {
 	done
 }
 
-# run_rig LOG SCENARIO...: one rig run with bench/rig's scenarios; its output to the terminal
-# and LOG; the RIG-DATA lines in LOG.data. Status: rig.sh's.
+# run_rig LOG SCENARIO...: one rig run with bench/rig's scenarios (or BENCH_RIG_DIR's: a copy of
+# bench/rig with files added, such as L1 tools); its output to the terminal and LOG; the
+# RIG-DATA lines in LOG.data. Status: rig.sh's.
 run_rig() {
 	local log=$1 rc; shift
 	wait_idle
 	echo "bench: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), host $(uname -n), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$log"
-	RIG_TIMEOUT=${RIG_TIMEOUT:-} "$repo/tests/rig/rig.sh" --kvmio "$kvmio" --dir "$bench/rig" "$@" 2>&1 | tee -a "$log"
+	RIG_TIMEOUT=${RIG_TIMEOUT:-} "$repo/tests/rig/rig.sh" --kvmio "$kvmio" --dir "${BENCH_RIG_DIR:-$bench/rig}" "$@" 2>&1 | tee -a "$log"
 	rc=${PIPESTATUS[0]}
 	# (RIG_VERBOSE=1: the data lines come as "L1| RIG-DATA ...".) A scenario's data counts once it has its result line ("PASS|FAIL NAME (SECS)..."). When L1
 	# crashed or wedged, rig.sh runs the scenario again in a new L1: the data it printed
