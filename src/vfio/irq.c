@@ -139,6 +139,33 @@ static void intx_off(struct vfio_device *vd)
 	vd->mode = VFIO_IRQ_NONE;
 }
 
+/* MSI and MSI-X vectors */
+
+/* Route vector @i (@what: "MSI" or "MSI-X") to @msg unless it is routed there; true if it was moved. */
+static bool vec_route(struct vfio_device *vd, struct msi_irq *irq, struct msi_msg msg,
+		      const char *what, unsigned int i)
+{
+	int ret;
+
+	if (irq->gsi && irq->msg.addr == msg.addr && irq->msg.data == msg.data)
+		return false;
+	ret = msi_irq_setup(vd->vm, irq, msg);
+	if (ret && ratelimit_ok(&irq_rl, 5))
+		pr_warn("%s: %s vector %u route: %s", vd->name, what, i, strerror(-ret));
+	return true;
+}
+
+/* Bind (@on, unmasked) or unbind (masked) vector @i's eventfd, if it has one. */
+static void vec_bind(struct vfio_device *vd, struct msi_irq *irq, bool on, const char *what,
+		     unsigned int i)
+{
+	int ret = irq->fd >= 0 ? msi_irq_bind(vd->vm, irq, on) : 0;
+
+	if (ret && ratelimit_ok(&irq_rl, 5))
+		pr_warn("%s: %s vector %u: %s its irqfd: %s", vd->name, what, i,
+			on ? "binding" : "unbinding", strerror(-ret));
+}
+
 /* MSI-X */
 
 static void msix_off(struct vfio_device *vd)
@@ -148,40 +175,32 @@ static void msix_off(struct vfio_device *vd)
 	irqs_disable(vd, VFIO_PCI_MSIX_IRQ_INDEX);
 	for (unsigned int i = 0; i < vd->msix.nvec; i++) {
 		vd->hw_fd[i] = -1;
-		if (vd->msix.vec[i].irq.fd >= 0)
-			msi_irq_bind(vd->vm, &vd->msix.vec[i].irq, false);
+		vec_bind(vd, &vd->msix.vec[i].irq, false, "MSI-X", i);
 	}
 	vd->hw_nvec = 0;
 	vd->mode = VFIO_IRQ_NONE;
 }
 
-/* Route, bind or unbind vector @i as the guest's table and masks say. */
+/*
+ * Route, bind or unbind vector @i as the guest's table and masks say. A
+ * masked vector is not routed: MSI-X vectors reach VFIO as they are unmasked.
+ */
 static void msix_vec_sync(struct vfio_device *vd, unsigned int i)
 {
 	struct msix *m = &vd->msix;
 	struct msi_irq *irq = &m->vec[i].irq;
-	struct msi_msg msg = msix_vec_msg(m, i);
-
-	int ret;
 
 	if (msix_vec_masked(m, i)) {
-		ret = irq->fd >= 0 ? msi_irq_bind(vd->vm, irq, false) : 0;
-		if (ret && ratelimit_ok(&irq_rl, 5))
-			pr_warn("%s: MSI-X vector %u: unbinding its irqfd: %s", vd->name, i,
-				strerror(-ret));
+		vec_bind(vd, irq, false, "MSI-X", i);
 		return;
 	}
-	if (!irq->gsi || irq->msg.addr != msg.addr || irq->msg.data != msg.data) {
-		ret = msi_irq_setup(vd->vm, irq, msg);
-		if (ret && ratelimit_ok(&irq_rl, 5))
-			pr_warn("%s: MSI-X vector %u route: %s", vd->name, i, strerror(-ret));
+	if (vec_route(vd, irq, msix_vec_msg(m, i), "MSI-X", i))
 		m->vec[i].dirty = false;
-	}
-	ret = irq->fd >= 0 ? msi_irq_bind(vd->vm, irq, true) : 0;
-	if (ret && ratelimit_ok(&irq_rl, 5))
-		pr_warn("%s: MSI-X vector %u: binding its irqfd: %s", vd->name, i, strerror(-ret));
+	vec_bind(vd, irq, true, "MSI-X", i);
 	pr_debug("%s: MSI-X vector %u %s", vd->name, i, irq->unbound ? "unbound" : "live");
 }
+
+static void msi_off(struct vfio_device *vd);
 
 void vfio_msix_update(struct msix *m, int vec)
 {
@@ -197,11 +216,8 @@ void vfio_msix_update(struct msix *m, int vec)
 			intx_on(vd);
 		goto out;
 	}
-	if (vd->mode == VFIO_IRQ_MSI) {
-		/* Both enabled is undefined; MSI-X wins, as on Linux's side. */
-		irqs_disable(vd, VFIO_PCI_MSI_IRQ_INDEX);
-		vd->mode = VFIO_IRQ_NONE;
-	}
+	/* Both enabled is undefined; MSI-X wins, as on Linux's side. */
+	msi_off(vd);
 	intx_off(vd);
 	for (unsigned int i = lo; i < hi && i < m->nvec; i++)
 		msix_vec_sync(vd, i);
@@ -274,8 +290,7 @@ static void msi_off(struct vfio_device *vd)
 		return;
 	irqs_disable(vd, VFIO_PCI_MSI_IRQ_INDEX);
 	for (unsigned int i = 0; i < MSI_CAP_MAX_VEC; i++)
-		if (vd->msi.irq[i].fd >= 0)
-			msi_irq_bind(vd->vm, &vd->msi.irq[i], false);
+		vec_bind(vd, &vd->msi.irq[i], false, "MSI", i);
 	vd->hw_nvec = 0;
 	vd->mode = VFIO_IRQ_NONE;
 }
@@ -298,17 +313,11 @@ void vfio_msi_update(struct msi_cap *m)
 	intx_off(vd);
 	for (unsigned int i = 0; i < m->nvec; i++) {
 		struct msi_irq *irq = &m->irq[i];
-		struct msi_msg msg = msi_cap_vec_msg(m, i);
 		int old = irq->fd;
 
-		if (!irq->gsi || irq->msg.addr != msg.addr || irq->msg.data != msg.data) {
-			int ret = msi_irq_setup(vd->vm, irq, msg);
-
-			if (ret && ratelimit_ok(&irq_rl, 5))
-				pr_warn("%s: MSI vector %u route: %s", vd->name, i, strerror(-ret));
-		}
-		if (irq->fd >= 0)
-			msi_irq_bind(vd->vm, irq, !(m->mask & (1u << i)));
+		/* Every enabled vector is routed, masked or not: VFIO takes them all at once. */
+		vec_route(vd, irq, msi_cap_vec_msg(m, i), "MSI", i);
+		vec_bind(vd, irq, !(m->mask & (1u << i)), "MSI", i);
 		changed |= irq->fd != old;
 		fds[i] = irq->fd;
 	}
