@@ -84,6 +84,7 @@ struct virtio_pci {
 	uint16_t queue_sel;
 	uint16_t msix_config;
 	bool started;			/* ops->start succeeded, not stopped since */
+	bool master;			/* COMMAND.Bus Master, as last written */
 	struct vpci_queue q[VIRTIO_MAX_QUEUES];
 
 	pthread_mutex_t isr_lock;
@@ -353,6 +354,28 @@ static uint64_t offered(const struct virtio_pci *t)
 	return t->vdev->host_features | VPCI_FEATURES;
 }
 
+/*
+ * Start the device once DRIVER_OK is set and Bus Master on (both needed),
+ * with t->lock held; a device that needs a reset stays stopped.
+ */
+static void device_start(struct virtio_pci *t)
+{
+	uint8_t st = __atomic_load_n(&t->status, __ATOMIC_ACQUIRE);
+	int ret;
+
+	if (t->started || !t->master || !(st & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (st & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return;
+	ret = t->vdev->ops->start(t->vdev);
+	if (ret) {
+		virtio_set_needs_reset(t->vdev, "device failed to start");
+		return;
+	}
+	t->started = true;
+	worker_set(t, W_RUN);
+	/* Kicks that came before DRIVER_OK are waiting in the eventfds. */
+}
+
 static void status_write(struct virtio_pci *t, uint8_t val)
 {
 	uint8_t old = __atomic_load_n(&t->status, __ATOMIC_ACQUIRE);
@@ -384,22 +407,36 @@ static void status_write(struct virtio_pci *t, uint8_t val)
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		if (!(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
 			val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
-		} else if (!(val & VIRTIO_CONFIG_S_NEEDS_RESET)) {
-			int ret = t->vdev->ops->start(t->vdev);
-
+		} else {
 			/* An OR, not a store: NEEDS_RESET may be set by the worker meanwhile. */
 			__atomic_fetch_or(&t->status, val, __ATOMIC_ACQ_REL);
-			if (ret) {
-				virtio_set_needs_reset(t->vdev, "device failed to start");
-				return;
-			}
-			t->started = true;
-			worker_set(t, W_RUN);
-			/* Kicks that came before DRIVER_OK are waiting in the eventfds. */
+			device_start(t);
 			return;
 		}
 	}
 	__atomic_fetch_or(&t->status, val, __ATOMIC_ACQ_REL);
+}
+
+/*
+ * COMMAND.Bus Master (PCI 3.0 6.2.2) changed, with t->lock held. Without it
+ * a function must not touch memory: no ring access and no MSI-X, which is a
+ * memory write too. Clearing it under a running device stops the device and
+ * drops DRIVER_OK, as QEMU does, so the driver resets it before using it
+ * again; DRIVER_OK written while it is clear starts nothing until it is set.
+ */
+static void bus_master_write(struct virtio_pci *t, bool on)
+{
+	if (on == t->master)
+		return;
+	t->master = on;
+	if (on) {
+		device_start(t);
+	} else if (t->started) {
+		worker_park(t);
+		t->vdev->ops->stop(t->vdev);
+		t->started = false;
+		__atomic_fetch_and(&t->status, (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK, __ATOMIC_ACQ_REL);
+	}
 }
 
 static void queue_enable(struct virtio_pci *t, struct vpci_queue *q, unsigned int i)
@@ -654,6 +691,11 @@ static void vpci_cfg_write(struct pci_device *dev, unsigned int off, unsigned in
 	uint32_t bar_off;
 	unsigned int n;
 
+	if (off <= PCI_COMMAND && off + len > PCI_COMMAND) {
+		pthread_mutex_lock(&t->lock);
+		bus_master_write(t, dev->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER);
+		pthread_mutex_unlock(&t->lock);
+	}
 	msix_cfg_write(&t->msix, off, len);
 	/* With MSI-X on, the function must not use INTx# (PCI 3.0 6.8.2.3). */
 	if (msix_enabled(&t->msix))

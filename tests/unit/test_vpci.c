@@ -236,6 +236,8 @@ static int setup(void **state)
 	assert_ptr_equal(tvdev.vm, &vm);
 	assert_non_null(host.slot[SLOT]);
 	find_caps();
+	/* As a driver does first (Linux: pci_set_master); the device runs only with it. */
+	cfg_wr(PCI_COMMAND, 2, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MASTER);
 	return 0;
 }
 
@@ -688,6 +690,50 @@ static void test_kick_before_driver_ok(void **state)
 	assert_int_equal(td.notify[0], 4);
 }
 
+/*
+ * COMMAND.Bus Master: a device without it must not touch guest memory. It
+ * does not start while it is clear, stops (DRIVER_OK dropped) when it is
+ * cleared, and needs a reset after that.
+ */
+static void test_bus_master(void **state)
+{
+	uint16_t cmd = (uint16_t)cfg_rd(PCI_COMMAND, 2);
+
+	cfg_wr(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+	bring_up(true);
+	assert_int_equal(status() & S_DOK, S_DOK);	/* kept: it starts with Bus Master */
+	kick(0);
+	settle();
+	assert_int_equal(td.start, 0);
+	assert_int_equal(td.notify[0], 0);
+	cfg_wr(PCI_COMMAND, 2, cmd);
+	assert_int_equal(td.start, 1);
+	assert_true(WAIT_FOR(td.notify[0] == 1));	/* the early kick, now served */
+
+	/* Cleared under a running device: stopped, no more kicks served. */
+	cfg_wr(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+	assert_int_equal(td.stop, 1);
+	assert_false(atomic_load(&td.running));
+	assert_int_equal(status() & S_DOK, 0);
+	kick(0);
+	settle();
+	assert_int_equal(td.notify[0], 1);
+	/* Set again: still stopped until the driver resets and starts over. */
+	cfg_wr(PCI_COMMAND, 2, cmd);
+	settle();
+	assert_int_equal(td.start, 1);
+	assert_int_equal(td.notify[0], 1);
+	set_status(0);
+	assert_int_equal(status(), 0);
+	bring_up(true);
+	assert_int_equal(td.start, 2);
+	kick(0);
+	assert_true(WAIT_FOR(td.notify[0] == 2));
+	/* A byte write to COMMAND's low byte counts the same. */
+	cfg_wr(PCI_COMMAND, 1, (cmd & ~PCI_COMMAND_MASTER) & 0xff);
+	assert_int_equal(td.stop, 2);
+}
+
 static void check_reset_state(void)
 {
 	assert_int_equal(status(), 0);
@@ -773,11 +819,11 @@ static void test_isr_intx(void **state)
 	assert_int_equal(bar_rd(isr_off, 1), 0x3);
 	assert_int_equal(fake_irq_level(INTX_GSI), 0);
 	/* INTx-disable: the line stays low, STATUS.interrupt and ISR still tell. */
-	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	virtio_config_interrupt(&tvdev);
 	assert_int_equal(fake_irq_level(INTX_GSI), 0);
 	assert_int_equal(cfg_rd(PCI_STATUS, 1) & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
-	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	assert_int_equal(fake_irq_level(INTX_GSI), 1);
 	assert_int_equal(bar_rd(isr_off, 1), VIRTIO_PCI_ISR_CONFIG);
 	assert_int_equal(fake_irq_level(INTX_GSI), 0);
@@ -1013,6 +1059,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_features_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_ok_cleared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver_ok_cleared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bus_master, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_select_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_enable_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver_ok, setup, teardown),
