@@ -69,6 +69,8 @@ struct virtio_net_stats {
 	uint64_t tx_dropped;		/* bad chains, shorter than the header, over VIRTIO_NET_MAX_PKT */
 	uint64_t tx_errors;		/* the tap refused the frame */
 	uint64_t tx_eagain;		/* times the tap was full and TX waited for POLLOUT */
+	uint64_t tx_kicks, tx_irqs;	/* TX queue notifications served, interrupts sent */
+	uint64_t rx_wakeups, rx_irqs;	/* tap-readable wakeups, RX interrupts sent */
 };
 
 /* virtio_net_get_stats - copy @vdev's counters (a device of this file) into @s. */

@@ -146,14 +146,15 @@ static void send_vector(struct virtio_pci *t, uint16_t vec, uint8_t isr_bit)
 	/* -EINVAL: NO_VECTOR or out of range: the driver asked for no interrupt. */
 }
 
-void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q)
+bool virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_pci *t = vdev->transport;
 
 	if (q >= vdev->ops->nqueues || !virtq_should_notify(&vdev->vq[q]))
-		return;
+		return false;
 	send_vector(t, __atomic_load_n(&t->q[q].msix_vector, __ATOMIC_RELAXED),
 		    VPCI_ISR_QUEUE);
+	return true;
 }
 
 void virtio_config_interrupt(struct virtio_dev *vdev)
@@ -191,7 +192,11 @@ static void *worker(void *arg)
 	struct virtio_pci *t = arg;
 	struct virtio_dev *vdev = t->vdev;
 	struct epoll_event ev[16];
+	char name[16];
 
+	/* "virtio-net@03", cut to what the kernel keeps: for top -H, perf and gdb. */
+	snprintf(name, sizeof(name), "%.15s", t->name);
+	pthread_setname_np(pthread_self(), name);
 	for (;;) {
 		pthread_mutex_lock(&t->wlock);
 		while (t->wstate == W_PARKED) {

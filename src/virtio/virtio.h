@@ -97,9 +97,10 @@ void virtio_pci_destroy_all(struct vm *vm);
 /*
  * virtio_queue_interrupt - the device pushed used buffers on queue @q:
  * interrupt the driver if virtq_should_notify says it wants one (MSI-X
- * vector of the queue, or INTx + ISR bit 0). Worker thread.
+ * vector of the queue, or INTx + ISR bit 0). Worker thread. Returns
+ * whether the driver was interrupted.
  */
-void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q);
+bool virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q);
 
 /* virtio_config_interrupt - device config changed (ISR bit 1, or the config vector). */
 void virtio_config_interrupt(struct virtio_dev *vdev);

@@ -196,11 +196,13 @@ void virtio_pci_destroy_all(struct vm *vm)
 	fake_virtio_destroy_all();
 }
 
-void virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q)
+bool virtio_queue_interrupt(struct virtio_dev *vdev, unsigned int q)
 {
 	assert(q < vdev->ops->nqueues);
-	if (virtq_should_notify(&vdev->vq[q]))
-		atomic_fetch_add(&irqs[q], 1);
+	if (!virtq_should_notify(&vdev->vq[q]))
+		return false;
+	atomic_fetch_add(&irqs[q], 1);
+	return true;
 }
 
 void virtio_config_interrupt(struct virtio_dev *vdev)
