@@ -8,6 +8,23 @@ verr() { echo "RIG-L2 error: $*"; }
 cmdarg() { for a in $(cat /proc/cmdline); do case "$a" in "$1"=*) echo "${a#*=}" ;; esac; done; }
 # T: guest uptime in seconds (no fork)
 t() { read -r T _ </proc/uptime; }
+# nstat: "IRQ_IN IRQ_OUT TX_PKTS TX_BYTES RX_PKTS": eth0's MSI-X interrupt counts (all CPUs)
+# and frame counters, to compare how the VMMs move the same bytes.
+nstat() {
+	awk '/-input\.0$/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) in_ += $i }
+	     /-output\.0$/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) out += $i }
+	     END { printf "%d %d ", in_, out }' /proc/interrupts
+	s=/sys/class/net/eth0/statistics
+	echo "$(cat $s/tx_packets) $(cat $s/tx_bytes) $(cat $s/rx_packets)" \
+		"$(awk '$1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1 } else print $c }' /proc/net/snmp)"
+}
+# netdiff BEFORE AFTER: the differences as KEY=VALUE, plus the average TX frame
+netdiff() {
+	set -- $1 $2
+	echo "irq_in=$(($7 - $1)) irq_out=$(($8 - $2)) tx_pkts=$(($9 - $3)) rx_pkts=$((${11} - $5))" \
+		"retrans=$((${12} - $6))" \
+		"tx_avg=$(( ($9 - $3) > 0 ? (${10} - $4) / ($9 - $3) : 0 ))"
+}
 rate() { awk -v mb="$1" -v a="$2" -v b="$3" 'BEGIN { if (b > a) printf "%.2f", mb / (b - a); else print "NA" }'; }
 
 disk_mb=$(cmdarg bench.disk_mb); disk_mb=${disk_mb:-512}
@@ -50,22 +67,37 @@ head -c $((net_mb * 1048576)) /dev/zero >/tmp/tx.bin
 # Sent when every byte and our FIN are acknowledged: no connection to 10.0.3.1:5000 (hex
 # 0103000A:1388 in /proc/net/tcp) left in ESTABLISHED (01), FIN_WAIT1 (04) or CLOSING (0B).
 unacked() { awk '$3 == "0103000A:1388" && ($4 == "01" || $4 == "04" || $4 == "0B")' /proc/net/tcp | grep -q .; }
+s0=$(nstat)
+vr "bench tx-start"
+# The connection's congestion window and unacknowledged bytes every 0.2 s (/proc/net/tcp
+# fields 16 and 5), for the transfer's shape.
+(while :; do awk '$3 == "0103000A:1388" && $4 == "01" { split($5, q, ":"); print $16, q[1] }' /proc/net/tcp
+	usleep 200000; done) >/tmp/cwnd.txt 2>/dev/null &
+sampler=$!
 t; t0=$T
 timeout 300 nc 10.0.3.1 5000 </tmp/tx.bin
 txrc=$?
+kill $sampler 2>/dev/null
 n=0
 while unacked && [ $n -lt 3000 ]; do usleep 20000; n=$((n + 1)); done
 t; t1=$T
+vr "bench tx-end"
+s1=$(nstat)
 rm -f /tmp/tx.bin
 mkfifo /tmp/hold # nc's stdin never ends: the transfer ends when L1 closes
 t; t2=$T
 timeout 300 nc 10.0.3.1 5001 <>/tmp/hold >/tmp/rx.bin
 rxrc=$?
 t; t3=$T
+s3=$(nstat)
 rxb=$(wc -c </tmp/rx.bin)
 rm -f /tmp/rx.bin
 [ $txrc = 0 ] && [ $rxrc = 0 ] && [ "$rxb" = $((net_mb * 1048576)) ] ||
 	verr "nc: tx status $txrc, rx status $rxrc, rx $rxb bytes"
 vr "bench net tx=$(rate "$net_mb" "$t0" "$t1") rx=$(rate "$net_mb" "$t2" "$t3") rx_bytes=$rxb" \
 	"tx_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') rx_s=$(awk -v a="$t2" -v b="$t3" 'BEGIN { print b - a }')"
+vr "bench nettx $(netdiff "$s0" "$s1")" \
+	"$(awk '{ n++; c += $1; u += ("0x" $2) + 0; if ($1 > m) m = $1 }
+		END { if (n) printf "cwnd_avg=%.1f cwnd_max=%d unacked_avg=%d", c / n, m, u / n }' /tmp/cwnd.txt)"
+vr "bench netrx $(netdiff "$s1" "$s3")"
 vr bench-done
