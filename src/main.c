@@ -18,6 +18,7 @@
 #include "boot/linux.h"
 #include "util.h"
 #include "vfio/sysfs.h"
+#include "virtio/net.h"
 #include "vm.h"
 
 #ifndef KVMIO_VERSION
@@ -60,9 +61,10 @@ static const char usage_run[] =
 	"                          stdio), file=PATH, or none\n"
 	"  -d, --disk PATH[,readonly=on][,serial=STR]\n"
 	"                          virtio-blk disk on a raw image (repeatable, up to 8)\n"
-	"  -n, --net tap=IFNAME[,mac=MAC]\n"
+	"  -n, --net tap=IFNAME[,mac=MAC][,tx-usecs=N]\n"
 	"                          virtio-net on a tap device, created if missing\n"
-	"                          (repeatable, up to 4; MAC default: stable, from IFNAME)\n"
+	"                          (repeatable, up to 4; MAC default: stable, from IFNAME;\n"
+	"                          tx-usecs: hold TX completions up to N us, 0 to 10000)\n"
 	"      --rng               virtio-rng, fed from getrandom()\n"
 	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
 	"                          with stdio the default command line is \"console=hvc0\"\n"
@@ -238,6 +240,7 @@ static int parse_net(char *arg, struct vm_config *cfg)
 	if (cfg->nnets == VM_MAX_NETS)
 		return usage_error("--net: at most %d network devices", VM_MAX_NETS);
 	memset(n, 0, sizeof(*n));
+	n->tx_usecs = VIRTIO_NET_TX_USECS_DEFAULT;
 	while ((item = next_item(&rest))) {
 		if (!strncmp(item, "tap=", 4)) {
 			n->tap = item + 4;
@@ -249,8 +252,16 @@ static int parse_net(char *arg, struct vm_config *cfg)
 				return usage_error("--net: mac='%s': expected a unicast MAC such as 52:54:00:12:34:56",
 						   item + 4);
 			n->mac_given = true;
+		} else if (!strncmp(item, "tx-usecs=", 9)) {
+			unsigned long us;
+
+			if (parse_uint(item + 9, 0, VIRTIO_NET_TX_USECS_MAX, &us))
+				return usage_error("--net: tx-usecs='%s': expected microseconds, 0 to %d",
+						   item + 9, VIRTIO_NET_TX_USECS_MAX);
+			n->tx_usecs = (unsigned int)us;
 		} else {
-			return usage_error("--net: unknown option '%s' (expected tap=IFNAME, mac=MAC)", item);
+			return usage_error("--net: unknown option '%s' (expected tap=IFNAME, mac=MAC, "
+					   "tx-usecs=N)", item);
 		}
 	}
 	if (!n->tap)

@@ -46,6 +46,7 @@ struct net_opts {
 	const char *tap;
 	uint8_t mac[6];
 	bool mac_given;		/* else generated from the tap name, stable across runs */
+	unsigned int tx_usecs;	/* TX completion hold, microseconds (0: none) */
 };
 
 /* --console stdio|file=PATH|none: the virtio console (hvc0) */

@@ -19,6 +19,16 @@
  *    virtio_net_hdr_v1 passes through untouched because the tap was told
  *    to speak the same 12-byte header (TUNSETVNETHDRSZ): zero copy. When
  *    the tap is full the chain is kept and retried on POLLOUT, not dropped.
+ *  - tx-usecs (--net): after a kick the frames go out at once, but the
+ *    device then stays unkicked and looks at the ring again every tx-usecs
+ *    while frames keep coming, and gives the chains back at those ticks,
+ *    a batch and one interrupt at a time; a tick that finds the ring empty
+ *    turns kicks back on. TX interrupt moderation, as a NIC's (ethtool -C
+ *    tx-usecs), plus no kick per frame: a streaming sender's frames cost
+ *    no exit each, and as its socket buffers come back later, Linux's TCP
+ *    small queues gather its writes into fewer, larger frames. The first
+ *    frame after a quiet spell is never delayed; later ones wait for the
+ *    tick at most. 0 (the default) turns it off.
  *  - RX: one readv per frame, with the header into a host buffer (it gets
  *    num_buffers and, maybe, cleared flags), the rest straight into the
  *    first RX chain, and what does not fit into a bounce buffer from which
@@ -45,6 +55,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -74,8 +85,10 @@ struct net {
 	char name[IFNAMSIZ + 8];	/* for log lines */
 	int fd;				/* the tap: reads, writes, the POLLIN watch */
 	int fd_out;			/* a dup, for the POLLOUT watch: watches are keyed by fd */
+	int fd_timer;			/* timerfd: held TX completions go back when it fires */
+	unsigned int tx_usecs;		/* TX completion hold; 0: each batch at once */
 	bool is_tap;			/* a real tap: TUNSETOFFLOAD applies */
-	unsigned int nwatched;		/* of the two watches, how many are registered */
+	unsigned int nwatched;		/* of the three watches, how many are registered */
 	uint8_t mac[6];
 	uint16_t mtu;
 	_Atomic uint16_t status;	/* read by vCPUs (config), written by the worker */
@@ -90,6 +103,9 @@ struct net {
 	struct {
 		bool held;		/* chain popped but not yet written: the tap was full */
 		bool waiting;		/* the POLLOUT watch is on */
+		bool timer_on;		/* fd_timer armed for the completions in done[] */
+		unsigned int ndone;	/* chains sent (or dropped) whose completion is held */
+		uint16_t done[VIRTIO_NET_QUEUE_MAX];
 		struct virtq_chain chain;
 	} tx;
 
@@ -171,6 +187,7 @@ static void net_link_down(struct net *n, int err)
 static void net_broken(struct net *n, struct virtq *vq)
 {
 	n->broken = true;
+	n->tx.ndone = 0;	/* the ring takes nothing more */
 	rx_watch(n, false);
 	tx_wait(n, false);
 	virtio_set_needs_reset(&n->vdev, vq->error ? vq->error : "virtqueue broken");
@@ -203,6 +220,50 @@ static bool tx_chain_ok(struct net *n, const struct virtq_chain *c, int r)
 	return false;
 }
 
+static void tx_timer(struct net *n, bool on)
+{
+	struct itimerspec its = { .it_value.tv_nsec = on ? (long)n->tx_usecs * 1000 : 0 };
+
+	if (n->tx.timer_on == on)
+		return;
+	if (timerfd_settime(n->fd_timer, 0, &its, NULL) == 0)
+		n->tx.timer_on = on;
+	else if (on)
+		n->tx_usecs = 0;	/* cannot happen with a valid fd: complete at once from now on */
+}
+
+/* Give every held TX chain back in one used->idx store, and interrupt once. */
+static void tx_flush(struct net *n)
+{
+	tx_timer(n, false);
+	if (!n->tx.ndone)
+		return;
+	virtq_push_n(&n->vdev.vq[NET_TXQ], n->tx.done, NULL, n->tx.ndone);
+	n->tx.ndone = 0;
+	if (virtio_queue_interrupt(&n->vdev, NET_TXQ))
+		n->stats.tx_irqs++;
+}
+
+/*
+ * A chain is done with (sent or dropped): back to the driver at the end of
+ * this batch, or with tx-usecs at the next tick. Half the ring held goes
+ * back at once: the driver stops its queue when it runs short of
+ * descriptors.
+ */
+static void tx_done(struct net *n, uint16_t head, bool *pushed)
+{
+	struct virtq *vq = &n->vdev.vq[NET_TXQ];
+
+	if (!n->tx_usecs) {
+		virtq_push(vq, head, 0);
+		*pushed = true;
+		return;
+	}
+	n->tx.done[n->tx.ndone++] = head;	/* each head is in flight once: fits */
+	if (n->tx.ndone >= MAX((unsigned int)vq->size / 2, 1u))
+		tx_flush(n);
+}
+
 /*
  * TX queue kicked, or the tap writable again. Sends chains until the ring is
  * empty, the tap is full (the chain is kept for POLLOUT) or the budget is
@@ -214,6 +275,7 @@ static void net_tx(struct net *n)
 	struct virtq *vq = &n->vdev.vq[NET_TXQ];
 	struct virtq_chain *c = &n->tx.chain;
 	unsigned int budget = VIRTIO_NET_TX_BUDGET;
+	unsigned int taken = 0;
 	bool pushed = false;
 
 	virtq_set_notify(vq, false);
@@ -228,6 +290,16 @@ static void net_tx(struct net *n)
 				break;
 			}
 			r = virtq_pop(vq, c);
+			if (r == 0 && n->tx_usecs && taken) {
+				/*
+				 * tx-usecs: no kicks while frames keep coming; the tick
+				 * looks again. (An empty pop re-enabled them under
+				 * EVENT_IDX: take that back.)
+				 */
+				virtq_set_notify(vq, false);
+				tx_timer(n, true);
+				break;
+			}
 			if (r == 0) {
 				/* Re-arm, then look again: a kick the driver skipped (2.7.10). */
 				virtq_set_notify(vq, true);
@@ -240,9 +312,9 @@ static void net_tx(struct net *n)
 				net_broken(n, vq);
 				break;
 			}
+			taken++;
 			if (!tx_chain_ok(n, c, r)) {
-				virtq_push(vq, c->head, 0);
-				pushed = true;
+				tx_done(n, c->head, &pushed);
 				continue;
 			}
 			n->tx.held = true;
@@ -270,10 +342,11 @@ static void net_tx(struct net *n)
 			n->stats.tx_frames++;
 			n->stats.tx_bytes += c->out_len - VIRTIO_NET_HDR_LEN;
 		}
-		virtq_push(vq, c->head, 0);
 		n->tx.held = false;
-		pushed = true;
+		tx_done(n, c->head, &pushed);
 	}
+	if (n->tx.ndone)
+		tx_timer(n, true);
 	if (pushed && virtio_queue_interrupt(&n->vdev, NET_TXQ))
 		n->stats.tx_irqs++;
 }
@@ -559,6 +632,22 @@ static void net_tap_writable(struct virtio_dev *vdev, int fd, short revents)
 		net_tx(n);
 }
 
+static void net_tx_timer(struct virtio_dev *vdev, int fd, short revents)
+{
+	struct net *n = vdev->priv;
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	n->tx.timer_on = false;
+	if (!n->running || n->broken)
+		return;
+	tx_flush(n);
+	/* Frames that came without a kick meanwhile; none: kicks back on. */
+	if (n->tx_on)
+		net_tx(n);
+}
+
 static void net_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct net *n = vdev->priv;
@@ -603,9 +692,10 @@ static int net_start(struct virtio_dev *vdev)
 	struct net *n = vdev->priv;
 
 	/* From the first start, not before virtio_pci_add: pci.c needs vdev->transport. */
-	while (n->nwatched < 2) {
+	while (n->nwatched < 3) {
 		int ret = n->nwatched == 0 ? virtio_watch(vdev, n->fd, POLLIN, net_tap_readable) :
-			  virtio_watch(vdev, n->fd_out, POLLOUT, net_tap_writable);
+			  n->nwatched == 1 ? virtio_watch(vdev, n->fd_out, POLLOUT, net_tap_writable) :
+			  virtio_watch(vdev, n->fd_timer, POLLIN, net_tx_timer);
 
 		if (ret) {
 			pr_err("virtio-net %s: cannot watch the tap: %s", n->name, strerror(-ret));
@@ -645,6 +735,8 @@ static void net_stop(struct virtio_dev *vdev)
 		n->stats.rx_dropped++;
 	n->tx.held = n->rx.held = n->rx.partial = false;
 	n->rx.nbufs = 0;
+	n->tx.ndone = 0;	/* sent; the ring they belonged to is gone */
+	tx_timer(n, false);
 }
 
 static void net_destroy(struct virtio_dev *vdev)
@@ -654,14 +746,15 @@ static void net_destroy(struct virtio_dev *vdev)
 
 	/* With -v: how the traffic moved, to compare runs and VMMs. */
 	pr_info("virtio-net %s: rx %llu frames %llu bytes, %llu wakeups, %llu interrupts; "
-		"tx %llu frames %llu bytes, %llu kicks, %llu interrupts; "
+		"tx %llu frames %llu bytes, %llu kicks, %llu interrupts (tx-usecs %u); "
 		"dropped rx %llu tx %llu", n->name,
 		(unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
 		(unsigned long long)s->rx_wakeups, (unsigned long long)s->rx_irqs,
 		(unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
-		(unsigned long long)s->tx_kicks, (unsigned long long)s->tx_irqs,
+		(unsigned long long)s->tx_kicks, (unsigned long long)s->tx_irqs, n->tx_usecs,
 		(unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
 
+	close(n->fd_timer);
 	close(n->fd_out);
 	close(n->fd);
 	free(n);
@@ -718,7 +811,7 @@ void virtio_net_get_stats(struct virtio_dev *vdev, struct virtio_net_stats *s)
 
 /* Takes @fd whatever happens. */
 static int net_new(struct vm *vm, int fd, const uint8_t mac[6], const char *name, bool is_tap,
-		   uint16_t mtu)
+		   uint16_t mtu, unsigned int tx_usecs)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	int ret = -ENOMEM;
@@ -729,12 +822,20 @@ static int net_new(struct vm *vm, int fd, const uint8_t mac[6], const char *name
 		return ret;
 	}
 	n->fd = fd;
+	n->fd_timer = -1;
 	n->fd_out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (n->fd_out < 0) {
 		ret = -errno;
 		pr_err("virtio-net %s: dup: %s", name, strerror(errno));
 		goto fail;
 	}
+	n->fd_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (n->fd_timer < 0) {
+		ret = -errno;
+		pr_err("virtio-net %s: timerfd: %s", name, strerror(errno));
+		goto fail;
+	}
+	n->tx_usecs = MIN(tx_usecs, (unsigned int)VIRTIO_NET_TX_USECS_MAX);
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	memcpy(n->mac, mac, 6);
 	n->mtu = mtu;
@@ -762,6 +863,8 @@ static int net_new(struct vm *vm, int fd, const uint8_t mac[6], const char *name
 		goto fail;
 	return 0;
 fail:
+	if (n->fd_timer >= 0)
+		close(n->fd_timer);
 	if (n->fd_out >= 0)
 		close(n->fd_out);
 	close(fd);
@@ -769,9 +872,10 @@ fail:
 	return ret;
 }
 
-int virtio_net_create_fd(struct vm *vm, int fd, const uint8_t mac[6], const char *name)
+int virtio_net_create_fd(struct vm *vm, int fd, const uint8_t mac[6], const char *name,
+			 unsigned int tx_usecs)
 {
-	return net_new(vm, fd, mac, name ? name : "fd", false, 1500);
+	return net_new(vm, fd, mac, name ? name : "fd", false, 1500, tx_usecs);
 }
 
 /* The tap's MTU, which the user may have set before starting kvmio; 1500 if unknown. */
@@ -835,5 +939,5 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 		memcpy(mac, o->mac, 6);
 	else
 		virtio_net_mac_from_name(ifr.ifr_name, mac);
-	return net_new(vm, fd, mac, ifr.ifr_name, true, tap_mtu(ifr.ifr_name));
+	return net_new(vm, fd, mac, ifr.ifr_name, true, tap_mtu(ifr.ifr_name), o->tx_usecs);
 }

@@ -25,6 +25,9 @@ struct virtio_dev;
 /* Frames, or TX chains, one wakeup handles before it lets the worker go on. */
 #define VIRTIO_NET_RX_BUDGET	64
 #define VIRTIO_NET_TX_BUDGET	128
+/* TX completion hold, --net tx-usecs= (see net.c, "TX completions"): default, maximum. */
+#define VIRTIO_NET_TX_USECS_DEFAULT	0
+#define VIRTIO_NET_TX_USECS_MAX		10000
 
 /*
  * virtio_net_create - open or create tap @o->tap (IFF_TAP | IFF_NO_PI |
@@ -43,10 +46,12 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
  * one end of a SOCK_SEQPACKET socketpair); a read of 0 bytes is taken as
  * EOF, the link going down. @fd should be non-blocking. The
  * device owns @fd from this call on, and closes it on failure too. No
- * TUNSETOFFLOAD is issued on it. @name is for log lines. Returns 0 or a
- * negative errno. Setup only.
+ * TUNSETOFFLOAD is issued on it. @name is for log lines. @tx_usecs holds TX
+ * completions as --net tx-usecs= does (0: none). Returns 0 or a negative
+ * errno. Setup only.
  */
-int virtio_net_create_fd(struct vm *vm, int fd, const uint8_t mac[6], const char *name);
+int virtio_net_create_fd(struct vm *vm, int fd, const uint8_t mac[6], const char *name,
+			 unsigned int tx_usecs);
 
 /*
  * virtio_net_mac_from_name - a stable MAC for tap @name: 52:54:00 followed

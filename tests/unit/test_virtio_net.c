@@ -61,8 +61,10 @@ struct ctx {
 
 static struct ctx c;
 
+/* @state: NULL, or the tx_usecs to create the device with (prestate). */
 static int setup(void **state)
 {
+	unsigned int tx_usecs = *state ? *(const unsigned int *)*state : 0;
 	int sv[2];
 
 	memset(&c, 0, sizeof(c));
@@ -71,7 +73,7 @@ static int setup(void **state)
 		return -1;
 	c.dev_fd = sv[0];
 	c.peer = sv[1];
-	if (virtio_net_create_fd(&c.vm, sv[0], test_mac, "test"))
+	if (virtio_net_create_fd(&c.vm, sv[0], test_mac, "test", tx_usecs))
 		return -1;
 	c.vdev = fake_virtio_last();
 	fake_virtio_reset_counts();
@@ -355,6 +357,142 @@ static void test_tx_tap_full(void **state)
 	assert_int_equal(used, n);
 	assert_int_equal(stats().tx_dropped, 0);
 	assert_int_equal(stats().tx_frames, n);
+}
+
+/* TX completion hold (tx-usecs), 10 ms here: long enough to look before it ends. */
+static const unsigned int hold_10ms = 10000;
+
+static unsigned int used_count(unsigned int q, uint16_t *heads)
+{
+	unsigned int n = 0;
+	uint32_t len;
+	uint16_t head;
+
+	while (fake_ring_used(&c.g, q, &head, &len)) {
+		assert_int_equal(len, 0);
+		heads[n++] = head;
+	}
+	return n;
+}
+
+/* EVENT_IDX: does the device ask for a kick on the TX queue's next buffer (2.7.10)? */
+static bool tx_kicks_wanted(void)
+{
+	const uint8_t *used = fake_guest_ptr(&c.g, c.g.q[TXQ].used);
+	uint16_t avail_event;
+
+	memcpy(&avail_event, used + 4 + 8 * FAKE_QSIZE, 2);
+	return avail_event == c.g.q[TXQ].avail_idx;
+}
+
+/*
+ * tx-usecs: frames go out at once, then the device stays unkicked and takes
+ * what comes at the next tick; the chains come back at the tick, one
+ * interrupt each time; a tick with nothing new turns kicks back on.
+ */
+static void test_tx_hold(void **state)
+{
+	uint16_t heads[4], used[FAKE_QSIZE];
+	uint8_t buf[2048];
+	unsigned int n = 0;
+
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	assert_true(tx_kicks_wanted());
+	for (unsigned int i = 0; i < 3; i++)
+		heads[i] = tx_add(500 + i, i, 0);
+	c.vdev->ops->notify(c.vdev, TXQ);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 500 + i);
+		assert_frame(buf + HDR, 500 + i, i);
+	}
+	assert_int_equal(used_count(TXQ, used), 0);
+	assert_int_equal(fake_virtio_irqs(TXQ), 0);
+	assert_false(tx_kicks_wanted());
+	/* A frame added without a kick goes out at the tick, with the others' completions. */
+	heads[3] = tx_add(600, 9, 0);
+	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
+		poll_dev();
+		n = used_count(TXQ, used);
+	}
+	assert_int_equal(n, 3);
+	assert_memory_equal(used, heads, 3 * sizeof(heads[0]));
+	assert_int_equal(fake_virtio_irqs(TXQ), 1);
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 600);
+	assert_frame(buf + HDR, 600, 9);
+	assert_false(tx_kicks_wanted());
+	/* As a driver that took those 3 and wants an interrupt for the next (used_event). */
+	uint8_t *avail = fake_guest_ptr(&c.g, c.g.q[TXQ].avail);
+	uint16_t used_event = 3;
+
+	memcpy(avail + 4 + 2 * FAKE_QSIZE, &used_event, 2);
+	/* The next tick gives it back, finds nothing new and turns kicks back on. */
+	n = 0;
+	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
+		poll_dev();
+		n = used_count(TXQ, used);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(used[0], heads[3]);
+	assert_int_equal(fake_virtio_irqs(TXQ), 2);
+	assert_true(tx_kicks_wanted());
+	assert_int_equal(stats().tx_frames, 4);
+	/* Nothing more comes, nor another interrupt. */
+	poll_dev();
+	assert_int_equal(used_count(TXQ, used), 0);
+	assert_int_equal(fake_virtio_irqs(TXQ), 2);
+	assert_true(tx_kicks_wanted());
+}
+
+/* A one-descriptor TX chain: header and @len frame bytes. */
+static void tx_add1(size_t len)
+{
+	uint64_t b = fake_guest_alloc(&c.g, HDR + len);
+
+	fake_ring_add(&c.g, TXQ, (struct fake_seg[]){ { b, (uint32_t)(HDR + len), false } }, 1);
+}
+
+/* Half the ring held goes back at once: the driver must not run out of descriptors. */
+static void test_tx_hold_half_ring(void **state)
+{
+	uint16_t used[FAKE_QSIZE];
+	uint8_t buf[256];
+
+	start(FEAT_ALL);
+	for (unsigned int i = 0; i < FAKE_QSIZE / 2 - 1; i++)
+		tx_add1(60);
+	c.vdev->ops->notify(c.vdev, TXQ);
+	assert_int_equal(used_count(TXQ, used), 0);
+	tx_add1(60);
+	c.vdev->ops->notify(c.vdev, TXQ);
+	assert_int_equal(used_count(TXQ, used), FAKE_QSIZE / 2);
+	assert_int_equal(fake_virtio_irqs(TXQ), 1);
+	for (unsigned int i = 0; i < FAKE_QSIZE / 2; i++)
+		assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 60);
+}
+
+/* A reset with completions held: they belong to the old rings; nothing comes back later. */
+static void test_tx_hold_reset(void **state)
+{
+	uint16_t used[FAKE_QSIZE];
+	uint8_t buf[256];
+
+	start(FEAT_ALL);
+	tx_add(60, 1, 0);
+	c.vdev->ops->notify(c.vdev, TXQ);
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 60);
+	fake_virtio_stop(c.vdev);
+	start(FEAT_ALL);
+	nanosleep(&(struct timespec){ 0, 20 * 1000000 }, NULL);	/* twice the hold */
+	poll_dev();
+	assert_int_equal(used_count(TXQ, used), 0);
+	assert_int_equal(fake_virtio_irqs(TXQ), 0);
+	/* The new rings work, with the hold. */
+	tx_add(70, 2, 0);
+	c.vdev->ops->notify(c.vdev, TXQ);
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 70);
+	for (unsigned int tries = 0; tries < 50 && !used_count(TXQ, used); tries++)
+		poll_dev();
+	assert_int_equal(fake_virtio_irqs(TXQ), 1);
 }
 
 /* ---- RX ---- */
@@ -880,6 +1018,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_frame_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_bad_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_tap_full, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_hold, setup, teardown, (void *)&hold_10ms),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_hold_half_ring, setup, teardown,
+							 (void *)&hold_10ms),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_hold_reset, setup, teardown,
+							 (void *)&hold_10ms),
 		cmocka_unit_test_setup_teardown(test_rx_one_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_no_mrg_too_small, setup, teardown),
