@@ -11,7 +11,7 @@ rand_s=${RIG_PARAM_RAND_S:-10}
 net_mb=${RIG_PARAM_NET_MB:-64}
 w=$RIG_WORK
 tap=benchtap0 mac=52:54:00:12:34:56
-vmms=${RIG_PARAM_VMMS:-kvmio qemu}
+vmms=${RIG_PARAM_VMMS:-kvmio kvmio-tuned qemu}
 want() { case " $vmms " in *" $1 "*) return 0 ;; esac; return 1; }
 words="rig.l2=bench-virtio bench.disk_mb=$disk_mb bench.rand_s=$rand_s bench.net_mb=$net_mb"
 
@@ -94,6 +94,13 @@ if want kvmio; then
 	kvmio_cmd -v --disk "$w/disk.img" --net "tap=$tap,mac=$mac" -- $words
 	# shellcheck disable=SC2086
 	bench_virtio kvmio $CMD $APPEND_OPT "$APPEND"
+fi
+
+# kvmio-tuned: kvmio again with RIG_PARAM_KVMIO_NET's --net options (e.g. tx-usecs=600).
+if want kvmio-tuned && [ -n "${RIG_PARAM_KVMIO_NET:-}" ]; then
+	kvmio_cmd -v --disk "$w/disk.img" --net "tap=$tap,mac=$mac,$RIG_PARAM_KVMIO_NET" -- $words
+	# shellcheck disable=SC2086
+	bench_virtio kvmio-tuned $CMD $APPEND_OPT "$APPEND"
 fi
 
 if want qemu; then
