@@ -85,8 +85,8 @@ struct net {
 	char name[IFNAMSIZ + 8];	/* for log lines */
 	int fd;				/* the tap: reads, writes, the POLLIN watch */
 	int fd_out;			/* a dup, for the POLLOUT watch: watches are keyed by fd */
-	int fd_timer;			/* timerfd: held TX completions go back when it fires */
-	unsigned int tx_usecs;		/* TX completion hold; 0: each batch at once */
+	int fd_timer;			/* timerfd: the tx-usecs tick */
+	unsigned int tx_usecs;		/* --net tx-usecs; 0: off */
 	bool is_tap;			/* a real tap: TUNSETOFFLOAD applies */
 	unsigned int nwatched;		/* of the three watches, how many are registered */
 	uint8_t mac[6];
@@ -103,7 +103,7 @@ struct net {
 	struct {
 		bool held;		/* chain popped but not yet written: the tap was full */
 		bool waiting;		/* the POLLOUT watch is on */
-		bool timer_on;		/* fd_timer armed for the completions in done[] */
+		bool timer_on;		/* a tick is due: completions held, or the ring unkicked */
 		unsigned int ndone;	/* chains sent (or dropped) whose completion is held */
 		uint16_t done[VIRTIO_NET_QUEUE_MAX];
 		struct virtq_chain chain;
@@ -229,7 +229,7 @@ static void tx_timer(struct net *n, bool on)
 	if (timerfd_settime(n->fd_timer, 0, &its, NULL) == 0)
 		n->tx.timer_on = on;
 	else if (on)
-		n->tx_usecs = 0;	/* cannot happen with a valid fd: complete at once from now on */
+		n->tx_usecs = 0;	/* not with a valid fd; if ever, moderation is off from now on */
 }
 
 /* Give every held TX chain back in one used->idx store, and interrupt once. */
@@ -298,7 +298,8 @@ static void net_tx(struct net *n)
 				 */
 				virtq_set_notify(vq, false);
 				tx_timer(n, true);
-				break;
+				if (n->tx.timer_on)
+					break;
 			}
 			if (r == 0) {
 				/* Re-arm, then look again: a kick the driver skipped (2.7.10). */
@@ -347,6 +348,8 @@ static void net_tx(struct net *n)
 	}
 	if (n->tx.ndone)
 		tx_timer(n, true);
+	if (n->tx.ndone && !n->tx.timer_on)
+		tx_flush(n);	/* no tick to wait for */
 	if (pushed && virtio_queue_interrupt(&n->vdev, NET_TXQ))
 		n->stats.tx_irqs++;
 }
@@ -617,10 +620,10 @@ static void net_tap_readable(struct virtio_dev *vdev, int fd, short revents)
 		return;
 	if (revents & POLLIN) {
 		n->stats.rx_wakeups++;
-		net_rx(n);
-	}	/* a dead tap shows up as an error or EOF there */
-	else if (revents & (POLLERR | POLLHUP | POLLNVAL))
+		net_rx(n);	/* a dead tap shows up as an error or EOF there */
+	} else if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
 		net_link_down(n, revents & POLLHUP ? 0 : EIO);
+	}
 }
 
 static void net_tap_writable(struct virtio_dev *vdev, int fd, short revents)
