@@ -425,23 +425,23 @@ static void status_write(struct virtio_pci *t, uint8_t val)
 /*
  * COMMAND.Bus Master (PCI 3.0 6.2.2) changed, with t->lock held. Without it
  * a function must not touch memory: no ring access and no MSI-X, which is a
- * memory write too. Clearing it under a running device stops the device and
- * drops DRIVER_OK, as QEMU does, so the driver resets it before using it
- * again; DRIVER_OK written while it is clear starts nothing until it is set.
+ * memory write too. So the device pauses, as hardware would: the worker,
+ * the only thread that touches the rings or sends queue interrupts, parks;
+ * kicks wait in their eventfds and the device carries on where it stopped
+ * when the bit is set again. DRIVER_OK written meanwhile starts the device
+ * then.
  */
 static void bus_master_write(struct virtio_pci *t, bool on)
 {
 	if (on == t->master)
 		return;
 	t->master = on;
-	if (on) {
-		device_start(t);
-	} else if (t->started) {
+	if (!t->started)
+		device_start(t);	/* nothing without Bus Master, or DRIVER_OK */
+	else if (on)
+		worker_set(t, W_RUN);
+	else
 		worker_park(t);
-		t->vdev->ops->stop(t->vdev);
-		t->started = false;
-		__atomic_fetch_and(&t->status, (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK, __ATOMIC_ACQ_REL);
-	}
 }
 
 static void queue_enable(struct virtio_pci *t, struct vpci_queue *q, unsigned int i)
