@@ -55,6 +55,12 @@ int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /* Little-endian access to a byte buffer (device registers, guest tables). */
+/* [a, a + alen) and [b, b + blen) intersect; an empty range meets nothing; neither wraps. */
+static inline bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
 static inline uint64_t le_read(const uint8_t *p, unsigned int len)
 {
 	uint64_t v = 0;

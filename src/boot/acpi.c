@@ -786,12 +786,6 @@ void acpi_config_init(struct acpi_config *cfg, unsigned int ncpus)
 	};
 }
 
-/* [a, a + alen) and [b, b + blen) intersect; neither wraps. */
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return alen && blen && a < b + blen && b < a + alen;
-}
-
 static bool acpi_pci_valid(const struct acpi_config *cfg)
 {
 	uint64_t ecam_size = (cfg->pci_bus_end + 1u) * PCI_ECAM_PER_BUS;

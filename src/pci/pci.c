@@ -149,11 +149,6 @@ static uint64_t bar_cfg_addr(const struct pci_device *dev, unsigned int i)
 	}
 }
 
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 /*
  * Where a BAR must not be decoded even if the guest puts it there: over RAM
  * (the memslot would win, and the guest would lose its own memory from our

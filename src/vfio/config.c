@@ -388,7 +388,7 @@ static void vfio_cfg_write(struct pci_device *dev, unsigned int off, unsigned in
 {
 	struct vfio_device *vd = dev->opaque;
 
-	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND)
+	if (ranges_overlap(off, len, PCI_COMMAND, 2))
 		vfio_cfg_sync_command(vd);
 	if (vd->has_msix)
 		msix_cfg_write(&vd->msix, off, len);

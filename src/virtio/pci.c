@@ -696,7 +696,7 @@ static void vpci_cfg_write(struct pci_device *dev, unsigned int off, unsigned in
 	uint32_t bar_off;
 	unsigned int n;
 
-	if (off <= PCI_COMMAND && off + len > PCI_COMMAND) {
+	if (ranges_overlap(off, len, PCI_COMMAND, 1)) {	/* Bus Master is in the low byte */
 		pthread_mutex_lock(&t->lock);
 		bus_master_write(t, dev->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER);
 		pthread_mutex_unlock(&t->lock);
@@ -705,7 +705,7 @@ static void vpci_cfg_write(struct pci_device *dev, unsigned int off, unsigned in
 	/* With MSI-X on, the function must not use INTx# (PCI 3.0 6.8.2.3). */
 	if (msix_enabled(&t->msix))
 		lower_intx(t, false);
-	if (off < data_off + 4 && off + len > data_off && pcicfg_access(t, cap, &bar_off, &n))
+	if (ranges_overlap(off, len, data_off, 4) && pcicfg_access(t, cap, &bar_off, &n))
 		vpci_bar_io(t, bar_off, dev->cfg + data_off, n, true);
 }
 
@@ -716,7 +716,7 @@ static void vpci_cfg_read(struct pci_device *dev, unsigned int off, unsigned int
 	uint32_t bar_off;
 	unsigned int n;
 
-	if (off < data_off + 4 && off + len > data_off && pcicfg_access(t, cap, &bar_off, &n))
+	if (ranges_overlap(off, len, data_off, 4) && pcicfg_access(t, cap, &bar_off, &n))
 		vpci_bar_io(t, bar_off, dev->cfg + data_off, n, false);
 }
 
