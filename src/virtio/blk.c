@@ -481,10 +481,13 @@ static void blk_start_req(struct blk *b, struct blk_slot *s)
 	case BLK_OP_FLUSH:
 		break;
 	default:
-		if (r->len && r->op == BLK_OP_DISCARD && b->bdev)
+		if (r->len && r->op == BLK_OP_DISCARD && b->bdev) {
 			blk_discard_bdev(b, s);
-		/* Nothing to transfer, or a discard done above or that the filesystem cannot do. */
-		if (r->len == 0 || (r->op == BLK_OP_DISCARD && (b->bdev || b->no_punch))) {
+			blk_finish(b, s);
+			return;
+		}
+		/* Nothing to transfer, or a discard the filesystem cannot do. */
+		if (r->len == 0 || (r->op == BLK_OP_DISCARD && b->no_punch)) {
 			blk_finish(b, s);
 			return;
 		}
