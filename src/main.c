@@ -61,11 +61,12 @@ static const char usage_run[] =
 	"                          stdio), file=PATH, or none\n"
 	"  -d, --disk PATH[,readonly=on][,serial=STR]\n"
 	"                          virtio-blk disk on a raw image (repeatable, up to 8)\n"
-	"  -n, --net tap=IFNAME[,mac=MAC][,tx-usecs=N]\n"
+	"  -n, --net tap=IFNAME[,mac=MAC][,tx-usecs=auto|N]\n"
 	"                          virtio-net on a tap device, created if missing\n"
 	"                          (repeatable, up to 4; MAC default: stable, from IFNAME;\n"
 	"                          tx-usecs: TX moderation, a tick every N us while frames\n"
-	"                          keep coming, 0 (off) to 10000)\n"
+	"                          keep coming, 0 (off) to 10000; auto (default): only\n"
+	"                          for one-way bulk streams, paced by the guest's kicks)\n"
 	"      --rng               virtio-rng, fed from getrandom()\n"
 	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
 	"                          with stdio the default command line is \"console=hvc0\"\n"
@@ -253,16 +254,18 @@ static int parse_net(char *arg, struct vm_config *cfg)
 				return usage_error("--net: mac='%s': expected a unicast MAC such as 52:54:00:12:34:56",
 						   item + 4);
 			n->mac_given = true;
+		} else if (!strcmp(item, "tx-usecs=auto")) {
+			n->tx_usecs = VIRTIO_NET_TX_USECS_AUTO;
 		} else if (!strncmp(item, "tx-usecs=", 9)) {
 			unsigned long us;
 
 			if (parse_uint(item + 9, 0, VIRTIO_NET_TX_USECS_MAX, &us))
-				return usage_error("--net: tx-usecs='%s': expected microseconds, 0 to %d",
-						   item + 9, VIRTIO_NET_TX_USECS_MAX);
+				return usage_error("--net: tx-usecs='%s': expected auto or microseconds, "
+						   "0 to %d", item + 9, VIRTIO_NET_TX_USECS_MAX);
 			n->tx_usecs = (unsigned int)us;
 		} else {
 			return usage_error("--net: unknown option '%s' (expected tap=IFNAME, mac=MAC, "
-					   "tx-usecs=N)", item);
+					   "tx-usecs=auto|N)", item);
 		}
 	}
 	if (!n->tap)

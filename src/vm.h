@@ -46,7 +46,7 @@ struct net_opts {
 	const char *tap;
 	uint8_t mac[6];
 	bool mac_given;		/* else generated from the tap name, stable across runs */
-	unsigned int tx_usecs;	/* TX completion hold, microseconds (0: none) */
+	unsigned int tx_usecs;	/* TX tick, us (0: none) or VIRTIO_NET_TX_USECS_AUTO */
 };
 
 /* --console stdio|file=PATH|none: the virtio console (hvc0) */

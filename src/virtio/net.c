@@ -19,16 +19,26 @@
  *    virtio_net_hdr_v1 passes through untouched because the tap was told
  *    to speak the same 12-byte header (TUNSETVNETHDRSZ): zero copy. When
  *    the tap is full the chain is kept and retried on POLLOUT, not dropped.
- *  - tx-usecs (--net): after a kick the frames go out at once, but the
- *    device then stays unkicked and looks at the ring again every tx-usecs
- *    while frames keep coming, and gives the chains back at those ticks,
- *    a batch and one interrupt at a time; a tick that finds the ring empty
- *    turns kicks back on. TX interrupt moderation, as a NIC's (ethtool -C
- *    tx-usecs), plus no kick per frame: a streaming sender's frames cost
- *    no exit each, and as its socket buffers come back later, Linux's TCP
- *    small queues gather its writes into fewer, larger frames. The first
- *    frame after a quiet spell is never delayed; later ones wait for the
- *    tick at most. 0 (the default) turns it off.
+ *  - tx-usecs (--net): TX moderation. After a kick the frames go out at
+ *    once, but the device then stays unkicked and looks at the ring again
+ *    every tx-usecs while frames keep coming, and gives the chains back at
+ *    those ticks, a batch and one interrupt at a time; a tick that finds
+ *    the ring empty turns kicks back on. Interrupt moderation, as a NIC's
+ *    (ethtool -C tx-usecs), plus no kick per frame: a streaming sender's
+ *    frames cost no exit each, and as its socket buffers come back later,
+ *    Linux's TCP small queues gather its writes into fewer, larger frames.
+ *    Where an exit is dear (a nested guest) that doubles a TCP sender's
+ *    rate. The first frame after a quiet spell is never delayed; later
+ *    ones wait for the tick at most. A number is a fixed tick, 0 is none.
+ *  - tx-usecs=auto, the default, moderates only a one-way bulk stream, as a
+ *    NIC's adaptive coalescing does: a pass that sent a GSO frame (larger
+ *    than the MTU), which came within VIRTIO_NET_TX_AUTO_GAP_MAX of a kick
+ *    that did the same, with nothing but pure-ACK-sized frames received in
+ *    between. Request/response traffic, whose answers carry data, and small
+ *    frames are never delayed. The tick is twice the kick-to-kick time the
+ *    guest showed meanwhile (virtio_net_tx_auto_usecs): a frame never waits
+ *    longer than two of the guest's own kick round trips, a few tens of
+ *    microseconds on a plain host, and up to 2 ms in the nested rig.
  *  - RX: one readv per frame, with the header into a host buffer (it gets
  *    num_buffers and, maybe, cleared flags), the rest straight into the
  *    first RX chain, and what does not fit into a bounce buffer from which
@@ -70,6 +80,8 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == VIRTIO_NET_HDR_LEN, "virtio_n
 #define NET_TXQ		1
 #define NET_CONFIG_SIZE	12	/* mac, status, max_virtqueue_pairs, mtu (5.1.4) */
 #define ETH_HDR_LEN	14
+/* A pure TCP ACK's largest frame: Ethernet, IPv6 and TCP with timestamps (14 + 40 + 32). */
+#define NET_ACK_MAX	86
 /* readv's limit (UIO_MAXIOV); chains with more segments are read via the bounce buffer. */
 #define NET_RX_IOV	1024
 /*
@@ -86,7 +98,8 @@ struct net {
 	int fd;				/* the tap: reads, writes, the POLLIN watch */
 	int fd_out;			/* a dup, for the POLLOUT watch: watches are keyed by fd */
 	int fd_timer;			/* timerfd: the tx-usecs tick */
-	unsigned int tx_usecs;		/* --net tx-usecs; 0: off */
+	unsigned int tx_usecs;		/* --net tx-usecs; 0: off; unused with tx_auto */
+	bool tx_auto;			/* tx-usecs=auto */
 	bool is_tap;			/* a real tap: TUNSETOFFLOAD applies */
 	unsigned int nwatched;		/* of the three watches, how many are registered */
 	uint8_t mac[6];
@@ -104,6 +117,13 @@ struct net {
 		bool held;		/* chain popped but not yet written: the tap was full */
 		bool waiting;		/* the POLLOUT watch is on */
 		bool timer_on;		/* a tick is due: completions held, or the ring unkicked */
+		bool moderated;		/* the last pass armed the tick: kicks are off */
+		/* tx-usecs=auto: is this a one-way bulk stream, and how fast does it kick? */
+		bool bulk;		/* the last pass sent a GSO frame */
+		bool stream;		/* this kick came soon after a bulk pass's kick */
+		bool rx_data;		/* a frame with data (not a pure ACK) came in since the last pass */
+		uint64_t last_kick_ns;	/* 0: the gap since is not a kick-to-kick time */
+		unsigned int gap_us;	/* kick-to-kick time while streaming, averaged */
 		unsigned int ndone;	/* chains sent (or dropped) whose completion is held */
 		uint16_t done[VIRTIO_NET_QUEUE_MAX];
 		struct virtq_chain chain;
@@ -220,16 +240,42 @@ static bool tx_chain_ok(struct net *n, const struct virtq_chain *c, int r)
 	return false;
 }
 
+unsigned int virtio_net_tx_auto_usecs(unsigned int gap_us)
+{
+	return MIN(MAX(2 * MIN(gap_us, (unsigned int)VIRTIO_NET_TX_AUTO_MAX),
+		       (unsigned int)VIRTIO_NET_TX_AUTO_MIN), (unsigned int)VIRTIO_NET_TX_AUTO_MAX);
+}
+
+static unsigned int tx_tick_us(const struct net *n)
+{
+	return n->tx_auto ? virtio_net_tx_auto_usecs(n->tx.gap_us) : n->tx_usecs;
+}
+
 static void tx_timer(struct net *n, bool on)
 {
-	struct itimerspec its = { .it_value.tv_nsec = on ? (long)n->tx_usecs * 1000 : 0 };
+	struct itimerspec its = { .it_value.tv_nsec = on ? (long)tx_tick_us(n) * 1000 : 0 };
 
 	if (n->tx.timer_on == on)
 		return;
-	if (timerfd_settime(n->fd_timer, 0, &its, NULL) == 0)
+	if (timerfd_settime(n->fd_timer, 0, &its, NULL) == 0) {
 		n->tx.timer_on = on;
-	else if (on)
-		n->tx_usecs = 0;	/* not with a valid fd; if ever, moderation is off from now on */
+	} else if (on) {
+		/* Not with a valid fd; if ever, moderation is off from now on. */
+		n->tx_usecs = 0;
+		n->tx_auto = false;
+	}
+}
+
+/*
+ * After a pass that sent frames (@bulk: a GSO one among them): stay
+ * unkicked and wait for the tick? Always with a fixed tx-usecs; with auto,
+ * while the guest streams bulk data one way (top of the file).
+ */
+static bool tx_moderate(const struct net *n, bool bulk)
+{
+	if (!n->tx_auto)
+		return n->tx_usecs != 0;
+	return bulk && !n->tx.rx_data && (n->tx.moderated || n->tx.stream);
 }
 
 /* Give every held TX chain back in one used->idx store, and interrupt once. */
@@ -246,29 +292,24 @@ static void tx_flush(struct net *n)
 
 /*
  * A chain is done with (sent or dropped): back to the driver at the end of
- * this batch, or with tx-usecs at the next tick. Half the ring held goes
+ * this pass, or when moderated at the next tick. Half the ring held goes
  * back at once: the driver stops its queue when it runs short of
  * descriptors.
  */
-static void tx_done(struct net *n, uint16_t head, bool *pushed)
+static void tx_done(struct net *n, uint16_t head)
 {
 	struct virtq *vq = &n->vdev.vq[NET_TXQ];
 
-	if (!n->tx_usecs) {
-		virtq_push(vq, head, 0);
-		*pushed = true;
-		return;
-	}
 	n->tx.done[n->tx.ndone++] = head;	/* each head is in flight once: fits */
 	if (n->tx.ndone >= MAX((unsigned int)vq->size / 2, 1u))
 		tx_flush(n);
 }
 
 /*
- * TX queue kicked, or the tap writable again. Sends chains until the ring is
- * empty, the tap is full (the chain is kept for POLLOUT) or the budget is
- * spent (a self-kick brings us back after the other work); one interrupt
- * for the batch.
+ * TX queue kicked, ticked, or the tap writable again. Sends chains until the
+ * ring is empty, the tap is full (the chain is kept for POLLOUT) or the
+ * budget is spent (a self-kick brings us back after the other work); the
+ * chains go back together, with one interrupt, at the end or at the tick.
  */
 static void net_tx(struct net *n)
 {
@@ -276,7 +317,7 @@ static void net_tx(struct net *n)
 	struct virtq_chain *c = &n->tx.chain;
 	unsigned int budget = VIRTIO_NET_TX_BUDGET;
 	unsigned int taken = 0;
-	bool pushed = false;
+	bool bulk = false, moderate = false;
 
 	virtq_set_notify(vq, false);
 	for (;;) {
@@ -290,15 +331,16 @@ static void net_tx(struct net *n)
 				break;
 			}
 			r = virtq_pop(vq, c);
-			if (r == 0 && n->tx_usecs && taken) {
+			if (r == 0 && taken && tx_moderate(n, bulk)) {
 				/*
-				 * tx-usecs: no kicks while frames keep coming; the tick
-				 * looks again. (An empty pop re-enabled them under
+				 * No kicks while frames keep coming; the tick looks
+				 * again. (An empty pop re-enabled them under
 				 * EVENT_IDX: take that back.)
 				 */
 				virtq_set_notify(vq, false);
 				tx_timer(n, true);
-				if (n->tx.timer_on)
+				moderate = n->tx.timer_on;
+				if (moderate)
 					break;
 			}
 			if (r == 0) {
@@ -315,7 +357,7 @@ static void net_tx(struct net *n)
 			}
 			taken++;
 			if (!tx_chain_ok(n, c, r)) {
-				tx_done(n, c->head, &pushed);
+				tx_done(n, c->head);
 				continue;
 			}
 			n->tx.held = true;
@@ -342,16 +384,22 @@ static void net_tx(struct net *n)
 		} else {
 			n->stats.tx_frames++;
 			n->stats.tx_bytes += c->out_len - VIRTIO_NET_HDR_LEN;
+			if (c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + ETH_HDR_LEN + n->mtu)
+				bulk = true;
 		}
 		n->tx.held = false;
-		tx_done(n, c->head, &pushed);
+		tx_done(n, c->head);
 	}
-	if (n->tx.ndone)
+	/* Completions wait for the tick only when it also looks at the ring. */
+	if (!moderate && n->tx.ndone && tx_moderate(n, bulk)) {
 		tx_timer(n, true);
-	if (n->tx.ndone && !n->tx.timer_on)
-		tx_flush(n);	/* no tick to wait for */
-	if (pushed && virtio_queue_interrupt(&n->vdev, NET_TXQ))
-		n->stats.tx_irqs++;
+		moderate = n->tx.timer_on;
+	}
+	if (!moderate)
+		tx_flush(n);
+	n->tx.moderated = moderate;
+	n->tx.bulk = bulk;
+	n->tx.stream = n->tx.rx_data = false;
 }
 
 /* ---- RX ---- */
@@ -588,6 +636,8 @@ static int rx_one(struct net *n, bool *pushed)
 		virtq_buf_to_iov(c, VIRTIO_NET_HDR_LEN, n->rx.bounce, in_first - VIRTIO_NET_HDR_LEN);
 	}
 	n->rx.len = len;
+	if (len > VIRTIO_NET_HDR_LEN + NET_ACK_MAX)
+		n->tx.rx_data = true;	/* a conversation, not a one-way stream: tx-usecs=auto */
 	n->rx.placed = in_first;
 	n->rx.heads[0] = c->head;
 	n->rx.lens[0] = (uint32_t)in_first;
@@ -645,10 +695,27 @@ static void net_tx_timer(struct virtio_dev *vdev, int fd, short revents)
 	n->tx.timer_on = false;
 	if (!n->running || n->broken)
 		return;
+	n->stats.tx_ticks++;
+	n->tx.last_kick_ns = 0;		/* the next kick's gap spans moderated time */
 	tx_flush(n);
 	/* Frames that came without a kick meanwhile; none: kicks back on. */
 	if (n->tx_on)
 		net_tx(n);
+}
+
+/* tx-usecs=auto: does this kick continue a bulk stream, and how fast is it kicking? */
+static void tx_auto_kick(struct net *n)
+{
+	uint64_t now = time_ns(), gap = now - n->tx.last_kick_ns;
+
+	n->tx.stream = n->tx.bulk && n->tx.last_kick_ns &&
+		       gap < VIRTIO_NET_TX_AUTO_GAP_MAX * 1000ULL;
+	if (n->tx.stream) {
+		unsigned int us = (unsigned int)(gap / 1000);
+
+		n->tx.gap_us = n->tx.gap_us ? (3 * n->tx.gap_us + us) / 4 : us;
+	}
+	n->tx.last_kick_ns = now;
 }
 
 static void net_notify(struct virtio_dev *vdev, unsigned int q)
@@ -659,6 +726,8 @@ static void net_notify(struct virtio_dev *vdev, unsigned int q)
 		return;
 	if (q == NET_TXQ && n->tx_on) {
 		n->stats.tx_kicks++;
+		if (n->tx_auto)
+			tx_auto_kick(n);
 		net_tx(n);
 	} else if (q == NET_RXQ && n->rx_on && link_up(n)) {
 		/* New buffers: read the tap again; no kicks needed until they run out. */
@@ -740,6 +809,8 @@ static void net_stop(struct virtio_dev *vdev)
 	n->rx.nbufs = 0;
 	n->tx.ndone = 0;	/* sent; the ring they belonged to is gone */
 	tx_timer(n, false);
+	n->tx.moderated = n->tx.bulk = n->tx.stream = n->tx.rx_data = false;
+	n->tx.last_kick_ns = 0;		/* gap_us stays: the guest's pace, not the rings' */
 }
 
 static void net_destroy(struct virtio_dev *vdev)
@@ -749,13 +820,14 @@ static void net_destroy(struct virtio_dev *vdev)
 
 	/* With -v: how the traffic moved, to compare runs and VMMs. */
 	pr_info("virtio-net %s: rx %llu frames %llu bytes, %llu wakeups, %llu interrupts; "
-		"tx %llu frames %llu bytes, %llu kicks, %llu interrupts (tx-usecs %u); "
-		"dropped rx %llu tx %llu", n->name,
+		"tx %llu frames %llu bytes, %llu kicks, %llu interrupts, %llu ticks "
+		"(tx-usecs %s%u); dropped rx %llu tx %llu", n->name,
 		(unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
 		(unsigned long long)s->rx_wakeups, (unsigned long long)s->rx_irqs,
 		(unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
-		(unsigned long long)s->tx_kicks, (unsigned long long)s->tx_irqs, n->tx_usecs,
-		(unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
+		(unsigned long long)s->tx_kicks, (unsigned long long)s->tx_irqs,
+		(unsigned long long)s->tx_ticks, n->tx_auto ? "auto, last tick " : "",
+		tx_tick_us(n), (unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
 
 	close(n->fd_timer);
 	close(n->fd_out);
@@ -838,7 +910,8 @@ static int net_new(struct vm *vm, int fd, const uint8_t mac[6], const char *name
 		pr_err("virtio-net %s: timerfd: %s", name, strerror(errno));
 		goto fail;
 	}
-	n->tx_usecs = MIN(tx_usecs, (unsigned int)VIRTIO_NET_TX_USECS_MAX);
+	n->tx_auto = tx_usecs == VIRTIO_NET_TX_USECS_AUTO;
+	n->tx_usecs = n->tx_auto ? 0 : MIN(tx_usecs, (unsigned int)VIRTIO_NET_TX_USECS_MAX);
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	memcpy(n->mac, mac, 6);
 	n->mtu = mtu;

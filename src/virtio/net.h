@@ -25,9 +25,18 @@ struct virtio_dev;
 /* Frames, or TX chains, one wakeup handles before it lets the worker go on. */
 #define VIRTIO_NET_RX_BUDGET	64
 #define VIRTIO_NET_TX_BUDGET	128
-/* TX completion hold, --net tx-usecs= (see net.c, "TX completions"): default, maximum. */
-#define VIRTIO_NET_TX_USECS_DEFAULT	0
+/*
+ * TX moderation, --net tx-usecs= (net.c, top): a fixed tick of 1 to MAX
+ * microseconds, 0 for none, or AUTO (the default): only for a one-way bulk
+ * stream, with a tick of twice the time the guest takes from one kick to
+ * the next, AUTO_MIN to AUTO_MAX; kick gaps over AUTO_GAP_MAX are not a stream.
+ */
+#define VIRTIO_NET_TX_USECS_AUTO	(~0u)
+#define VIRTIO_NET_TX_USECS_DEFAULT	VIRTIO_NET_TX_USECS_AUTO
 #define VIRTIO_NET_TX_USECS_MAX		10000
+#define VIRTIO_NET_TX_AUTO_MIN		50
+#define VIRTIO_NET_TX_AUTO_MAX		2000
+#define VIRTIO_NET_TX_AUTO_GAP_MAX	10000
 
 /*
  * virtio_net_create - open or create tap @o->tap (IFF_TAP | IFF_NO_PI |
@@ -46,9 +55,9 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
  * one end of a SOCK_SEQPACKET socketpair); a read of 0 bytes is taken as
  * EOF, the link going down. @fd should be non-blocking. The
  * device owns @fd from this call on, and closes it on failure too. No
- * TUNSETOFFLOAD is issued on it. @name is for log lines. @tx_usecs holds TX
- * completions as --net tx-usecs= does (0: none). Returns 0 or a negative
- * errno. Setup only.
+ * TUNSETOFFLOAD is issued on it. @name is for log lines. @tx_usecs moderates
+ * TX as --net tx-usecs= does (0: none; VIRTIO_NET_TX_USECS_AUTO: adaptive).
+ * Returns 0 or a negative errno. Setup only.
  */
 int virtio_net_create_fd(struct vm *vm, int fd, const uint8_t mac[6], const char *name,
 			 unsigned int tx_usecs);
@@ -65,6 +74,13 @@ void virtio_net_mac_from_name(const char *name, uint8_t mac[6]);
  */
 unsigned int virtio_net_tun_offloads(uint64_t features);
 
+/*
+ * virtio_net_tx_auto_usecs - tx-usecs=auto's tick for a guest whose kicks
+ * come @gap_us apart while it streams: twice that, within
+ * VIRTIO_NET_TX_AUTO_MIN..VIRTIO_NET_TX_AUTO_MAX. Pure.
+ */
+unsigned int virtio_net_tx_auto_usecs(unsigned int gap_us);
+
 /* Counters, for tests and log lines. Plain loads: exact only while the worker is idle. */
 struct virtio_net_stats {
 	uint64_t rx_frames, rx_bytes;
@@ -75,6 +91,7 @@ struct virtio_net_stats {
 	uint64_t tx_errors;		/* the tap refused the frame */
 	uint64_t tx_eagain;		/* times the tap was full and TX waited for POLLOUT */
 	uint64_t tx_kicks, tx_irqs;	/* TX queue notifications served, interrupts sent */
+	uint64_t tx_ticks;		/* tx-usecs ticks that found frames */
 	uint64_t rx_wakeups, rx_irqs;	/* tap-readable wakeups, RX interrupts sent */
 };
 

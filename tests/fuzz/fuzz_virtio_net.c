@@ -191,8 +191,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w.peer = sv[1];
 	fake_guest_init(&w.g, RAM_SIZE);
 	w.data = fake_guest_alloc(&w.g, DATA_SIZE);
-	/* TX completions at once, or held (1 us: a poll of the watches finds them due). */
-	if (virtio_net_create_fd(&w.vm, sv[0], mac, "fuzz", u8(&in) & 1))
+	/* TX completions at once, held (1 us: a poll of the watches finds them due), or auto. */
+	static const unsigned int tx_usecs[] = { 0, 1, VIRTIO_NET_TX_USECS_AUTO };
+	if (virtio_net_create_fd(&w.vm, sv[0], mac, "fuzz", tx_usecs[u8(&in) % 3]))
 		FAIL("create");
 	w.vdev = fake_virtio_last();
 	fake_virtio_reset_counts();

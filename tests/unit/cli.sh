@@ -69,9 +69,9 @@ expect 2 "an interface name is 1-15 characters" run --kernel "$tmp/zeros" --net 
 expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=01:00:5e:00:00:01
 expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:54:00:12:34
 expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:54:00:12:34:567
-expect 2 "tx-usecs=.abc.: expected microseconds, 0 to 10000" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=abc
-expect 2 "tx-usecs=.10001.: expected microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=10001
-expect 2 "tx-usecs=.-1.: expected microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=-1
+expect 2 "tx-usecs=.abc.: expected auto or microseconds, 0 to 10000" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=abc
+expect 2 "tx-usecs=.10001.: expected auto or microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=10001
+expect 2 "tx-usecs=.-1.: expected auto or microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=-1
 expect 2 "tap 't0' given twice" run --kernel "$tmp/zeros" --net tap=t0 --net tap=t0
 expect 2 "expected vfio=BDF" run --kernel "$tmp/zeros" --device nvme=01:00.0
 expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=

@@ -495,6 +495,132 @@ static void test_tx_hold_reset(void **state)
 	assert_int_equal(fake_virtio_irqs(TXQ), 1);
 }
 
+/* ---- tx-usecs=auto ---- */
+
+static const unsigned int tx_auto = VIRTIO_NET_TX_USECS_AUTO;
+
+/* One TX frame of @len bytes, kicked: it reaches the peer at once, moderated or not. */
+static uint16_t tx_kick(size_t len, unsigned int seed)
+{
+	static uint8_t buf[HDR + 4096];
+	uint16_t head = tx_add(len, seed, 0);
+
+	c.vdev->ops->notify(c.vdev, TXQ);
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), (ssize_t)(HDR + len));
+	assert_frame(buf + HDR, len, seed);
+	return head;
+}
+
+/* Not moderated: the kick's chain is back at once, and kicks stay on. */
+static void assert_tx_immediate(uint16_t head)
+{
+	uint16_t used[FAKE_QSIZE];
+
+	assert_int_equal(used_count(TXQ, used), 1);
+	assert_int_equal(used[0], head);
+	assert_true(tx_kicks_wanted());
+}
+
+/* Moderated: the chain is held for the tick, and the ring is not kicked meanwhile. */
+static void assert_tx_moderated(void)
+{
+	uint16_t used[FAKE_QSIZE];
+
+	assert_int_equal(used_count(TXQ, used), 0);
+	assert_false(tx_kicks_wanted());
+}
+
+/* TX frames larger than the MTU: GSO frames, as a TCP sender's. */
+#define BULK	3000
+
+static void test_tx_auto_usecs(void **state)
+{
+	assert_int_equal(virtio_net_tx_auto_usecs(0), VIRTIO_NET_TX_AUTO_MIN);
+	assert_int_equal(virtio_net_tx_auto_usecs(VIRTIO_NET_TX_AUTO_MIN / 2 - 1), VIRTIO_NET_TX_AUTO_MIN);
+	assert_int_equal(virtio_net_tx_auto_usecs(100), 200);
+	assert_int_equal(virtio_net_tx_auto_usecs(VIRTIO_NET_TX_AUTO_MAX / 2), VIRTIO_NET_TX_AUTO_MAX);
+	assert_int_equal(virtio_net_tx_auto_usecs(VIRTIO_NET_TX_AUTO_MAX / 2 + 1), VIRTIO_NET_TX_AUTO_MAX);
+	assert_int_equal(virtio_net_tx_auto_usecs(~0u), VIRTIO_NET_TX_AUTO_MAX);
+}
+
+/* Frames up to the MTU are never moderated, however fast they come, even after a bulk one. */
+static void test_tx_auto_small(void **state)
+{
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	assert_tx_immediate(tx_kick(BULK, 9));
+	for (unsigned int i = 0; i < 4; i++)
+		assert_tx_immediate(tx_kick(1500 + 14, i));
+	poll_dev();
+	assert_int_equal(stats().tx_ticks, 0);
+}
+
+/*
+ * A bulk stream: the first kick is not one yet; the second, right after, is.
+ * Its frame goes at once and comes back at the tick with the frames that
+ * came meanwhile, unkicked; a tick that finds nothing ends it, and the next
+ * kick starts over.
+ */
+static void test_tx_auto_bulk(void **state)
+{
+	uint16_t used[FAKE_QSIZE], second, third;
+	uint8_t buf[HDR + BULK];
+	unsigned int n = 0;
+
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	assert_tx_immediate(tx_kick(BULK, 1));
+	second = tx_kick(BULK, 2);
+	assert_tx_moderated();
+	third = tx_add(BULK, 3, 0);
+	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
+		poll_dev();
+		n = used_count(TXQ, used);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(used[0], second);
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + BULK);
+	assert_frame(buf + HDR, BULK, 3);
+	assert_false(tx_kicks_wanted());
+	n = 0;
+	for (unsigned int tries = 0; !tx_kicks_wanted() && tries < 50; tries++) {
+		poll_dev();
+		n += used_count(TXQ, used + n);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(used[0], third);
+	assert_true(tx_kicks_wanted());
+	assert_true(stats().tx_ticks >= 2);
+	assert_tx_immediate(tx_kick(BULK, 4));
+	assert_int_equal(stats().tx_frames, 4);
+}
+
+/* Data coming back between two bulk kicks: request/response, never delayed; pure ACKs are not. */
+static void test_tx_auto_conversation(void **state)
+{
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	rx_add(2048, NULL);
+	rx_add(2048, NULL);
+	assert_tx_immediate(tx_kick(BULK, 1));
+	peer_send_plain(100, 5);
+	assert_int_equal(poll_dev(), 1);
+	assert_tx_immediate(tx_kick(BULK, 2));
+	peer_send_plain(66, 6);		/* Ethernet, IPv4, TCP with timestamps, no data */
+	assert_int_equal(poll_dev(), 1);
+	tx_kick(BULK, 3);
+	assert_tx_moderated();
+	assert_int_equal(stats().rx_frames, 2);
+}
+
+/* Kicks further apart than VIRTIO_NET_TX_AUTO_GAP_MAX are not a stream. */
+static void test_tx_auto_gap(void **state)
+{
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	assert_tx_immediate(tx_kick(BULK, 1));
+	nanosleep(&(struct timespec){ 0, (VIRTIO_NET_TX_AUTO_GAP_MAX + 1000) * 1000L }, NULL);
+	assert_tx_immediate(tx_kick(BULK, 2));
+	tx_kick(BULK, 3);
+	assert_tx_moderated();
+}
+
 /* ---- RX ---- */
 
 static void test_rx_one_buffer(void **state)
@@ -1023,6 +1149,12 @@ int main(void)
 							 (void *)&hold_10ms),
 		cmocka_unit_test_prestate_setup_teardown(test_tx_hold_reset, setup, teardown,
 							 (void *)&hold_10ms),
+		cmocka_unit_test(test_tx_auto_usecs),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_small, setup, teardown, (void *)&tx_auto),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_bulk, setup, teardown, (void *)&tx_auto),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_conversation, setup, teardown,
+							 (void *)&tx_auto),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_gap, setup, teardown, (void *)&tx_auto),
 		cmocka_unit_test_setup_teardown(test_rx_one_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_no_mrg_too_small, setup, teardown),
