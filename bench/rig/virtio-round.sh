@@ -11,7 +11,7 @@ rand_s=${RIG_PARAM_RAND_S:-10}
 net_mb=${RIG_PARAM_NET_MB:-64}
 w=$RIG_WORK
 tap=benchtap0 mac=52:54:00:12:34:56
-vmms=${RIG_PARAM_VMMS:-kvmio kvmio-tuned qemu}
+vmms=${RIG_PARAM_VMMS:-kvmio kvmio-alt qemu}
 want() { case " $vmms " in *" $1 "*) return 0 ;; esac; return 1; }
 words="rig.l2=bench-virtio bench.disk_mb=$disk_mb bench.rand_s=$rand_s bench.net_mb=$net_mb"
 
@@ -26,7 +26,7 @@ ip addr add 10.0.3.1/24 dev "$tap" && ip link set "$tap" up || fail "configuring
 # net_stats ERRFILE: kvmio's virtio-net counters for the whole run (its -v exit line) as
 # vmm_KEY=VALUE; nothing for QEMU.
 net_stats() {
-	sed -n 's/.*virtio-net [^:]*: rx \([0-9]*\) frames [0-9]* bytes, \([0-9]*\) wakeups, \([0-9]*\) interrupts; tx \([0-9]*\) frames [0-9]* bytes, \([0-9]*\) kicks, \([0-9]*\) interrupts.*/vmm_rx_frames=\1 vmm_rx_wakeups=\2 vmm_rx_irqs=\3 vmm_tx_frames=\4 vmm_tx_kicks=\5 vmm_tx_irqs=\6/p' "$1" | tail -n 1
+	sed -n 's/.*virtio-net [^:]*: rx \([0-9]*\) frames [0-9]* bytes, \([0-9]*\) wakeups, \([0-9]*\) interrupts; tx \([0-9]*\) frames [0-9]* bytes, \([0-9]*\) kicks, \([0-9]*\) interrupts, \([0-9]*\) ticks.*/vmm_rx_frames=\1 vmm_rx_wakeups=\2 vmm_rx_irqs=\3 vmm_tx_frames=\4 vmm_tx_kicks=\5 vmm_tx_irqs=\6 vmm_tx_ticks=\7/p' "$1" | tail -n 1
 }
 
 # cpu_snap PID: "cpu all IDLE-TICKS" (all of L1), then "TID COMM TICKS" per thread of PID.
@@ -96,11 +96,11 @@ if want kvmio; then
 	bench_virtio kvmio $CMD $APPEND_OPT "$APPEND"
 fi
 
-# kvmio-tuned: kvmio again with RIG_PARAM_KVMIO_NET's --net options (e.g. tx-usecs=600).
-if want kvmio-tuned && [ -n "${RIG_PARAM_KVMIO_NET:-}" ]; then
+# kvmio-alt: kvmio again with RIG_PARAM_KVMIO_NET's --net options (e.g. tx-usecs=0).
+if want kvmio-alt && [ -n "${RIG_PARAM_KVMIO_NET:-}" ]; then
 	kvmio_cmd -v --disk "$w/disk.img" --net "tap=$tap,mac=$mac,$RIG_PARAM_KVMIO_NET" -- $words
 	# shellcheck disable=SC2086
-	bench_virtio kvmio-tuned $CMD $APPEND_OPT "$APPEND"
+	bench_virtio kvmio-alt $CMD $APPEND_OPT "$APPEND"
 fi
 
 if want qemu; then
