@@ -260,8 +260,9 @@ static int parse_net(char *arg, struct vm_config *cfg)
 			unsigned long us;
 
 			if (parse_uint(item + 9, 0, VIRTIO_NET_TX_USECS_MAX, &us))
-				return usage_error("--net: tx-usecs='%s': expected auto or microseconds, "
-						   "0 to %d", item + 9, VIRTIO_NET_TX_USECS_MAX);
+				return usage_error("--net: tx-usecs='%s': expected auto or "
+						   "microseconds, 0 to %d", item + 9,
+						   VIRTIO_NET_TX_USECS_MAX);
 			n->tx_usecs = (unsigned int)us;
 		} else {
 			return usage_error("--net: unknown option '%s' (expected tap=IFNAME, mac=MAC, "

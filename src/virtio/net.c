@@ -121,7 +121,7 @@ struct net {
 		/* tx-usecs=auto: is this a one-way bulk stream, and how fast does it kick? */
 		bool bulk;		/* the last pass sent a GSO frame */
 		bool stream;		/* this kick came soon after a bulk pass's kick */
-		bool rx_data;		/* a frame with data (not a pure ACK) came in since the last pass */
+		bool rx_data;		/* since the last pass, a frame came in with data, not an ACK */
 		uint64_t last_kick_ns;	/* 0: the gap since is not a kick-to-kick time */
 		unsigned int gap_us;	/* kick-to-kick time while streaming, averaged */
 		unsigned int ndone;	/* chains sent (or dropped) whose completion is held */
@@ -637,7 +637,7 @@ static int rx_one(struct net *n, bool *pushed)
 	}
 	n->rx.len = len;
 	if (len > VIRTIO_NET_HDR_LEN + NET_ACK_MAX)
-		n->tx.rx_data = true;	/* a conversation, not a one-way stream: tx-usecs=auto */
+		n->tx.rx_data = true;	/* a conversation, not a one-way stream (auto) */
 	n->rx.placed = in_first;
 	n->rx.heads[0] = c->head;
 	n->rx.lens[0] = (uint32_t)in_first;
@@ -826,8 +826,8 @@ static void net_destroy(struct virtio_dev *vdev)
 		(unsigned long long)s->rx_wakeups, (unsigned long long)s->rx_irqs,
 		(unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
 		(unsigned long long)s->tx_kicks, (unsigned long long)s->tx_irqs,
-		(unsigned long long)s->tx_ticks, n->tx_auto ? "auto, last tick " : "",
-		tx_tick_us(n), (unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
+		(unsigned long long)s->tx_ticks, n->tx_auto ? "auto, last tick " : "", tx_tick_us(n),
+		(unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
 
 	close(n->fd_timer);
 	close(n->fd_out);
