@@ -28,9 +28,11 @@
 #   RIG_L1_QEMU_ARGS    extra arguments for the L1 QEMU (e.g. "-monitor unix:/tmp/m,server,nowait")
 #   RIG_L2_EXTRA        a directory whose tree is added to the L2 root (e.g. bin/TOOL), in the
 #                       same appended archive as DIR/l2/*.sh
+#   RIG_L1_EXTRA        a directory whose tree is added to the L1 root, in the per-run overlay
+#                       (tools a scenario needs that the base image lacks: tmux, its libraries)
 #   RIG_PARAM_*         passed on to the scenarios in L1 (exported, same names and values)
 #   RIG_GUESTS          where the tiny test guests some scenarios boot are (default build/guests;
-#                       make guests builds them); they go to /rig/guests/ in L1
+#                       make guests builds them); every *.bzImage there goes to /rig/guests/ in L1
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,6 +76,8 @@ else
 fi
 l2_extra=${RIG_L2_EXTRA:-}
 [ -z "$l2_extra" ] || [ -d "$l2_extra" ] || die "RIG_L2_EXTRA: no directory $l2_extra"
+l1_extra=${RIG_L1_EXTRA:-}
+[ -z "$l1_extra" ] || [ -d "$l1_extra" ] || die "RIG_L1_EXTRA: no directory $l1_extra"
 if [ ${#scenarios[@]} -eq 0 ]; then
 	for f in "$scen_dir"/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
 fi
@@ -137,12 +141,13 @@ install -m 0755 "$here/l1/init" "$ov/init"
 cp "$here/l1/lib.sh" "$ov/rig/lib.sh"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/dmesg-allow.txt" >"$ov/rig/dmesg-allow.re"
 for s in "${scenarios[@]}"; do cp "$scen_dir/$s.sh" "$ov/rig/scenarios/"; done
-# Tiny guests (tests/guests/guests.mk: GUEST_RIG_NAMES) at /rig/guests/NAME.bzImage; a scenario
-# that needs a missing one says so.
+# Tiny guests (tests/guests/guests.mk) at /rig/guests/NAME.bzImage; a scenario that needs a
+# missing one says so.
 mkdir -p "$ov/rig/guests"
-for g in vfio_edu; do
-	[ -f "${RIG_GUESTS:-$repo/build/guests}/$g.bzImage" ] && cp "${RIG_GUESTS:-$repo/build/guests}/$g.bzImage" "$ov/rig/guests/"
+for g in "${RIG_GUESTS:-$repo/build/guests}"/*.bzImage; do
+	[ -f "$g" ] && cp "$g" "$ov/rig/guests/"
 done
+[ -z "$l1_extra" ] || cp -r "$l1_extra/." "$ov/"
 if [ "$ext" = 1 ] || [ -n "$l2_extra" ]; then
 	# The cached L2 image, then an archive of DIR/l2/*.sh (at /rig/l2/) and RIG_L2_EXTRA's tree.
 	l2x=$tmp/l2x
@@ -197,7 +202,7 @@ results=$tmp/results  # "PASS|FAIL NAME" per finished scenario, in order, over a
 
 # filter: parse the L1 console; print scenario lines. Host-side watchdog: L1 prints at least a
 # heartbeat every 10 s while a scenario runs, so once L1 is at init, 60 s of silence (or a
-# scenario's limit plus 60 s without its result) means L1 is wedged: returns 3.
+# scenario's limit plus 60 s without its result, or a soft lockup) means L1 is wedged: returns 3.
 filter() {
 	local line='' part='' rc now_s booted=0 deadline=$(( $(date +%s) + 180 )) silence
 	silence=$deadline
@@ -236,7 +241,13 @@ filter() {
 			[ "$verbose" = 1 ] || printf '%s\n' "${line#"${line%%RIG-DATA *}"}"
 		elif [[ $line =~ RIG-L1\ error ]]; then
 			[ "$verbose" = 1 ] || echo "$line"
-		elif [[ $line =~ Kernel\ panic|BUG:|soft\ lockup|rcu.*stall ]]; then
+		elif [[ $line =~ soft\ lockup ]]; then
+			# An L1 CPU stuck in KVM_RUN under nested TCG stays stuck (README), and its
+			# process cannot be killed: waiting for the scenario's limit only loses time.
+			[ "$verbose" = 1 ] || echo "L1| $line"
+			echo "rig: an L1 CPU is in a soft lockup: wedged" >>"$console"
+			return 3
+		elif [[ $line =~ Kernel\ panic|BUG:|rcu.*stall ]]; then
 			[ "$verbose" = 1 ] || echo "L1| $line"
 		fi
 		line=
@@ -297,7 +308,7 @@ while :; do
 	todo=("${todo[@]:$done_now}")
 	[ ${#todo[@]} -eq 0 ] && break
 	case "$l1_rc" in
-	wedged) why="L1 wedged (console silent for 60 s, or past the scenario's limit)" ;;
+	wedged) why="L1 wedged (a soft lockup, its console silent for 60 s, or past the scenario's limit)" ;;
 	124|137) why="L1 killed after its time limit" ;;
 	*) why="L1 QEMU exited with status $l1_rc" ;;
 	esac
