@@ -2,14 +2,16 @@
 # Tier-2 tests: tiny freestanding guests (bzImages) run under build/kvmio on
 # /dev/kvm. Included by the top-level Makefile.
 #   make guests         build $(B)/guests/*.bzImage
-#   make check-guests   build kvmio and the guests, run tests/guests/run.sh
+#   make check-guests   build kvmio and the guests, run tests/guests/run.sh: on this
+#                       host's /dev/kvm if it runs a guest, else inside the rig's L1
+#                       (tests/guests/check.sh); GUESTS_MODE=direct|rig forces one
 
 GUEST_DIR   := tests/guests
 GUEST_OUT   := $(B)/guests
 GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_acpi triple_fault crash cpl3 \
                stdin echo pci
-# Built with the rest, run only in the rig (tests/rig/scenarios/vfio-*.sh): they need a device
-# assigned with --device vfio=, which the host lacks. run.sh does not run them.
+# Built with the rest, run only by the rig's own scenarios (tests/rig/scenarios/vfio-*.sh): they
+# need a device assigned with --device vfio=. run.sh does not run them.
 GUEST_RIG_NAMES := vfio_edu
 GUEST_RIG_IMAGES := $(GUEST_RIG_NAMES:%=$(GUEST_OUT)/%.bzImage)
 GUEST_NAMES += $(GUEST_RIG_NAMES)
@@ -65,6 +67,6 @@ $(GUEST_OUT)/%.bzImage: $(GUEST_OUT)/%.elf
 guests: $(GUEST_IMAGES)
 
 check-guests: $(B)/kvmio $(GUEST_IMAGES)
-	@$(GUEST_DIR)/run.sh $(B)/kvmio $(GUEST_OUT)
+	@$(GUEST_DIR)/check.sh $(B)/kvmio $(GUEST_OUT)
 
 .PHONY: guests check-guests

@@ -16,7 +16,7 @@
 # GUESTS=tty selects them all. tmux is required (CI installs it): without it
 # one FAIL line says so. Logs stay in LOGS/tty-CASE/.
 
-TTY_WAIT=10	# seconds for any one step
+TTY_WAIT=${TTY_WAIT:-10}	# seconds for any one step (the rig gives 30)
 
 # A private server on a socket of ours, away from the user's tmux.
 tmux_() {
