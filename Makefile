@@ -68,8 +68,9 @@ clean:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # The README's first command: Linux with a busybox shell under kvmio, directly
-# on hardware KVM, else inside the rig (tests/demo/demo.sh says which).
-demo: $(B)/kvmio
+# on hardware KVM, else inside the rig (tests/demo/demo.sh says which and why;
+# a tiny guest tells whether /dev/kvm can run a VM at all).
+demo: $(B)/kvmio $(GUEST_OUT)/uart.bzImage
 	@tests/demo/demo.sh
 
 .PHONY: demo

@@ -1,14 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # make demo: boot Debian's kernel under kvmio with an interactive busybox shell
-# on the serial console. Directly when /dev/kvm is hardware KVM (kvm_intel or
-# kvm_amd); inside the rig (QEMU TCG with nested SVM, tests/rig) when /dev/kvm
-# is the nested PVM module, which emulates guest kernel code, or is missing.
+# on the serial console. Directly when /dev/kvm is hardware KVM and runs a test
+# guest (tests/guests/probe.sh); inside the rig (QEMU TCG with nested SVM,
+# tests/rig) when /dev/kvm is missing, cannot run a guest, or is the nested PVM
+# module, which emulates guest kernel code. The first line says which and why.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 kvmio=${KVMIO:-$top/build/kvmio}
+probe_guest=${DEMO_PROBE_GUEST:-$top/build/guests/uart.bzImage}
 cache=${DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvmio-demo}
 
 die() { echo "demo: $*" >&2; exit 1; }
@@ -18,6 +20,7 @@ kver=${DEMO_KVER:-$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sor
 	die "no readable kernel in /boot (apt-get install linux-image-amd64)"
 [ -x /bin/busybox ] || die "no /bin/busybox (apt-get install busybox-static)"
 [ -x "$kvmio" ] || die "no $kvmio (run make first)"
+[ -f "$probe_guest" ] || die "no $probe_guest (run make demo, which builds it)"
 mkdir -p "$cache"
 cmdline="console=ttyS0 quiet"
 
@@ -35,18 +38,18 @@ if [ ! -e "$l2" ]; then
 	mv "$l2.tmp" "$l2"
 fi
 
-if [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ] &&
-   { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
-	echo "demo: /dev/kvm is hardware KVM: booting Linux $kver directly under kvmio."
+# shellcheck source=tests/guests/probe.sh
+. "$top/tests/guests/probe.sh"
+kvm_probe "$kvmio" "$probe_guest" || true
+case "$KVM_KIND" in
+hardware)
+	echo "demo: $KVM_WHY: booting Linux $kver directly under kvmio."
 	exec "$kvmio" run --kernel "/boot/vmlinuz-$kver" --initrd "$l2" --cpus 2 --memory 512M \
 		--cmdline "$cmdline"
-fi
-
-if [ -d /sys/module/kvm_pvm ]; then
-	echo "demo: /dev/kvm is the nested PVM module (guest kernels are emulated): booting inside the rig."
-else
-	echo "demo: no usable hardware /dev/kvm: booting inside the rig."
-fi
+	;;
+pvm) echo "demo: /dev/kvm is the nested kvm_pvm module, which emulates guest kernel code (Linux would take minutes): booting inside the rig." ;;
+*) echo "demo: $KVM_WHY: booting inside the rig." ;;
+esac
 echo "demo: QEMU TCG runs L1 Linux with kvm_amd; kvmio boots Linux $kver in it. Allow a minute."
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 
