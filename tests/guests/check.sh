@@ -81,7 +81,8 @@ while IFS= read -r line; do
 	*) printf '%s\n' "$line" ;;
 	esac
 # One L1 CPU: with two, L1 as a whole wedged in 3 of 5 runs of these 32 short-lived VMs (QEMU
-# 7.2's nested SVM under MTTCG; tests/rig/README.md), with one in none of 10, and no slower.
+# 7.2's nested SVM under MTTCG; tests/rig/README.md), with one in 1 of 10, and no slower;
+# rig.sh then runs them again in a new L1 (RIG_L1_RETRIES).
 done < <(RIG_L1_SMP=${RIG_L1_SMP:-1} RIG_L1_EXTRA=$tree RIG_GUESTS=$dir "$repo/tests/rig/rig.sh" \
 	--kvmio "$kvmio" --dir "$here/rig" guests 2>&1)
 wait $! 2>/dev/null
