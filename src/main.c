@@ -442,6 +442,7 @@ static int cmd_run(int argc, char **argv)
 			return ret;
 	}
 
+	raise_fd_limit();
 	if (vm_create(&vm, &cfg))
 		return 1;
 	ret = vm_run(&vm);

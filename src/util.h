@@ -41,6 +41,13 @@ struct ratelimit {
 };
 bool ratelimit_ok(struct ratelimit *rl, unsigned int burst);
 
+/*
+ * raise_fd_limit - lift RLIMIT_NOFILE's soft limit to its hard limit, as QEMU
+ * does at start: every MSI/MSI-X vector holds an eventfd (up to 1024), and
+ * a user's usual soft limit is 1024. Quiet; a failure leaves the limit.
+ */
+void raise_fd_limit(void);
+
 /* Monotonic time in nanoseconds. */
 uint64_t time_ns(void);
 
