@@ -10,6 +10,8 @@
 #   mkimg.sh libs ROOT BINARY...  copy binaries' ldd-listed libraries (and the ELF
 #                                 interpreter) into ROOT at the paths ldd prints.
 set -euo pipefail
+# modprobe (kmod) is in /usr/sbin, which a user's PATH on Debian lacks.
+export PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")" && pwd)
 

@@ -34,6 +34,8 @@
 #   RIG_GUESTS          where the tiny test guests some scenarios boot are (default build/guests;
 #                       make guests builds them); every *.bzImage there goes to /rig/guests/ in L1
 set -uo pipefail
+# modprobe (kmod) is in /usr/sbin, which a user's PATH on Debian lacks.
+export PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
