@@ -8,7 +8,8 @@
  * Every byte of the rings belongs to a guest that may be hostile and may
  * change it while we read (hostile-guest.md cases 1-11): each descriptor
  * and ring entry is read once into a local copy and checked there; every
- * address goes through guest_ptr(), so nothing outside RAM is ever touched.
+ * address goes through the queue's DMA space (dma_translate), so nothing
+ * outside RAM, or outside what an IOMMU maps for the device, is touched.
  */
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -88,12 +89,6 @@ static inline void inflight_clear(struct virtq *vq, uint16_t head)
 	vq->inflight_map[head >> 3] &= (uint8_t)~(1u << (head & 7));
 }
 
-/* A queue that was never initialised, failed to, or was destroyed has no map. */
-static inline bool usable(const struct virtq *vq)
-{
-	return !vq->broken && vq->inflight_map;
-}
-
 static int ring_broken(struct virtq *vq, const char *why)
 {
 	vq->broken = true;
@@ -101,26 +96,63 @@ static int ring_broken(struct virtq *vq, const char *why)
 	return -EIO;
 }
 
-int virtq_init(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
-	       uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
-	       bool event_idx, bool indirect)
+/*
+ * Map the three rings through vq->as: each in one piece, the descriptor
+ * table and driver area for reading, the device area for writing. NULL
+ * and vq->error set when one is not.
+ */
+static const char *map_rings(struct virtq *vq)
+{
+	int err = 0;
+
+	vq->as_gen = dma_as_gen(vq->as);
+	vq->desc = dma_map_contig(vq->as, vq->desc_gpa, desc_bytes(vq->size), DMA_READ, &err);
+	if (!vq->desc)
+		return err == -E2BIG ? "descriptor table not contiguous in guest RAM"
+				     : "descriptor table outside RAM or not mapped";
+	vq->avail = dma_map_contig(vq->as, vq->avail_gpa, avail_bytes(vq->size, vq->event_idx),
+				   DMA_READ, &err);
+	if (!vq->avail)
+		return err == -E2BIG ? "available ring not contiguous in guest RAM"
+				     : "available ring outside RAM or not mapped";
+	vq->used = dma_map_contig(vq->as, vq->used_gpa, used_bytes(vq->size, vq->event_idx),
+				  DMA_WRITE, &err);
+	if (!vq->used)
+		return err == -E2BIG ? "used ring not contiguous in guest RAM"
+				     : "used ring outside RAM or not mapped";
+	return NULL;
+}
+
+int virtq_init_as(struct virtq *vq, struct dma_as *as, uint16_t size,
+		  uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova,
+		  bool event_idx, bool indirect)
 {
 	const char *why = NULL;
 
 	free(vq->inflight_map);
-	memset(vq, 0, sizeof(*vq));
+	free(vq->bounce);
+	if (as == &vq->ident) {
+		struct dma_as ident = vq->ident;
+
+		memset(vq, 0, sizeof(*vq));
+		vq->ident = ident;
+	} else {
+		memset(vq, 0, sizeof(*vq));
+	}
+	vq->as = as;
 	vq->broken = true;	/* until every check below has passed */
+	vq->size = size;
+	vq->event_idx = event_idx;
+	vq->desc_gpa = desc_iova;
+	vq->avail_gpa = avail_iova;
+	vq->used_gpa = used_iova;
 
 	if (size == 0 || size > VIRTQ_MAX_SIZE || (size & (size - 1)))
 		why = "queue size not a power of two in 1..32768";
-	else if (desc_gpa % DESC_ALIGN || avail_gpa % AVAIL_ALIGN || used_gpa % USED_ALIGN)
+	else if (desc_iova % DESC_ALIGN || avail_iova % AVAIL_ALIGN || used_iova % USED_ALIGN)
 		why = "virtqueue ring misaligned";
-	else if (!(vq->desc = guest_ptr(mem, desc_gpa, desc_bytes(size))))
-		why = "descriptor table outside RAM";
-	else if (!(vq->avail = guest_ptr(mem, avail_gpa, avail_bytes(size, event_idx))))
-		why = "available ring outside RAM";
-	else if (!(vq->used = guest_ptr(mem, used_gpa, used_bytes(size, event_idx))))
-		why = "used ring outside RAM";
+	else
+		why = map_rings(vq);
 	if (why) {
 		vq->desc = NULL;
 		vq->avail = NULL;
@@ -130,17 +162,13 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
 	}
 
 	vq->inflight_map = calloc((size + 7u) / 8, 1);
-	if (!vq->inflight_map) {
+	if (as->ops && indirect)
+		vq->bounce = malloc(VIRTQ_MAX_INDIRECT * 16);
+	if (!vq->inflight_map || (as->ops && indirect && !vq->bounce)) {
 		vq->error = "out of memory for the in-flight map";
 		return -ENOMEM;
 	}
-	vq->mem = mem;
-	vq->size = size;
-	vq->event_idx = event_idx;
 	vq->indirect = indirect;
-	vq->desc_gpa = desc_gpa;
-	vq->avail_gpa = avail_gpa;
-	vq->used_gpa = used_gpa;
 	/* 2.7: both indices start at 0 when the queue is enabled. */
 	vq->last_avail = 0;
 	vq->used_idx = 0;
@@ -149,10 +177,49 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
 	return 0;
 }
 
+int virtq_init(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
+	       uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
+	       bool event_idx, bool indirect)
+{
+	dma_as_init(&vq->ident, mem, NULL);
+	return virtq_init_as(vq, &vq->ident, size, desc_gpa, avail_gpa, used_gpa, event_idx,
+			     indirect);
+}
+
+/*
+ * The space's mappings changed since the rings were mapped: map them again
+ * (the driver may have moved nothing, only unmapped something else). A ring
+ * that is no longer mapped breaks the queue. False when broken.
+ */
+static bool rings_current(struct virtq *vq)
+{
+	const char *why;
+
+	if (__builtin_expect(dma_as_gen(vq->as) == vq->as_gen, 1))
+		return true;
+	why = map_rings(vq);
+	if (why) {
+		ring_broken(vq, why);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Not broken, rings mapped as they are now. A queue that was never
+ * initialised, failed to, or was destroyed has no in-flight map.
+ */
+static inline bool usable(struct virtq *vq)
+{
+	return !vq->broken && vq->inflight_map && rings_current(vq);
+}
+
 void virtq_destroy(struct virtq *vq)
 {
 	free(vq->inflight_map);
 	vq->inflight_map = NULL;
+	free(vq->bounce);
+	vq->bounce = NULL;
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
@@ -172,6 +239,24 @@ static int chain_bad(struct virtq *vq, struct virtq_chain *c, const char *why)
 	c->n_out = c->n_in = 0;
 	c->out_len = c->in_len = 0;
 	return -EINVAL;
+}
+
+/*
+ * An indirect table of @len bytes at @iova, to read descriptors from: in
+ * place when the space maps it in one piece (always, for identity), else
+ * copied into the queue's bounce buffer, a snapshot like read_desc's.
+ */
+static const uint8_t *map_indirect(struct virtq *vq, uint64_t iova, uint32_t len)
+{
+	int err = 0;
+	const uint8_t *p = dma_map_contig(vq->as, iova, len, DMA_READ, &err);
+
+	if (p || err != -E2BIG || !vq->bounce)
+		return p;
+	if (dma_copy_from(vq->as, iova, vq->bounce, len))
+		return NULL;
+	compiler_barrier();
+	return vq->bounce;
 }
 
 /*
@@ -207,9 +292,9 @@ static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 			if (d.len == 0 || d.len % 16 || d.len > VIRTQ_MAX_INDIRECT * 16)
 				return chain_bad(vq, c, "bad indirect table length");
 			/* The WRITE flag of this descriptor is ignored (2.7.5.3.2). */
-			table = guest_ptr(vq->mem, d.addr, d.len);
+			table = map_indirect(vq, d.addr, d.len);
 			if (!table)
-				return chain_bad(vq, c, "indirect table outside RAM");
+				return chain_bad(vq, c, "indirect table outside RAM or not mapped");
 			table_len = d.len / 16;
 			in_table = true;
 			hops = 0;
@@ -227,20 +312,20 @@ static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 		 * address check and gets no iovec; it still costs a hop.
 		 */
 		if (d.len) {
-			void *p;
+			unsigned int used = c->n_out + c->n_in;
+			int n = dma_translate(vq->as, d.addr, d.len, writable ? DMA_WRITE : DMA_READ,
+					      &c->iov[used], VIRTQ_MAX_IOV - used);
 
-			if (c->n_out + c->n_in == VIRTQ_MAX_IOV)
+			if (n == -E2BIG)
 				return chain_bad(vq, c, "descriptor chain longer than VIRTQ_MAX_IOV");
-			p = guest_ptr(vq->mem, d.addr, d.len);
-			if (!p)
-				return chain_bad(vq, c, "descriptor buffer outside RAM");
-			c->iov[c->n_out + c->n_in] = (struct iovec){ p, d.len };
+			if (n < 0)
+				return chain_bad(vq, c, "descriptor buffer outside RAM or not mapped");
 			/* <= VIRTQ_MAX_IOV * (2^32 - 1) bytes: the sums cannot overflow. */
 			if (writable) {
-				c->n_in++;
+				c->n_in += (unsigned int)n;
 				c->in_len += d.len;
 			} else {
-				c->n_out++;
+				c->n_out += (unsigned int)n;
 				c->out_len += d.len;
 			}
 		}
@@ -322,6 +407,7 @@ void virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens,
 {
 	uint16_t old = vq->used_idx, new = old;
 
+	usable(vq);	/* a used ring no longer mapped breaks the queue first */
 	for (unsigned int i = 0; i < n; i++) {
 		struct vring_used_elem *e;
 

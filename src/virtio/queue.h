@@ -6,16 +6,20 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "iommu/dma.h"
 #include "mem.h"
 
 /*
  * Split virtqueues (virtio 1.2 section 2.7), device side.
  *
- * Everything here is pure over struct guest_mem: no KVM, no threads, no
- * globals, so unit tests and fuzzers drive it with a plain buffer as "guest
- * RAM". Every guest-supplied index, address and length is checked; a guest
- * that breaks the ring's rules marks the queue broken (the transport then sets
- * DEVICE_NEEDS_RESET) and the queue does nothing more until virtq_init again.
+ * Everything here is pure over a DMA address space (iommu/dma.h) over struct
+ * guest_mem: no KVM, no threads, no globals, so unit tests and fuzzers drive
+ * it with a plain buffer as "guest RAM". Every ring and buffer address is an
+ * IOVA translated through the space, for the direction the device uses it
+ * in. Every guest-supplied index, address and length is checked; a guest
+ * that breaks the ring's rules, or whose rings stop being mapped, marks the
+ * queue broken (the transport then sets DEVICE_NEEDS_RESET) and the queue
+ * does nothing more until virtq_init again.
  *
  * One thread at a time uses a given queue (the device's worker); the rings
  * are shared with the guest, so loads and stores on them are ordered with the
@@ -37,7 +41,10 @@
 
 struct virtq {
 	/* Set by virtq_init from the transport's registers. */
-	const struct guest_mem *mem;
+	struct dma_as *as;		/* the device's DMA space (&ident for virtq_init) */
+	struct dma_as ident;		/* identity space over the guest_mem of virtq_init */
+	uint32_t as_gen;		/* dma_as_gen(as) the ring pointers were translated at */
+	uint8_t *bounce;		/* mapped spaces: an indirect table split in host memory */
 	uint16_t size;			/* entries, a power of two, 1..VIRTQ_MAX_SIZE */
 	bool event_idx;			/* VIRTIO_F_EVENT_IDX negotiated */
 	bool indirect;			/* VIRTIO_F_INDIRECT_DESC negotiated */
@@ -62,7 +69,9 @@ struct virtq {
  * segments first (iov[0 .. n_out)), then @n_in device-writable ones
  * (iov[n_out .. n_out + n_in)), as the spec requires (a readable
  * descriptor after a writable one fails the chain). Every iov lies wholly
- * inside one RAM region. Zero-length descriptors are allowed and get no
+ * inside one RAM region. A descriptor gives one iov, or several when the
+ * DMA space maps its pages apart; all count against VIRTQ_MAX_IOV.
+ * Zero-length descriptors are allowed and get no
  * iov, so a chain may come back with n_out == n_in == 0. @out_len and
  * @in_len are the byte totals (at most VIRTQ_MAX_IOV * 4 GiB, no overflow).
  * The iovs stay valid until the chain is pushed; the guest may still
@@ -76,16 +85,25 @@ struct virtq_chain {
 };
 
 /*
- * virtq_init - validate and attach a queue the driver has enabled: @size a
+ * virtq_init_as - validate and attach a queue the driver has enabled: @size a
  * power of two no larger than VIRTQ_MAX_SIZE, each ring aligned as 2.7
- * requires (desc 16, avail 2, used 4) and wholly inside guest RAM (including
- * the event fields when @event_idx). Resets the device-side state to the
- * start of the rings. Allocates the in-flight bitmap (size bits); @vq must
- * be zeroed or previously passed to virtq_init (a former bitmap is freed).
- * Writes nothing to guest memory.
+ * requires (desc 16, avail 2, used 4) and each mapped by @as in one piece
+ * of guest RAM (including the event fields when @event_idx): the descriptor
+ * table and the driver area for reading, the device area for writing.
+ * Resets the device-side state to the start of the rings. Allocates the
+ * in-flight bitmap (size bits), and for a mapped space a bounce buffer for
+ * indirect tables; @vq must be zeroed or previously passed to virtq_init
+ * (a former allocation is freed). Writes nothing to guest memory.
  * Returns 0, or -EINVAL (-ENOMEM) with vq->error set; the queue is not
  * usable then (pop returns -EIO, the rest do nothing).
+ * When @as's mappings change (dma_as_gen), the next pop or has_work maps
+ * the rings again, and a ring no longer mapped breaks the queue.
  */
+int virtq_init_as(struct virtq *vq, struct dma_as *as, uint16_t size,
+		  uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova,
+		  bool event_idx, bool indirect);
+
+/* virtq_init - virtq_init_as over the identity space of @mem (no IOMMU). */
 int virtq_init(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
 	       uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
 	       bool event_idx, bool indirect);

@@ -48,7 +48,7 @@ fuzz-pio-regress: $(FUZZ_OUT)/fuzz_pio
 # only queue.c, mem.c and util.c.
 #   make fuzz-virtq [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtq
 #   make fuzz-virtq-regress          replay tests/fuzz/{corpus,crashes}/virtq once
-FUZZ_VIRTQ_SRCS := src/virtio/queue.c src/mem.c src/util.c
+FUZZ_VIRTQ_SRCS := src/virtio/queue.c src/iommu/dma.c src/mem.c src/util.c
 FUZZ_VIRTQ_OBJS := $(FUZZ_VIRTQ_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtq.o
 
 $(FUZZ_OUT)/fuzz_virtq: $(FUZZ_VIRTQ_OBJS)
@@ -72,7 +72,7 @@ fuzz-virtq-regress: $(FUZZ_OUT)/fuzz_virtq
 #   make fuzz-pci [FUZZ_TIME=60] [FUZZ_ARGS=...]   corpus in $(B)/fuzz/corpus/pci
 #   make fuzz-pci-regress                          replay tests/fuzz/crashes/pci once
 FUZZ_PCI_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/pci/cap.c src/pci/msi.c src/virtio/pci.c \
-                 src/virtio/queue.c src/virtio/rng.c tests/unit/fake_vm.c
+                 src/virtio/queue.c src/iommu/dma.c src/virtio/rng.c tests/unit/fake_vm.c
 FUZZ_PCI_OBJS := $(FUZZ_PCI_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_pci.o
 
 $(FUZZ_OUT)/fuzz_pci: $(FUZZ_PCI_OBJS)
@@ -93,7 +93,7 @@ fuzz-pci-regress: $(FUZZ_OUT)/fuzz_pci
 # tests/fuzz/mkseeds-virtio-rng-console.py.
 #   make fuzz-virtio-rng-console [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtio-rng-console
 #   make fuzz-virtio-rng-console-regress         replay the seeds and crashes once
-FUZZ_VRC_SRCS := src/bus.c src/util.c src/mem.c src/virtio/queue.c src/virtio/rng.c \
+FUZZ_VRC_SRCS := src/bus.c src/util.c src/mem.c src/virtio/queue.c src/iommu/dma.c src/virtio/rng.c \
                  src/virtio/console.c tests/unit/fake_virtio.c tests/unit/fake_vm.c
 FUZZ_VRC_OBJS := $(FUZZ_VRC_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtio_rng_console.o
 
@@ -117,7 +117,7 @@ fuzz-virtio-rng-console-regress: $(FUZZ_OUT)/fuzz_virtio_rng_console
 # through the queue) over a socketpair "tap", with the fake transport:
 #   make fuzz-virtio-net [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtio-net
 #   make fuzz-virtio-net-regress          replay tests/fuzz/{corpus,crashes}/virtio-net once
-FUZZ_NET_SRCS := src/virtio/net.c src/virtio/queue.c src/mem.c src/util.c tests/unit/fake_virtio.c
+FUZZ_NET_SRCS := src/virtio/net.c src/virtio/queue.c src/iommu/dma.c src/mem.c src/util.c tests/unit/fake_virtio.c
 FUZZ_NET_OBJS := $(FUZZ_NET_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtio_net.o
 
 $(FUZZ_OUT)/fuzz_virtio_net: $(FUZZ_NET_OBJS)
@@ -139,7 +139,7 @@ fuzz-virtio-net-regress: $(FUZZ_OUT)/fuzz_virtio_net
 # memfd image, with the fake transport; io_uring and the synchronous path:
 #   make fuzz-virtio-blk [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/virtio-blk
 #   make fuzz-virtio-blk-regress          replay tests/fuzz/{corpus,crashes}/virtio-blk once
-FUZZ_BLK_SRCS := src/virtio/blk.c src/virtio/queue.c src/mem.c src/util.c tests/unit/fake_virtio.c
+FUZZ_BLK_SRCS := src/virtio/blk.c src/virtio/queue.c src/iommu/dma.c src/mem.c src/util.c tests/unit/fake_virtio.c
 FUZZ_BLK_OBJS := $(FUZZ_BLK_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_virtio_blk.o
 
 $(FUZZ_OUT)/fuzz_virtio_blk: $(FUZZ_BLK_OBJS)
@@ -162,7 +162,7 @@ fuzz-virtio-blk-regress: $(FUZZ_OUT)/fuzz_virtio_blk
 # every access kvmio makes to the device.
 #   make fuzz-vfio [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/vfio
 #   make fuzz-vfio-regress          replay tests/fuzz/{corpus,crashes}/vfio once
-FUZZ_VFIO_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/pci/cap.c src/pci/msi.c \
+FUZZ_VFIO_SRCS := src/bus.c src/util.c src/mem.c src/pci/pci.c src/iommu/dma.c src/pci/cap.c src/pci/msi.c \
                   src/vfio/config.c src/vfio/device.c src/vfio/irq.c src/vfio/container.c \
                   src/vfio/sysfs.c tests/unit/fake_vm.c
 FUZZ_VFIO_OBJS := $(FUZZ_VFIO_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_vfio.o

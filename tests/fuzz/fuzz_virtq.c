@@ -14,6 +14,13 @@
  * the chain's invariants are checked; nothing may be allocated while
  * popping or pushing. A violation aborts, and libFuzzer saves the input.
  *
+ * With F_IOMMU the queue's addresses are IOVAs through a mapped DMA space
+ * (iommu/dma.h): IOVA page i (of 16) maps to the guest page, permissions
+ * and presence the header's H_PMAP byte i gives (pages anywhere, the hole
+ * and R2 included), and every iovec must then lie in pages mapped with the
+ * direction it is used in. With F_CHANGE the map is rotated between the
+ * two drains and the space's generation bumped: the rings are mapped again.
+ *
  * Built and run by tests/fuzz/fuzz.mk (`make fuzz-virtq`); links queue.o,
  * mem.o and util.o only.
  */
@@ -24,6 +31,7 @@
 #include <string.h>
 
 #include "fuzz_alloc.h"
+#include "iommu/dma.h"
 #include "util.h"
 #include "virtio/queue.h"
 
@@ -40,6 +48,8 @@
 #define R2_GPA		(0ULL - 4 * KiB)
 #define R2_SIZE		(4 * KiB)
 
+#define PMAP_PAGES	16		/* IOVA pages of the F_IOMMU space, from IOVA 0 */
+
 /* Header bytes, before RAM. */
 enum {
 	H_SIZE,		/* log2 of the queue size; with bit 7, a raw 16-bit size in H_RAW */
@@ -52,7 +62,8 @@ enum {
 	H_OFF,		/* offset for the copy helpers */
 	H_RAW,		/* 2 bytes */
 	H_GPAS = H_RAW + 2,	/* 3 x 8 bytes, with F_GPAS */
-	H_LEN = H_GPAS + 24,
+	H_PMAP = H_GPAS + 24,	/* 16 bytes, with F_IOMMU: bit 7 present, 6 write, 5 read, 4-0 page */
+	H_LEN = H_PMAP + PMAP_PAGES,
 };
 
 enum {
@@ -61,7 +72,52 @@ enum {
 	F_GPAS = 1 << 2,	/* rings at the gpas from the header */
 	F_TAME = 1 << 3,	/* fold descriptor addresses into R0, to get deeper */
 	F_NOTIFY = 1 << 4,	/* toggle notifications around the drain */
+	F_IOMMU = 1 << 5,	/* through a mapped DMA space (H_PMAP) */
+	F_CHANGE = 1 << 6,	/* rotate that map between the drains */
 };
+
+/* The F_IOMMU space: IOVA page i -> pmap[i]. Page numbers 0..30 are GPA pages, 31 is R2. */
+static uint8_t pmap[PMAP_PAGES];
+
+static uint64_t pmap_gpa(uint8_t e)
+{
+	return (e & 31) == 31 ? R2_GPA : (uint64_t)(e & 31) * 4096;
+}
+
+static int pmap_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
+{
+	uint8_t e;
+
+	if (iova >= PMAP_PAGES * 4096ULL || !((e = pmap[iova / 4096]) & 0x80))
+		return -EFAULT;
+	m->gpa = pmap_gpa(e) + (iova & 4095);
+	m->len = 4096 - (iova & 4095);
+	m->perm = (e & 0x20 ? DMA_READ : 0) | (e & 0x40 ? DMA_WRITE : 0);
+	return 0;
+}
+
+static const struct dma_as_ops pmap_ops = { .lookup = pmap_lookup };
+
+/* Is guest page @gpa (page-aligned) reachable for @dir through some IOVA page? */
+static bool pmap_allows(uint64_t gpa, unsigned int dir)
+{
+	for (unsigned int i = 0; i < PMAP_PAGES; i++) {
+		uint8_t e = pmap[i];
+		unsigned int perm = (e & 0x20 ? DMA_READ : 0) | (e & 0x40 ? DMA_WRITE : 0);
+
+		if ((e & 0x80) && (perm & dir) == dir && gpa - pmap_gpa(e) < 4096)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t hva_to_gpa(const struct guest_mem *m, const uint8_t *p)
+{
+	for (unsigned int i = 0; i < m->nr; i++)
+		if (p >= m->region[i].hva && p < m->region[i].hva + m->region[i].size)
+			return m->region[i].gpa + (uint64_t)(p - m->region[i].hva);
+	FAIL("hva %p outside RAM", (const void *)p);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -100,8 +156,21 @@ static void check_chain(const struct virtq *vq, const struct virtq_chain *c, uin
 	for (unsigned int i = 0; i < c->n_out + c->n_in; i++) {
 		if (!c->iov[i].iov_len)
 			FAIL("empty iov %u", i);
-		if (!in_ram(vq->mem, c->iov[i].iov_base, c->iov[i].iov_len))
+		if (!in_ram(vq->as->mem, c->iov[i].iov_base, c->iov[i].iov_len))
 			FAIL("iov %u outside RAM", i);
+		/* Through an IOMMU: only pages mapped for the direction it is used in. */
+		if (vq->as->ops) {
+			uint64_t g = hva_to_gpa(vq->as->mem, c->iov[i].iov_base);
+			uint64_t last = (g + c->iov[i].iov_len - 1) & ~4095ULL;
+
+			for (uint64_t pg = g & ~4095ULL;; pg += 4096) {
+				if (!pmap_allows(pg, i < c->n_out ? DMA_READ : DMA_WRITE))
+					FAIL("iov %u: gpa page 0x%lx not mapped for its direction", i,
+					     (unsigned long)pg);
+				if (pg == last)
+					break;
+			}
+		}
 		*(i < c->n_out ? &out : &in) += c->iov[i].iov_len;
 	}
 	if (out != c->out_len || in != c->in_len)
@@ -195,6 +264,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static struct virtq_chain chain;
 	uint8_t h[H_LEN] = { 0 };
 	struct guest_mem mem = { .nr = 3 };
+	struct dma_as as;
 	struct virtq vq = { 0 };
 	uint16_t qsize, start;
 	uint64_t desc, avail, used;
@@ -235,8 +305,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			((struct vring_desc *)hva[0])[i].addr %= R0_SIZE;
 	}
 
-	if (virtq_init(&vq, &mem, qsize, desc, avail, used, h[H_FLAGS] & F_EVENT_IDX,
-		       h[H_FLAGS] & F_INDIRECT)) {
+	memcpy(pmap, &h[H_PMAP], PMAP_PAGES);
+	dma_as_init(&as, &mem, "fuzz");
+	as.ops = (h[H_FLAGS] & F_IOMMU) ? &pmap_ops : NULL;
+	if (virtq_init_as(&vq, &as, qsize, desc, avail, used, h[H_FLAGS] & F_EVENT_IDX,
+			  h[H_FLAGS] & F_INDIRECT)) {
 		if (!vq.error || vq.inflight_map)
 			FAIL("failed init without a reason, or with a map");
 		if (virtq_pop(&vq, &chain) != -EIO)
@@ -253,6 +326,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	/* The driver adds more: the rings, used entries included, are re-read. */
 	if (!vq.broken)
 		vq.avail->idx = (uint16_t)(vq.avail->idx + h[H_KICK]);
+	if (h[H_FLAGS] & F_CHANGE) {
+		uint8_t first = pmap[0];
+
+		memmove(pmap, pmap + 1, PMAP_PAGES - 1);
+		pmap[PMAP_PAGES - 1] = first;
+		dma_as_changed(&as);
+	}
 	drain(&vq, &chain, h, h[H_FLAGS] & F_NOTIFY);
 	if (vq.broken && virtq_pop(&vq, &chain) != -EIO)
 		FAIL("broken queue came back");
