@@ -478,6 +478,8 @@ int pci_device_add(struct pci_host *h, struct pci_device *dev, unsigned int slot
 	}
 	dev->host = h;
 	dev->devfn = (uint8_t)(slot << 3);
+	if (h->vm)
+		dma_as_init(&dev->dma, &h->vm->mem, dev->name);
 	if (pin) {
 		dev->cfg[PCI_INTERRUPT_PIN] = pin;
 		dev->intx_gsi = PCI_INTX_GSI_BASE + (slot + pin - 1) % PCI_INTX_NR_GSI;

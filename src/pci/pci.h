@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "iommu/dma.h"
 
 /*
  * PCI: one host bridge, bus 0, reached through configuration mechanism #1
@@ -102,6 +103,12 @@ struct pci_device {
 	bool intx_level;		/* the device's line, before INTx-disable */
 	bool intx_asserted;		/* what we told the host's GSI counter */
 	bool intx_external;		/* INTx wired outside pci_set_irq (VFIO): STATUS.interrupt is in cfg */
+	/*
+	 * Where the function's DMA goes (iommu/dma.h): identity over guest
+	 * RAM from pci_device_add on; an emulated IOMMU makes it a mapped
+	 * space. Device models DMA only through it.
+	 */
+	struct dma_as dma;
 };
 
 struct vm;

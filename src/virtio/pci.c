@@ -459,9 +459,10 @@ static void queue_enable(struct virtio_pci *t, struct vpci_queue *q, unsigned in
 				q->size, vdev->ops->queue_max);
 		return;
 	}
-	ret = virtq_init(&vdev->vq[i], &vdev->vm->mem, q->size, q->desc, q->driver, q->device,
-			 vdev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
-			 vdev->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
+	/* Ring and buffer addresses are the function's DMA addresses. */
+	ret = virtq_init_as(&vdev->vq[i], &t->pci.dma, q->size, q->desc, q->driver, q->device,
+			    vdev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
+			    vdev->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
 	if (ret) {
 		if (ratelimit_ok(&t->rl, 3))
 			pr_warn("%s: queue %u not enabled: %s", t->name, i,
