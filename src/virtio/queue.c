@@ -271,6 +271,8 @@ static const uint8_t *map_indirect(struct virtq *vq, uint64_t iova, uint32_t len
 static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 {
 	const uint8_t *table = (const uint8_t *)vq->desc;
+	/* The identity space's RAM, looked up once per chain; NULL for a mapped space. */
+	const struct guest_mem *mem = vq->as->ops ? NULL : vq->as->mem;
 	uint32_t table_len = vq->size, hops = 0, idx = c->head;
 	bool in_table = false, writable, seen_writable = false;
 	struct vring_desc d;
@@ -313,9 +315,19 @@ static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 		 */
 		if (d.len) {
 			unsigned int used = c->n_out + c->n_in;
-			int n = dma_translate(vq->as, d.addr, d.len, writable ? DMA_WRITE : DMA_READ,
-					      &c->iov[used], VIRTQ_MAX_IOV - used);
+			int n;
 
+			/* Identity: one piece or none, as dma_translate would say, without the call. */
+			if (mem) {
+				void *p = guest_ptr(mem, d.addr, d.len);
+
+				n = !p ? -EFAULT : used == VIRTQ_MAX_IOV ? -E2BIG : 1;
+				if (n == 1)
+					c->iov[used] = (struct iovec){ p, d.len };
+			} else {
+				n = dma_translate(vq->as, d.addr, d.len, writable ? DMA_WRITE : DMA_READ,
+						  &c->iov[used], VIRTQ_MAX_IOV - used);
+			}
 			if (n == -E2BIG)
 				return chain_bad(vq, c, "descriptor chain longer than VIRTQ_MAX_IOV");
 			if (n < 0)
