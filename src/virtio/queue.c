@@ -154,6 +154,7 @@ int virtq_init_as(struct virtq *vq, struct dma_as *as, uint16_t size,
 	else
 		why = map_rings(vq);
 	if (why) {
+		vq->size = 0;
 		vq->desc = NULL;
 		vq->avail = NULL;
 		vq->used = NULL;
@@ -165,7 +166,7 @@ int virtq_init_as(struct virtq *vq, struct dma_as *as, uint16_t size,
 	if (as->ops && indirect)
 		vq->bounce = malloc(VIRTQ_MAX_INDIRECT * 16);
 	if (!vq->inflight_map || (as->ops && indirect && !vq->bounce)) {
-		vq->error = "out of memory for the in-flight map";
+		vq->error = "out of memory for the in-flight map or the indirect bounce buffer";
 		return -ENOMEM;
 	}
 	vq->indirect = indirect;
@@ -321,7 +322,7 @@ static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 			if (mem) {
 				void *p = guest_ptr(mem, d.addr, d.len);
 
-				n = !p ? -EFAULT : used == VIRTQ_MAX_IOV ? -E2BIG : 1;
+				n = used == VIRTQ_MAX_IOV ? -E2BIG : !p ? -EFAULT : 1;
 				if (n == 1)
 					c->iov[used] = (struct iovec){ p, d.len };
 			} else {
