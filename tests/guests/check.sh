@@ -63,6 +63,9 @@ done
 # rig.sh's output, filtered: the runner's lines ("RIG-DATA guests| LINE") as LINE; rig.sh's
 # own lines (boot, retries, L1 failures) as they are, except the scenario's result and its
 # repeated output and rig.sh's count, which would count the one scenario as one test.
+# One L1 CPU: with two, L1 as a whole wedged in 3 of 5 runs of these 32 short-lived VMs (QEMU
+# 7.2's nested SVM under MTTCG; tests/rig/README.md), with one in 1 of 10, and no slower;
+# rig.sh then runs them again in a new L1 (RIG_L1_RETRIES).
 pass=0 fail=0 closing=
 while IFS= read -r line; do
 	line=${line#L1| }
@@ -70,19 +73,17 @@ while IFS= read -r line; do
 	"RIG-DATA guests-begin") pass=0 fail=0 closing= ;;
 	"RIG-DATA guests| "*)
 		line=${line#RIG-DATA guests| }
-		printf '%s\n' "$line"
 		case "$line" in
 		PASS\ *) pass=$((pass + 1)) ;;
 		FAIL\ *) fail=$((fail + 1)) ;;
-		"guests: "*" passed, "*" failed") closing=$line ;;
+		# The closing line comes last, after rig.sh's own.
+		"guests: "*" passed, "*" failed") closing=$line; continue ;;
 		esac
+		printf '%s\n' "$line"
 		;;
 	"PASS guests ("*|"  | "*|"rig: "[0-9]*" passed, "*) ;;
 	*) printf '%s\n' "$line" ;;
 	esac
-# One L1 CPU: with two, L1 as a whole wedged in 3 of 5 runs of these 32 short-lived VMs (QEMU
-# 7.2's nested SVM under MTTCG; tests/rig/README.md), with one in 1 of 10, and no slower;
-# rig.sh then runs them again in a new L1 (RIG_L1_RETRIES).
 done < <(RIG_L1_SMP=${RIG_L1_SMP:-1} RIG_L1_EXTRA=$tree RIG_GUESTS=$dir "$repo/tests/rig/rig.sh" \
 	--kvmio "$kvmio" --dir "$here/rig" guests 2>&1)
 wait $! 2>/dev/null
@@ -93,4 +94,5 @@ if [ -z "$closing" ]; then
 	echo "guests: $pass passed, $((fail + 1)) failed"
 	exit 1
 fi
+printf '%s\n' "$closing"
 [ "$fail" -eq 0 ] && [ "$rc" -eq 0 ]

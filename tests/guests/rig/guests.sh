@@ -16,7 +16,10 @@ grep -q ' /dev/pts ' /proc/mounts || mount -t devpts -o ptmxmode=0666 devpts /de
 export PATH=$runner/bin:$PATH LANG=C.UTF-8 TMPDIR=/tmp
 # Nested TCG is slower than any host: more time for each terminal step, not for the guests.
 export TTY_WAIT=${RIG_PARAM_TTY_WAIT:-30}
-[ -n "${RIG_PARAM_GUESTS:-}" ] && export GUESTS=$RIG_PARAM_GUESTS
+# What check.sh was given for run.sh.
+for v in GUESTS GUEST_TIMEOUT STDIN_LEN; do
+	eval "[ -n \"\${RIG_PARAM_$v:-}\" ] && export $v=\"\$RIG_PARAM_$v\""
+done
 
 echo "RIG-DATA guests-begin" >/dev/console
 out=$RIG_WORK/runner.out
