@@ -26,15 +26,25 @@ static const char *dir_name(unsigned int dir)
 	}
 }
 
-/* A refused access: counted, handed to the implementation, and one log line (rate-limited). */
-static int refuse(struct dma_as *as, uint64_t iova, unsigned int dir, int err, const char *why)
+/*
+ * A refused access: counted, handed to the implementation, and one log line
+ * (rate-limited). @why, when given, replaces @m's reason (dma.c's own refusals).
+ */
+static int refuse(struct dma_as *as, uint64_t iova, unsigned int dir, int err,
+		  struct dma_map *m, const char *why)
 {
+	if (why) {
+		m->why = why;
+		m->code = 0;
+	}
+	if (!m->why)
+		m->why = "not mapped";
 	__atomic_fetch_add(&as->faults, 1, __ATOMIC_RELAXED);
 	if (as->ops->fault)
-		as->ops->fault(as, iova, dir, err, why);
+		as->ops->fault(as, iova, dir, err, m);
 	if (ratelimit_ok(&as->fault_rl, 5))
 		pr_warn("DMA fault: %s %s at IOVA 0x%" PRIx64 " refused: %s",
-			as->name ? as->name : "device", dir_name(dir), iova, why);
+			as->name ? as->name : "device", dir_name(dir), iova, m->why);
 	return err;
 }
 
@@ -46,22 +56,25 @@ int dma_translate_mapped(struct dma_as *as, uint64_t iova, uint64_t len, unsigne
 	uint8_t *p;
 	uint64_t take;
 
+	m = (struct dma_map){ 0 };
 	if (len == 0)
 		return 0;
 	if (iova + len - 1 < iova)
-		return refuse(as, iova, dir, -EFAULT, "range wraps the address space");
+		return refuse(as, iova, dir, -EFAULT, &m, "range wraps the address space");
 	while (len) {
-		m = (struct dma_map){ .why = "not mapped" };
-		if (as->ops->lookup(as, iova, dir, &m) || m.len == 0)
-			return refuse(as, iova, dir, -EFAULT, m.why ? m.why : "not mapped");
+		m = (struct dma_map){ 0 };
+		if (as->ops->lookup(as, iova, dir, &m))
+			return refuse(as, iova, dir, -EFAULT, &m, NULL);
+		if (m.len == 0)
+			return refuse(as, iova, dir, -EFAULT, &m, "empty mapping");
 		if ((m.perm & dir) != dir)
-			return refuse(as, iova, dir, -EACCES, dir & DMA_WRITE && !(m.perm & DMA_WRITE) ?
+			return refuse(as, iova, dir, -EACCES, &m, dir & DMA_WRITE && !(m.perm & DMA_WRITE) ?
 				      "mapped without write permission" : "mapped without read permission");
 		take = MIN(len, m.len);
 		/* A mapping onto the MMIO hole (a BAR, the IOAPIC) is not RAM: no peer-to-peer. */
 		p = guest_ptr(as->mem, m.gpa, take);
 		if (!p)
-			return refuse(as, iova, dir, -EFAULT, "translated address outside RAM");
+			return refuse(as, iova, dir, -EFAULT, &m, "translated address outside RAM");
 		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == p) {
 			iov[n - 1].iov_len += take;
 		} else {

@@ -47,6 +47,7 @@ struct dma_map {
 	uint64_t len;		/* bytes from there to the end of the mapping (its page), >= 1 */
 	unsigned int perm;	/* DMA_READ | DMA_WRITE allowed */
 	const char *why;	/* on a refusal: the reason, for the log line */
+	unsigned int code;	/* on a refusal by lookup: its own code (VT-d's fault reason) */
 };
 
 struct dma_as_ops {
@@ -60,10 +61,13 @@ struct dma_as_ops {
 	int (*lookup)(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m);
 	/*
 	 * A refused access, for the implementation's fault records (VT-d's
-	 * fault recording registers). @err is -EFAULT (not mapped, or mapped
-	 * outside RAM) or -EACCES (no permission for @dir). May be NULL.
+	 * fault recording registers). @err is -EFAULT (lookup failed: @m->code
+	 * and @m->why are its own; or a mapping outside RAM, or a range that
+	 * wraps: code 0) or -EACCES (no permission for @dir: @m->perm says
+	 * what the mapping allows). May be NULL.
 	 */
-	void (*fault)(struct dma_as *as, uint64_t iova, unsigned int dir, int err, const char *why);
+	void (*fault)(struct dma_as *as, uint64_t iova, unsigned int dir, int err,
+		      const struct dma_map *m);
 };
 
 struct dma_as {

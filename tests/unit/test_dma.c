@@ -45,6 +45,7 @@ struct fake {
 	uint64_t fault_iova;
 	unsigned int fault_dir;
 	int fault_err;
+	unsigned int fault_code;
 	struct virtq vq;
 	struct virtq_chain c;
 };
@@ -56,6 +57,7 @@ static int fake_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struc
 
 	if (iova < IOVA_BASE || page >= PAGES || !f->pt[page].present) {
 		m->why = "fake: not present";
+		m->code = 42;
 		return -EFAULT;
 	}
 	m->gpa = f->pt[page].gpa + (iova & 4095);
@@ -64,9 +66,13 @@ static int fake_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struc
 	return 0;
 }
 
-static void fake_fault(struct dma_as *as, uint64_t iova, unsigned int dir, int err, const char *why)
+static void fake_fault(struct dma_as *as, uint64_t iova, unsigned int dir, int err,
+		       const struct dma_map *m)
 {
 	struct fake *f = as->opaque;
+
+	f->fault_code = m->code;
+	assert_non_null(m->why);
 
 	f->nfaults++;
 	f->fault_iova = iova;
@@ -176,6 +182,7 @@ static void test_refusals(void **state)
 	assert_int_equal(f->nfaults, 1);
 	assert_int_equal(f->fault_iova, IOVA(1));
 	assert_int_equal(f->fault_err, -EFAULT);
+	assert_int_equal(f->fault_code, 42);	/* the lookup's own code reaches the records */
 	assert_int_equal(f->fault_dir, DMA_READ);
 	/* Permissions, each way. */
 	assert_int_equal(dma_translate(&f->as, IOVA(2), 16, DMA_WRITE, v, 4), -EACCES);
@@ -188,6 +195,7 @@ static void test_refusals(void **state)
 	/* A mapping onto something that is not RAM (the MMIO hole, past RAM). */
 	f->pt[4] = (struct pte){ true, 0xFEE00000ULL, DMA_READ | DMA_WRITE };
 	assert_int_equal(dma_translate(&f->as, IOVA(4), 4, DMA_WRITE, v, 4), -EFAULT);
+	assert_int_equal(f->fault_code, 0);
 	/* A range that wraps 2^64, and one below the window. */
 	assert_int_equal(dma_translate(&f->as, ~0ULL - 8, 16, DMA_READ, v, 4), -EFAULT);
 	assert_int_equal(dma_translate(&f->as, 0, 16, DMA_READ, v, 4), -EFAULT);
