@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_IOMMU_VTD_H
+#define KVMIO_IOMMU_VTD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iommu/dma.h"
+#include "mem.h"
+
+/*
+ * The emulated Intel VT-d, legacy (not scalable) mode, DMA remapping only.
+ * Section numbers are the VT-d specification's (3.x).
+ *
+ * vtd_walk.c  root and context entries, second-level page walks (chapter 9)
+ * vtd_qi.c    the invalidation queue's descriptors (6.5.2)
+ * vtd.c       the register file, fault recording, and the unit's state
+ *
+ * All three are pure over guest RAM (struct guest_mem) and the state
+ * structs below: unit tests and fuzzers drive them without KVM.
+ */
+
+/* Permissions in second-level entries: bit 0 read, bit 1 write, as DMA_READ and DMA_WRITE. */
+#define VTD_PERM_R		1u
+#define VTD_PERM_W		2u
+_Static_assert(VTD_PERM_R == DMA_READ && VTD_PERM_W == DMA_WRITE, "permission bits");
+
+/* Non-recoverable fault reasons (appendix A), legacy mode. */
+enum {
+	VTD_FR_ROOT_P		= 0x1,	/* root entry not present */
+	VTD_FR_CTX_P		= 0x2,	/* context entry not present */
+	VTD_FR_CTX_INV		= 0x3,	/* invalid context programming (AW not in SAGAW) */
+	VTD_FR_ADDR_BEYOND	= 0x4,	/* IOVA above the context's address width */
+	VTD_FR_WRITE		= 0x5,	/* write, W clear */
+	VTD_FR_READ		= 0x6,	/* read, R clear */
+	VTD_FR_PT_INV		= 0x7,	/* a page-table address not in memory */
+	VTD_FR_ROOT_TABLE_INV	= 0x8,	/* the root table not in memory */
+	VTD_FR_CTX_TABLE_INV	= 0x9,	/* a context table not in memory */
+	VTD_FR_ROOT_RSVD	= 0xA,	/* reserved bits set in a root entry */
+	VTD_FR_CTX_RSVD		= 0xB,	/* ... in a context entry */
+	VTD_FR_PT_RSVD		= 0xC,	/* ... in a second-level entry */
+	VTD_FR_CTX_TT		= 0xD,	/* translation type not supported */
+};
+
+/* What the unit offers, as CAP/ECAP say it; the walker checks entries against it. */
+struct vtd_features {
+	unsigned int haw_bits;	/* host address width: bits of a GPA in an entry */
+	unsigned int sagaw;	/* supported AWs: bit 1 39-bit (3 levels), bit 2 48-bit (4) */
+	bool sp_2m, sp_1g;	/* second-level large pages (CAP.SLLPS) */
+	bool pt;		/* pass-through contexts (ECAP.PT) */
+};
+
+#define VTD_ADDR_MASK		(~0xFFFULL)
+#define VTD_HAW_MASK(bits)	((1ULL << (bits)) - 1)
+
+/* Root entry (9.1), low 64 bits; the high half is reserved in legacy mode. */
+#define VTD_ROOT_P		(1ULL << 0)
+#define VTD_ROOT_LO_RSVD(haw)	(0xFFEULL | ~(haw))
+
+/* Context entry (9.3). */
+#define VTD_CTX_P		(1ULL << 0)
+#define VTD_CTX_FPD		(1ULL << 1)	/* fault processing disable */
+#define VTD_CTX_LO_RSVD(haw)	(0xFF0ULL | ~(haw))
+#define VTD_CTX_HI_RSVD		0xFFFFFFFFFF000080ULL	/* 63:24, 7; 6:3 are ignored */
+#define VTD_TT_UNTRANSLATED	0
+#define VTD_TT_DEV_TLB		1
+#define VTD_TT_PASS_THROUGH	2
+
+/* Second-level paging entries (9.8). */
+#define VTD_SL_PS		(1ULL << 7)
+#define VTD_SL_SNP		(1ULL << 11)
+#define VTD_SL_IGNORED		0xBFF0000000000000ULL	/* 63, 61:52 */
+
+/*
+ * Reserved bits of a second-level entry at @level (4..1), a leaf or not:
+ * address bits above the host address width, SNP (kvmio has no snoop
+ * control), bit 62 (TM, device TLBs only), PS where no page of that size
+ * exists, and the low address bits of a large page.
+ */
+static inline uint64_t vtd_sl_rsvd(unsigned int level, bool leaf, uint64_t haw,
+				   const struct vtd_features *f)
+{
+	uint64_t r = ~(haw | VTD_SL_IGNORED | 0xFFFULL) | VTD_SL_SNP;
+
+	if (!leaf)
+		return r;
+	if (level == 2)
+		return f->sp_2m ? r | 0x1FF000ULL : ~0ULL;
+	if (level == 3)
+		return f->sp_1g ? r | 0x3FFFF000ULL : ~0ULL;
+	if (level == 4)
+		return ~0ULL;	/* no 512 GiB pages */
+	return r;
+}
+
+/* A context entry, decoded. */
+struct vtd_ctx {
+	uint64_t slptptr;	/* second-level page table */
+	unsigned int levels;	/* 3 or 4 */
+	uint16_t did;		/* domain id */
+	bool pass_through;	/* TT 2: IOVA = GPA */
+	bool fpd;		/* faults are not recorded */
+};
+
+/* One translation: the page (or large page) an IOVA falls in. */
+struct vtd_xlate {
+	uint64_t gpa;		/* of the IOVA */
+	uint64_t len;		/* bytes to the end of its page */
+	unsigned int perm;	/* VTD_PERM_R | VTD_PERM_W, as every level allows */
+	uint64_t page_size;	/* 4 KiB, 2 MiB or 1 GiB; 0 for pass-through */
+};
+
+/*
+ * vtd_context - the context entry for requester @bus:@devfn under the root
+ * table at @rtaddr, checked against @f. 0 with @ctx filled, or a fault
+ * reason: VTD_FR_ROOT_TABLE_INV, ROOT_P, ROOT_RSVD, CTX_TABLE_INV, CTX_P,
+ * CTX_RSVD, CTX_TT, CTX_INV.
+ */
+int vtd_context(const struct guest_mem *mem, uint64_t rtaddr, uint8_t bus, uint8_t devfn,
+		const struct vtd_features *f, struct vtd_ctx *ctx);
+
+/*
+ * vtd_walk - translate @iova for an access in direction @dir (VTD_PERM_R
+ * and/or VTD_PERM_W) through @ctx's tables: 0 with @out filled, or a fault
+ * reason: VTD_FR_ADDR_BEYOND, PT_INV (a table not in RAM), PT_RSVD,
+ * WRITE or READ (the permission is clear at some level, or nothing is
+ * mapped there).
+ */
+int vtd_walk(const struct guest_mem *mem, const struct vtd_ctx *ctx, uint64_t iova,
+	     unsigned int dir, const struct vtd_features *f, struct vtd_xlate *out);
+
+/* Invalidation queue descriptors (6.5.2), 128-bit form. */
+#define VTD_QI_CC		0x1	/* context-cache invalidate */
+#define VTD_QI_IOTLB		0x2	/* IOTLB invalidate */
+#define VTD_QI_WAIT		0x5	/* invalidation wait */
+#define VTD_GRAN_GLOBAL		1
+#define VTD_GRAN_DOMAIN		2
+#define VTD_GRAN_DEVICE		3	/* context cache */
+#define VTD_GRAN_PAGE		3	/* IOTLB */
+#define VTD_QI_CC_RSVD_LO	0xFFFC00000000FFC0ULL	/* 63:50, 15:6 */
+#define VTD_QI_IOTLB_RSVD_LO	0xFFFFFFFF0000FF00ULL	/* 63:32, 15:8 */
+#define VTD_QI_IOTLB_RSVD_HI	0xF80ULL		/* 11:7 */
+#define VTD_QI_WAIT_RSVD_LO	0xFFFFF180ULL		/* 31:12, 8:7 */
+#define VTD_MAMV		18	/* largest address mask (CAP.MAMV): 2^18 pages */
+
+/* One decoded descriptor. */
+struct vtd_inv {
+	unsigned int type;		/* VTD_QI_* */
+	unsigned int gran;		/* VTD_GRAN_* */
+	uint16_t did, sid;		/* domain; source id (bus << 8 | devfn) */
+	unsigned int fm;		/* function mask (context cache, device granularity) */
+	uint64_t addr;			/* IOTLB page granularity: first page */
+	unsigned int am;		/* ... and 2^am pages */
+	bool ih;			/* invalidation hint: leaf entries only */
+	bool wait_if, wait_sw, wait_fn;	/* wait: interrupt, status write, fence */
+	uint32_t wait_data;
+	uint64_t wait_addr;
+};
+
+/*
+ * vtd_qi_decode - the descriptor @lo, @hi: 0 with @inv filled, or -EINVAL
+ * for a type kvmio does not offer, a reserved bit set or a reserved
+ * granularity, or a page-selective IOTLB invalidation whose mask is above
+ * VTD_MAMV or whose address is not aligned to it.
+ */
+int vtd_qi_decode(uint64_t lo, uint64_t hi, struct vtd_inv *inv);
+
+#endif
