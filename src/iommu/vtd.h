@@ -165,4 +165,126 @@ struct vtd_inv {
  */
 int vtd_qi_decode(uint64_t lo, uint64_t hi, struct vtd_inv *inv);
 
+
+/* ---- the register file (vtd.c) ------------------------------------------ */
+
+#include <pthread.h>
+
+/* Where kvmio puts the unit's one register page (as QEMU's q35 does), reserved in e820 and _CRS. */
+#define VTD_MMIO_BASE		0xFED90000ULL
+#define VTD_MMIO_SIZE		0x1000ULL
+
+#define VTD_REG_VER		0x00	/* 32 */
+#define VTD_REG_CAP		0x08	/* 64 */
+#define VTD_REG_ECAP		0x10	/* 64 */
+#define VTD_REG_GCMD		0x18	/* 32, write-only */
+#define VTD_REG_GSTS		0x1C	/* 32 */
+#define VTD_REG_RTADDR		0x20	/* 64 */
+#define VTD_REG_CCMD		0x28	/* 64 */
+#define VTD_REG_FSTS		0x34	/* 32 */
+#define VTD_REG_FECTL		0x38	/* 32 */
+#define VTD_REG_FEDATA		0x3C
+#define VTD_REG_FEADDR		0x40
+#define VTD_REG_FEUADDR		0x44
+#define VTD_REG_IQH		0x80	/* 64 */
+#define VTD_REG_IQT		0x88	/* 64 */
+#define VTD_REG_IQA		0x90	/* 64 */
+#define VTD_REG_ICS		0x9C	/* 32 */
+#define VTD_REG_IECTL		0xA0	/* 32 */
+#define VTD_REG_IEDATA		0xA4
+#define VTD_REG_IEADDR		0xA8
+#define VTD_REG_IEUADDR		0xAC
+#define VTD_REG_IVA		0x100	/* 64; ECAP.IRO = 0x100 / 16 */
+#define VTD_REG_IOTLB		0x108	/* 64 */
+#define VTD_REG_FRR		0x200	/* 128 each; CAP.FRO = 0x200 / 16 */
+#define VTD_NFR			8
+
+/* GCMD / GSTS (10.4.4, 10.4.5). */
+#define VTD_GCMD_TE		(1u << 31)
+#define VTD_GCMD_SRTP		(1u << 30)
+#define VTD_GCMD_SFL		(1u << 29)
+#define VTD_GCMD_EAFL		(1u << 28)
+#define VTD_GCMD_WBF		(1u << 27)
+#define VTD_GCMD_QIE		(1u << 26)
+#define VTD_GCMD_IRE		(1u << 25)
+#define VTD_GCMD_SIRTP		(1u << 24)
+#define VTD_GCMD_CFI		(1u << 23)
+
+/* FSTS (10.4.9), FECTL / IECTL (10.4.10, 10.4.26), ICS (10.4.25). */
+#define VTD_FSTS_PFO		(1u << 0)
+#define VTD_FSTS_PPF		(1u << 1)
+#define VTD_FSTS_IQE		(1u << 4)
+#define VTD_FSTS_ICE		(1u << 5)
+#define VTD_FSTS_ITE		(1u << 6)
+#define VTD_FSTS_FRI_SHIFT	8
+#define VTD_ECTL_IM		(1u << 31)
+#define VTD_ECTL_IP		(1u << 30)
+#define VTD_ICS_IWC		(1u << 0)
+
+/* Context and IOTLB command registers: the "invalidate" bit and the granularity fields. */
+#define VTD_CCMD_ICC		(1ULL << 63)
+#define VTD_IOTLB_IVT		(1ULL << 63)
+
+/* A fault the walk or the DMA space reported, not to be recorded (context FPD set). */
+#define VTD_FAULT_NO_RECORD	0x100u
+
+/*
+ * What the unit does to the machine: @msi sends a fault or invalidation
+ * event interrupt; @invalidate tells the holders of translations (devices'
+ * DMA spaces) that @inv's range changed, or everything when @inv is NULL
+ * (translation switched on or off, a new root table). Both are called with
+ * the unit's lock held and must not take it.
+ */
+struct vtd_effects {
+	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	void (*invalidate)(void *opaque, const struct vtd_inv *inv);
+};
+
+struct vtd {
+	pthread_mutex_t lock;		/* everything below */
+	const struct guest_mem *mem;
+	struct vtd_features f;
+	uint64_t cap, ecap;
+	uint32_t gsts;
+	uint64_t rtaddr_reg;		/* as written */
+	uint64_t rtaddr;		/* latched by SRTP: what translation uses */
+	uint64_t ccmd, iva, iotlb;
+	uint32_t fsts, fectl, fedata, feaddr, feuaddr;
+	uint64_t iqh, iqt, iqa;
+	uint32_t ics, iectl, iedata, ieaddr, ieuaddr;
+	uint64_t frr[VTD_NFR][2];
+	const struct vtd_effects *fx;
+	void *fx_opaque;
+	uint64_t faults_dropped;	/* not recorded: overflow, or a record still pending */
+};
+
+/* vtd_init - the unit after reset: translation off, nothing queued, interrupts masked. */
+void vtd_init(struct vtd *v, const struct guest_mem *mem, const struct vtd_effects *fx, void *opaque);
+void vtd_destroy(struct vtd *v);
+
+/*
+ * vtd_mmio - a guest access to the register page: @len 4 or 8 at an
+ * offset aligned to it (anything else reads all-ones and writes nothing).
+ * Takes the lock.
+ */
+void vtd_mmio(struct vtd *v, uint64_t off, uint8_t *data, unsigned int len, bool is_write);
+
+/*
+ * vtd_lookup - translate @iova for requester @sid (bus << 8 | devfn) for
+ * @dir: 0 with @x filled (pass-through and translation off give IOVA =
+ * GPA), or a fault reason, with VTD_FAULT_NO_RECORD added when the
+ * context has FPD set. Records nothing itself. Takes the lock briefly.
+ */
+int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, struct vtd_xlate *x);
+
+/*
+ * vtd_fault - record a fault (reason @fr, or nothing if it carries
+ * VTD_FAULT_NO_RECORD) in the next fault recording register, and raise the
+ * fault event as 7.3 says. Takes the lock.
+ */
+void vtd_fault(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, unsigned int fr);
+
+/* Is translation on (GSTS.TES)? */
+bool vtd_enabled(struct vtd *v);
+
 #endif

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The emulated VT-d's register file (src/iommu/vtd.c): every register's
+ * reset value and which bits a write may change; GCMD as Linux drives it
+ * (TE, SRTP, QIE); register-based and queued invalidation of each kind,
+ * with the effects they must have; invalidation wait with status write and
+ * interrupt; fault recording, overflow, clearing and the fault event
+ * interrupt, masked and not; and hostile input: bad descriptors, a tail
+ * beyond the queue, a queue or status address outside RAM, odd accesses.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "iommu/vtd.h"
+#include "util.h"
+
+#define RAM		(4 * MiB)
+#define IQ		0x10000ULL	/* the invalidation queue, 256 entries */
+#define STATUS		0x20000ULL	/* where wait descriptors write */
+
+struct t {
+	struct guest_mem mem;
+	uint8_t *ram;
+	struct vtd v;
+	/* What the unit did to the machine. */
+	unsigned int nmsi;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	unsigned int ninv, nall;
+	struct vtd_inv inv[16];
+};
+
+static void fx_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct t *t = opaque;
+
+	t->nmsi++;
+	t->msi_addr = addr;
+	t->msi_data = data;
+}
+
+static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
+{
+	struct t *t = opaque;
+
+	if (!inv) {
+		t->nall++;
+		return;
+	}
+	assert_true(t->ninv < 16);
+	t->inv[t->ninv++] = *inv;
+}
+
+static const struct vtd_effects fx = { .msi = fx_msi, .invalidate = fx_invalidate };
+
+static int setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	t->ram = calloc(1, RAM);
+	assert_non_null(t->ram);
+	t->mem.nr = 1;
+	t->mem.region[0] = (struct mem_region){ .gpa = 0, .size = RAM, .hva = t->ram };
+	t->mem.ram_size = RAM;
+	vtd_init(&t->v, &t->mem, &fx, t);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	vtd_destroy(&t->v);
+	free(t->ram);
+	free(t);
+	return 0;
+}
+
+static uint64_t rd(struct t *t, uint64_t off, unsigned int len)
+{
+	uint8_t b[8];
+
+	vtd_mmio(&t->v, off, b, len, false);
+	return le_read(b, len);
+}
+
+static void wr(struct t *t, uint64_t off, unsigned int len, uint64_t val)
+{
+	uint8_t b[8];
+
+	le_write(b, len, val);
+	vtd_mmio(&t->v, off, b, len, true);
+}
+
+/* Linux's way: the persistent command bits it keeps, plus the one it wants now. */
+static void gcmd(struct t *t, uint32_t bits)
+{
+	uint32_t keep = (uint32_t)rd(t, VTD_REG_GSTS, 4) & (VTD_GCMD_TE | VTD_GCMD_QIE);
+
+	wr(t, VTD_REG_GCMD, 4, keep | bits);
+}
+
+static void test_reset_and_read_only(void **state)
+{
+	struct t *t = *state;
+	uint64_t cap = rd(t, VTD_REG_CAP, 8), ecap = rd(t, VTD_REG_ECAP, 8);
+
+	assert_int_equal(rd(t, VTD_REG_VER, 4), 0x10);
+	assert_true(cap & (1ULL << 7));				/* caching mode */
+	assert_int_equal((cap >> 8) & 0x1F, 0x6);		/* SAGAW: 39 and 48 bits */
+	assert_int_equal((cap >> 16) & 0x3F, 47);		/* MGAW */
+	assert_int_equal(((cap >> 24) & 0x3FF) * 16, VTD_REG_FRR);
+	assert_int_equal(((cap >> 40) & 0xFF) + 1, VTD_NFR);
+	assert_int_equal((cap >> 34) & 3, 3);			/* 2 MiB and 1 GiB pages */
+	assert_true(cap & (1ULL << 39));			/* PSI */
+	assert_int_equal((cap >> 48) & 0x3F, VTD_MAMV);
+	assert_true(ecap & 2);					/* QI */
+	assert_true(ecap & (1 << 6));				/* PT */
+	assert_false(ecap & (1 << 3));				/* no interrupt remapping */
+	assert_int_equal(((ecap >> 8) & 0x3FF) * 16, VTD_REG_IVA);
+	assert_int_equal(rd(t, VTD_REG_GSTS, 4), 0);
+	assert_int_equal(rd(t, VTD_REG_FECTL, 4), VTD_ECTL_IM);
+	assert_int_equal(rd(t, VTD_REG_IECTL, 4), VTD_ECTL_IM);
+	/* Writes to read-only registers change nothing. */
+	wr(t, VTD_REG_CAP, 8, 0);
+	wr(t, VTD_REG_ECAP, 8, 0);
+	wr(t, VTD_REG_VER, 4, 0);
+	wr(t, VTD_REG_GSTS, 4, ~0u);
+	wr(t, VTD_REG_IQH, 8, 0x100);
+	assert_int_equal(rd(t, VTD_REG_CAP, 8), cap);
+	assert_int_equal(rd(t, VTD_REG_ECAP, 8), ecap);
+	assert_int_equal(rd(t, VTD_REG_VER, 4), 0x10);
+	assert_int_equal(rd(t, VTD_REG_GSTS, 4), 0);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 0);
+	/* Write-only GCMD reads 0; RTADDR keeps its address bits only (TTM legacy). */
+	assert_int_equal(rd(t, VTD_REG_GCMD, 4), 0);
+	wr(t, VTD_REG_RTADDR, 8, 0x123456C00ULL | 0xFFF);
+	assert_int_equal(rd(t, VTD_REG_RTADDR, 8), 0x123456000ULL);
+	/* Odd accesses: 2 bytes, misaligned, past the page. */
+	assert_int_equal(rd(t, VTD_REG_CAP, 2), 0xFFFF);
+	assert_int_equal(rd(t, VTD_REG_CAP + 2, 4), 0xFFFFFFFFULL);
+	uint8_t b[8];
+
+	vtd_mmio(&t->v, VTD_MMIO_SIZE - 4, b, 8, false);
+	assert_int_equal(le_read(b, 8), ~0ULL);
+	/* 32-bit halves of a 64-bit register. */
+	wr(t, VTD_REG_IQA, 4, 0x5000 | 2);
+	wr(t, VTD_REG_IQA + 4, 4, 0x1);
+	assert_int_equal(rd(t, VTD_REG_IQA, 8), 0x100005002ULL);
+	assert_int_equal(rd(t, VTD_REG_IQA + 4, 4), 1);
+}
+
+static void test_gcmd(void **state)
+{
+	struct t *t = *state;
+
+	wr(t, VTD_REG_RTADDR, 8, 0x3000);
+	gcmd(t, VTD_GCMD_SRTP);
+	assert_true(rd(t, VTD_REG_GSTS, 4) & VTD_GCMD_SRTP);	/* RTPS */
+	assert_int_equal(t->v.rtaddr, 0x3000);
+	assert_int_equal(t->nall, 1);
+	/* RTADDR written again is not used until the next SRTP. */
+	wr(t, VTD_REG_RTADDR, 8, 0x4000);
+	assert_int_equal(t->v.rtaddr, 0x3000);
+	gcmd(t, VTD_GCMD_TE);
+	assert_true(rd(t, VTD_REG_GSTS, 4) & VTD_GCMD_TE);
+	assert_true(vtd_enabled(&t->v));
+	assert_int_equal(t->nall, 2);
+	/* Writing TE again (with another command) changes nothing. */
+	gcmd(t, VTD_GCMD_WBF);
+	assert_int_equal(t->nall, 2);
+	assert_false(rd(t, VTD_REG_GSTS, 4) & VTD_GCMD_WBF);
+	/* Unsupported commands do nothing: no interrupt remapping, no advanced fault log. */
+	gcmd(t, VTD_GCMD_IRE | VTD_GCMD_SIRTP | VTD_GCMD_SFL);
+	assert_int_equal(rd(t, VTD_REG_GSTS, 4) & (VTD_GCMD_IRE | VTD_GCMD_SIRTP | VTD_GCMD_SFL), 0);
+	/* QIE resets the head. */
+	t->v.iqh = 0x50;
+	gcmd(t, VTD_GCMD_QIE);
+	assert_true(rd(t, VTD_REG_GSTS, 4) & VTD_GCMD_QIE);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 0);
+	/* TE off: GSTS follows, translations are dropped. */
+	wr(t, VTD_REG_GCMD, 4, VTD_GCMD_QIE);
+	assert_false(vtd_enabled(&t->v));
+	assert_true(rd(t, VTD_REG_GSTS, 4) & VTD_GCMD_QIE);
+	assert_int_equal(t->nall, 3);
+}
+
+static void test_register_invalidation(void **state)
+{
+	struct t *t = *state;
+
+	/* Context cache, device granularity: CIRG 3, FM 1, SID 0x18, DID 5. */
+	wr(t, VTD_REG_CCMD, 8, VTD_CCMD_ICC | 3ULL << 61 | 1ULL << 32 | 0x18ULL << 16 | 5);
+	assert_int_equal(t->ninv, 1);
+	assert_int_equal(t->inv[0].type, VTD_QI_CC);
+	assert_int_equal(t->inv[0].gran, VTD_GRAN_DEVICE);
+	assert_int_equal(t->inv[0].sid, 0x18);
+	assert_int_equal(t->inv[0].did, 5);
+	assert_int_equal(t->inv[0].fm, 1);
+	assert_false(rd(t, VTD_REG_CCMD, 8) & VTD_CCMD_ICC);		/* done */
+	assert_int_equal((rd(t, VTD_REG_CCMD, 8) >> 59) & 3, 3);	/* CAIG */
+	/* Written as two halves, the high one last with ICC, as a 32-bit driver would. */
+	wr(t, VTD_REG_CCMD, 4, 0);
+	wr(t, VTD_REG_CCMD + 4, 4, (uint32_t)((VTD_CCMD_ICC | 1ULL << 61) >> 32));
+	assert_int_equal(t->ninv, 2);
+	assert_int_equal(t->inv[1].gran, VTD_GRAN_GLOBAL);
+	/* IOTLB, page-selective through IVA: 2^2 pages at 0x80000, DID 7. */
+	wr(t, VTD_REG_IVA, 8, 0x80000 | 1 << 6 | 2);
+	wr(t, VTD_REG_IOTLB, 8, VTD_IOTLB_IVT | 3ULL << 60 | 7ULL << 32);
+	assert_int_equal(t->ninv, 3);
+	assert_int_equal(t->inv[2].type, VTD_QI_IOTLB);
+	assert_int_equal(t->inv[2].gran, VTD_GRAN_PAGE);
+	assert_int_equal(t->inv[2].did, 7);
+	assert_int_equal(t->inv[2].addr, 0x80000);
+	assert_int_equal(t->inv[2].am, 2);
+	assert_true(t->inv[2].ih);
+	assert_false(rd(t, VTD_REG_IOTLB, 8) & VTD_IOTLB_IVT);
+	assert_int_equal((rd(t, VTD_REG_IOTLB, 8) >> 57) & 3, 3);	/* IAIG */
+	/* A mask above MAMV is done domain-wide, and IAIG says so. */
+	wr(t, VTD_REG_IVA, 8, VTD_MAMV + 1);
+	wr(t, VTD_REG_IOTLB, 8, VTD_IOTLB_IVT | 3ULL << 60 | 7ULL << 32);
+	assert_int_equal(t->inv[3].gran, VTD_GRAN_DOMAIN);
+	assert_int_equal((rd(t, VTD_REG_IOTLB, 8) >> 57) & 3, VTD_GRAN_DOMAIN);
+	/* Granularity 0 is reserved: nothing done, IAIG 0. */
+	wr(t, VTD_REG_IOTLB, 8, VTD_IOTLB_IVT);
+	assert_int_equal(t->ninv, 4);
+	assert_int_equal((rd(t, VTD_REG_IOTLB, 8) >> 57) & 3, 0);
+}
+
+/* Descriptor @i of the queue at IQ. */
+static void desc(struct t *t, unsigned int i, uint64_t lo, uint64_t hi)
+{
+	uint64_t *d = (uint64_t *)(t->ram + IQ + 16ULL * i);
+
+	d[0] = lo;
+	d[1] = hi;
+}
+
+static void qi_start(struct t *t)
+{
+	wr(t, VTD_REG_IQA, 8, IQ);		/* QS 0: 256 entries */
+	wr(t, VTD_REG_IQT, 8, 0);
+	gcmd(t, VTD_GCMD_QIE);
+}
+
+static void test_queued_invalidation(void **state)
+{
+	struct t *t = *state;
+	uint32_t *status = (uint32_t *)(t->ram + STATUS);
+
+	qi_start(t);
+	desc(t, 0, 0x2 | 2 << 4 | 4ULL << 16, 0);			/* IOTLB, domain 4 */
+	desc(t, 1, 0x1 | 1 << 4, 0);					/* context cache, global */
+	desc(t, 2, 0x5 | 1 << 5 | 0xD0DEULL << 32, STATUS);		/* wait, status write */
+	wr(t, VTD_REG_IQT, 8, 3 << 4);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 3 << 4);
+	assert_int_equal(t->ninv, 2);
+	assert_int_equal(t->inv[0].type, VTD_QI_IOTLB);
+	assert_int_equal(t->inv[0].did, 4);
+	assert_int_equal(t->inv[1].type, VTD_QI_CC);
+	assert_int_equal(*status, 0xD0DE);
+	assert_int_equal(t->nmsi, 0);
+	/* Wait with IF, masked: IWC and IP; unmasking sends the interrupt once. */
+	wr(t, VTD_REG_IEDATA, 4, 0x45);
+	wr(t, VTD_REG_IEADDR, 4, 0xFEE00000);
+	desc(t, 3, 0x5 | 1 << 4, 0);
+	wr(t, VTD_REG_IQT, 8, 4 << 4);
+	assert_int_equal(rd(t, VTD_REG_ICS, 4), VTD_ICS_IWC);
+	assert_int_equal(rd(t, VTD_REG_IECTL, 4), VTD_ECTL_IM | VTD_ECTL_IP);
+	assert_int_equal(t->nmsi, 0);
+	wr(t, VTD_REG_IECTL, 4, 0);
+	assert_int_equal(t->nmsi, 1);
+	assert_int_equal(t->msi_addr, 0xFEE00000);
+	assert_int_equal(t->msi_data, 0x45);
+	assert_int_equal(rd(t, VTD_REG_IECTL, 4), 0);
+	/* IWC still set: another wait with IF sends nothing until it is cleared. */
+	desc(t, 4, 0x5 | 1 << 4, 0);
+	wr(t, VTD_REG_IQT, 8, 5 << 4);
+	assert_int_equal(t->nmsi, 1);
+	wr(t, VTD_REG_ICS, 4, VTD_ICS_IWC);
+	assert_int_equal(rd(t, VTD_REG_ICS, 4), 0);
+	desc(t, 5, 0x5 | 1 << 4, 0);
+	wr(t, VTD_REG_IQT, 8, 6 << 4);
+	assert_int_equal(t->nmsi, 2);
+	/* The queue wraps: 256 entries, the tail back at 1. */
+	t->v.iqh = 255 << 4;
+	desc(t, 255, 0x2 | 1 << 4, 0);
+	desc(t, 0, 0x2 | 1 << 4, 0);
+	wr(t, VTD_REG_IQT, 8, 1 << 4);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 1 << 4);
+	assert_int_equal(t->ninv, 4);
+}
+
+static void test_queue_errors(void **state)
+{
+	struct t *t = *state;
+
+	wr(t, VTD_REG_FEDATA, 4, 0x33);
+	wr(t, VTD_REG_FEADDR, 4, 0xFEE01000);
+	wr(t, VTD_REG_FECTL, 4, 0);
+	qi_start(t);
+	/* A device-TLB descriptor (not offered) stops the queue at it: IQE, a fault event. */
+	desc(t, 0, 0x2 | 1 << 4, 0);
+	desc(t, 1, 0x3, 0);
+	desc(t, 2, 0x2 | 1 << 4, 0);
+	wr(t, VTD_REG_IQT, 8, 3 << 4);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 1 << 4);
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE, VTD_FSTS_IQE);
+	assert_int_equal(t->ninv, 1);
+	assert_int_equal(t->nmsi, 1);
+	assert_int_equal(t->msi_data, 0x33);
+	/* More tail moves do nothing while IQE is set. */
+	wr(t, VTD_REG_IQT, 8, 3 << 4);
+	assert_int_equal(t->ninv, 1);
+	/* Fixed and IQE cleared: it goes on from the head. */
+	desc(t, 1, 0x1 | 1 << 4, 0);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE, 0);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 3 << 4);
+	assert_int_equal(t->ninv, 3);
+	/* Reserved bits in a descriptor. */
+	desc(t, 3, 0x2 | 1 << 4 | 1ULL << 40, 0);
+	wr(t, VTD_REG_IQT, 8, 4 << 4);
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);		/* still bad: stops again */
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 3 << 4);
+	/* A wait whose status address is not RAM. */
+	desc(t, 3, 0x5 | 1 << 5, 0xFEC00000ULL);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	desc(t, 3, 0x5 | 1 << 5, STATUS);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
+	assert_false(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	/* A tail beyond the queue (QS 0: 256 entries). */
+	wr(t, VTD_REG_IQT, 8, 300 << 4);
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	wr(t, VTD_REG_IQT, 8, 4 << 4);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
+	assert_false(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	/* The queue itself in the MMIO hole. */
+	wr(t, VTD_REG_GCMD, 4, 0);
+	wr(t, VTD_REG_IQA, 8, 0xFEC00000ULL);
+	gcmd(t, VTD_GCMD_QIE);
+	wr(t, VTD_REG_IQT, 8, 1 << 4);
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	assert_int_equal(rd(t, VTD_REG_IQH, 8), 0);
+	/* Cleared with the queue still enabled and still bad: it stops again at once. */
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+	/* Without QIE a tail write does nothing. */
+	wr(t, VTD_REG_GCMD, 4, 0);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_IQE);
+	wr(t, VTD_REG_IQT, 8, 2 << 4);
+	assert_false(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+}
+
+static void test_fault_recording(void **state)
+{
+	struct t *t = *state;
+	uint64_t lo, hi;
+
+	wr(t, VTD_REG_FEDATA, 4, 0x41);
+	wr(t, VTD_REG_FEADDR, 4, 0xFEE00000);
+	/* Masked: recorded, IP set, no interrupt; unmasking sends it. */
+	vtd_fault(&t->v, 0x18, 0x12345678, VTD_PERM_W, VTD_FR_WRITE);
+	lo = rd(t, VTD_REG_FRR, 8);
+	hi = rd(t, VTD_REG_FRR + 8, 8);
+	assert_int_equal(lo, 0x12345000);
+	assert_int_equal(hi & 0xFFFF, 0x18);
+	assert_int_equal((hi >> 32) & 0xFF, VTD_FR_WRITE);
+	assert_false(hi & (1ULL << 62));			/* T: a write */
+	assert_true(hi >> 63);					/* F */
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4), VTD_FSTS_PPF | 1 << VTD_FSTS_FRI_SHIFT);
+	assert_int_equal(rd(t, VTD_REG_FECTL, 4), VTD_ECTL_IM | VTD_ECTL_IP);
+	assert_int_equal(t->nmsi, 0);
+	wr(t, VTD_REG_FECTL, 4, 0);
+	assert_int_equal(t->nmsi, 1);
+	assert_int_equal(t->msi_data, 0x41);
+	/* A second fault while PPF is set: recorded in the next register, no new event. */
+	vtd_fault(&t->v, 0x20, 0x1000, VTD_PERM_R, VTD_FR_READ);
+	assert_true(rd(t, VTD_REG_FRR + 24, 8) & (1ULL << 62));	/* T: a read */
+	assert_int_equal(t->nmsi, 1);
+	/* Faults of a context with FPD are not recorded at all. */
+	vtd_fault(&t->v, 0x20, 0x2000, VTD_PERM_R, VTD_FR_READ | VTD_FAULT_NO_RECORD);
+	assert_int_equal((rd(t, VTD_REG_FSTS, 4) >> 8) & 0xFF, 2);
+	/* Fill the rest; the ninth finds FRR 0 still set: overflow, and the fault is lost. */
+	for (unsigned int i = 2; i < VTD_NFR; i++)
+		vtd_fault(&t->v, 0x18, 0x1000 * i, VTD_PERM_R, VTD_FR_READ);
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_PFO, 0);
+	vtd_fault(&t->v, 0x18, 0x9000, VTD_PERM_R, VTD_FR_READ);
+	assert_true(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_PFO);
+	assert_int_equal(rd(t, VTD_REG_FRR, 8), 0x12345000);		/* not overwritten */
+	assert_int_equal(t->v.faults_dropped, 1);
+	/* Clear every F (one through a 32-bit write of the top dword), then PFO. */
+	for (unsigned int i = 0; i < VTD_NFR; i++) {
+		if (i == 3)
+			wr(t, VTD_REG_FRR + 16 * i + 12, 4, 1u << 31);
+		else
+			wr(t, VTD_REG_FRR + 16 * i + 8, 8, 1ULL << 63);
+	}
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_PPF, 0);
+	wr(t, VTD_REG_FSTS, 4, VTD_FSTS_PFO);
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4) & (VTD_FSTS_PFO | VTD_FSTS_PPF), 0);
+	/* Writes to the rest of a record change nothing. */
+	wr(t, VTD_REG_FRR, 8, 0);
+	assert_int_equal(rd(t, VTD_REG_FRR, 8), 0x12345000);
+	/* A new fault now raises a new event, at FRI 0 again (it wrapped). */
+	vtd_fault(&t->v, 0x18, 0xA000, VTD_PERM_R, VTD_FR_READ);
+	assert_int_equal(t->nmsi, 2);
+	assert_int_equal(rd(t, VTD_REG_FRR, 8), 0xA000);
+}
+
+static void test_lookup(void **state)
+{
+	struct t *t = *state;
+	struct vtd_xlate x;
+	uint64_t *q = (uint64_t *)t->ram;
+
+	/* Translation off: identity. */
+	assert_int_equal(vtd_lookup(&t->v, 0x18, 0x123456, VTD_PERM_W, &x), 0);
+	assert_int_equal(x.gpa, 0x123456);
+	/* Root at 0x1000, context table at 0x2000, 00:03.0 -> 3-level tables at 0x3000. */
+	q[0x1000 / 8] = 0x2000 | 1;
+	q[(0x2000 + 16 * 0x18) / 8] = 0x3000 | 1;
+	q[(0x2000 + 16 * 0x18 + 8) / 8] = 9 << 8 | 1;
+	q[0x3000 / 8] = 0x4000 | 3;
+	q[0x4000 / 8] = 0x5000 | 3;
+	q[0x5000 / 8 + 1] = 0x300000 | 1;		/* IOVA 0x1000 -> 0x300000, read-only */
+	wr(t, VTD_REG_RTADDR, 8, 0x1000);
+	gcmd(t, VTD_GCMD_SRTP);
+	gcmd(t, VTD_GCMD_TE);
+	assert_int_equal(vtd_lookup(&t->v, 0x18, 0x1010, VTD_PERM_R, &x), 0);
+	assert_int_equal(x.gpa, 0x300010);
+	assert_int_equal(vtd_lookup(&t->v, 0x18, 0x1010, VTD_PERM_W, &x), VTD_FR_WRITE);
+	assert_int_equal(vtd_lookup(&t->v, 0x20, 0x1010, VTD_PERM_R, &x), VTD_FR_CTX_P);
+	assert_int_equal(vtd_lookup(&t->v, 0x118, 0x1010, VTD_PERM_R, &x), VTD_FR_ROOT_P);
+	/* FPD: the fault is reported not to be recorded. */
+	q[(0x2000 + 16 * 0x18) / 8] |= 2;
+	assert_int_equal(vtd_lookup(&t->v, 0x18, 0x1010, VTD_PERM_W, &x),
+			 VTD_FR_WRITE | VTD_FAULT_NO_RECORD);
+	/* Pass-through: IOVA = GPA, as far as the caller needs. */
+	q[(0x2000 + 16 * 0x18) / 8] = 2 << 2 | 1;
+	assert_int_equal(vtd_lookup(&t->v, 0x18, 0x5000, VTD_PERM_W, &x), 0);
+	assert_int_equal(x.gpa, 0x5000);
+	assert_true(x.len >= RAM);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reset_and_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gcmd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_invalidation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queued_invalidation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_recording, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
