@@ -34,7 +34,7 @@
 #define ECAP_PT			(1ULL << 6)
 #define ECAP_IRO_SHIFT		8
 
-#define HAW_BITS		48		/* kvmio's guest RAM ends below 2^48 */
+#define HAW_BITS		VTD_HAW_BITS
 
 void vtd_init(struct vtd *v, const struct guest_mem *mem, const struct vtd_effects *fx, void *opaque)
 {
@@ -104,10 +104,15 @@ static void fsts_update(struct vtd *v)
 		v->fectl &= ~VTD_ECTL_IP;
 }
 
+/*
+ * 7.3.1: records go round the registers in turn (fr_next); FSTS.FRI names
+ * the first one pending, set when PPF goes from 0 to 1, so a driver that
+ * drains from FRI while F is set (Linux's dmar_fault) finds them in order.
+ */
 static void fault_locked(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir,
 			 unsigned int fr)
 {
-	unsigned int fri = (v->fsts >> VTD_FSTS_FRI_SHIFT) & 0xFF;
+	unsigned int fri = v->fr_next;
 	uint32_t pre = v->fsts;
 
 	if (fr & VTD_FAULT_NO_RECORD)
@@ -125,7 +130,9 @@ static void fault_locked(struct vtd *v, uint16_t sid, uint64_t iova, unsigned in
 	v->frr[fri][0] = iova & VTD_ADDR_MASK;
 	v->frr[fri][1] = sid | (uint64_t)(fr & 0xFF) << 32 |
 			 (uint64_t)!(dir & VTD_PERM_W) << 62 | 1ULL << 63;
-	v->fsts = (v->fsts & ~(0xFFu << VTD_FSTS_FRI_SHIFT)) | ((fri + 1) % VTD_NFR) << VTD_FSTS_FRI_SHIFT;
+	if (!(pre & VTD_FSTS_PPF))
+		v->fsts = (v->fsts & ~(0xFFu << VTD_FSTS_FRI_SHIFT)) | fri << VTD_FSTS_FRI_SHIFT;
+	v->fr_next = (fri + 1) % VTD_NFR;
 	fsts_update(v);
 	fault_event(v, pre);
 }

@@ -173,6 +173,7 @@ int vtd_qi_decode(uint64_t lo, uint64_t hi, struct vtd_inv *inv);
 /* Where kvmio puts the unit's one register page (as QEMU's q35 does), reserved in e820 and _CRS. */
 #define VTD_MMIO_BASE		0xFED90000ULL
 #define VTD_MMIO_SIZE		0x1000ULL
+#define VTD_HAW_BITS		48	/* host address width: kvmio's guest RAM ends below 2^48 */
 
 #define VTD_REG_VER		0x00	/* 32 */
 #define VTD_REG_CAP		0x08	/* 64 */
@@ -253,6 +254,7 @@ struct vtd {
 	uint64_t iqh, iqt, iqa;
 	uint32_t ics, iectl, iedata, ieaddr, ieuaddr;
 	uint64_t frr[VTD_NFR][2];
+	unsigned int fr_next;		/* the record the next fault goes to */
 	const struct vtd_effects *fx;
 	void *fx_opaque;
 	uint64_t faults_dropped;	/* not recorded: overflow, or a record still pending */

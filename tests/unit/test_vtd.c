@@ -378,19 +378,21 @@ static void test_fault_recording(void **state)
 	assert_int_equal((hi >> 32) & 0xFF, VTD_FR_WRITE);
 	assert_false(hi & (1ULL << 62));			/* T: a write */
 	assert_true(hi >> 63);					/* F */
-	assert_int_equal(rd(t, VTD_REG_FSTS, 4), VTD_FSTS_PPF | 1 << VTD_FSTS_FRI_SHIFT);
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4), VTD_FSTS_PPF | 0 << VTD_FSTS_FRI_SHIFT);
 	assert_int_equal(rd(t, VTD_REG_FECTL, 4), VTD_ECTL_IM | VTD_ECTL_IP);
 	assert_int_equal(t->nmsi, 0);
 	wr(t, VTD_REG_FECTL, 4, 0);
 	assert_int_equal(t->nmsi, 1);
 	assert_int_equal(t->msi_data, 0x41);
-	/* A second fault while PPF is set: recorded in the next register, no new event. */
+	/* A second fault while PPF is set: recorded in the next register, no new event, FRI
+	 * still naming the first pending record. */
 	vtd_fault(&t->v, 0x20, 0x1000, VTD_PERM_R, VTD_FR_READ);
 	assert_true(rd(t, VTD_REG_FRR + 24, 8) & (1ULL << 62));	/* T: a read */
 	assert_int_equal(t->nmsi, 1);
+	assert_int_equal((rd(t, VTD_REG_FSTS, 4) >> 8) & 0xFF, 0);
 	/* Faults of a context with FPD are not recorded at all. */
 	vtd_fault(&t->v, 0x20, 0x2000, VTD_PERM_R, VTD_FR_READ | VTD_FAULT_NO_RECORD);
-	assert_int_equal((rd(t, VTD_REG_FSTS, 4) >> 8) & 0xFF, 2);
+	assert_int_equal(t->v.fr_next, 2);
 	/* Fill the rest; the ninth finds FRR 0 still set: overflow, and the fault is lost. */
 	for (unsigned int i = 2; i < VTD_NFR; i++)
 		vtd_fault(&t->v, 0x18, 0x1000 * i, VTD_PERM_R, VTD_FR_READ);
@@ -412,10 +414,17 @@ static void test_fault_recording(void **state)
 	/* Writes to the rest of a record change nothing. */
 	wr(t, VTD_REG_FRR, 8, 0);
 	assert_int_equal(rd(t, VTD_REG_FRR, 8), 0x12345000);
-	/* A new fault now raises a new event, at FRI 0 again (it wrapped). */
+	/* A new fault now raises a new event, in record 0 again (it wrapped), and FRI says so. */
 	vtd_fault(&t->v, 0x18, 0xA000, VTD_PERM_R, VTD_FR_READ);
 	assert_int_equal(t->nmsi, 2);
 	assert_int_equal(rd(t, VTD_REG_FRR, 8), 0xA000);
+	assert_int_equal((rd(t, VTD_REG_FSTS, 4) >> 8) & 0xFF, 0);
+	/* Drained (F cleared), the next fault lands in record 1, and FRI names it. */
+	wr(t, VTD_REG_FRR + 12, 4, 1u << 31);
+	vtd_fault(&t->v, 0x18, 0xB000, VTD_PERM_R, VTD_FR_READ);
+	assert_int_equal((rd(t, VTD_REG_FSTS, 4) >> 8) & 0xFF, 1);
+	assert_int_equal(rd(t, VTD_REG_FRR + 16, 8), 0xB000);
+	assert_int_equal(t->nmsi, 3);
 }
 
 static void test_lookup(void **state)
