@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ACPI tables: RSDP, RSDT, XSDT, FADT, FACS, MADT, MCFG and a DSDT built with
+ * ACPI tables: RSDP, RSDT, XSDT, FADT, FACS, MADT, MCFG, DMAR and a DSDT built with
  * the AML emitter. Section numbers are ACPI 6.4's unless another spec is
  * named ("PCI FW": PCI Firmware Specification 3.3). Layouts are packed
  * structs written straight into the caller's buffer; x86 is little-endian,
@@ -220,6 +220,41 @@ struct mcfg_alloc {			/* PCI FW table 4-3: one ECAM area */
 	uint32_t reserved;
 } PACKED;
 
+struct acpi_dmar {			/* VT-d 8.1 */
+	struct acpi_header header;
+	uint8_t host_addr_width;	/* HAW - 1 */
+	uint8_t flags;			/* bit 0 INTR_REMAP: not offered */
+	uint8_t reserved[10];
+} PACKED;
+
+struct dmar_drhd {			/* VT-d 8.3: one remapping unit */
+	uint16_t type;			/* 0 */
+	uint16_t length;		/* with its device scopes */
+	uint8_t flags;			/* bit 0 INCLUDE_PCI_ALL */
+	uint8_t size;			/* register set: 2^size pages */
+	uint16_t segment;
+	uint64_t address;		/* of the register page */
+} PACKED;
+
+struct dmar_scope {			/* VT-d 8.3.1, with one path entry */
+	uint8_t type;			/* 3: IOAPIC */
+	uint8_t length;
+	uint16_t reserved;
+	uint8_t enumeration_id;		/* the IOAPIC's id */
+	uint8_t start_bus;
+	uint8_t path_device;
+	uint8_t path_function;
+} PACKED;
+
+#define DMAR_DRHD_INCLUDE_PCI_ALL	1
+#define DMAR_SCOPE_IOAPIC		3
+/*
+ * The IOAPIC's requester id in the scope: a pseudo bus:device.function no
+ * PCI device uses, as QEMU's q35 does (bus 0xFF). It matters only for
+ * interrupt remapping, which kvmio does not offer; Linux wants it listed.
+ */
+#define DMAR_IOAPIC_BUS			0xFF
+
 #define MADT_TYPE_LAPIC		0
 #define MADT_TYPE_IOAPIC	1
 #define MADT_TYPE_ISO		2
@@ -242,6 +277,9 @@ _Static_assert(sizeof(struct madt_iso) == 10, "MADT ISO");
 _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 _Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG");
 _Static_assert(sizeof(struct mcfg_alloc) == 16, "MCFG allocation");
+_Static_assert(sizeof(struct acpi_dmar) == 48, "DMAR");
+_Static_assert(sizeof(struct dmar_drhd) == 16, "DRHD");
+_Static_assert(sizeof(struct dmar_scope) == 8, "DMAR device scope");
 
 /* The caller's buffer and the guest-physical address it stands for; tables go in in order. */
 struct acpi_buf {
@@ -542,6 +580,9 @@ static void dsdt_ecam_reservation(struct aml *a, const struct acpi_config *cfg)
 		r.flags |= AML_SPACE_CONSUMER;
 		aml_qword_space(a, &r);
 	}
+	/* The VT-d register page: firmware reserves it, so no BAR goes there. */
+	if (cfg->dmar_base)
+		aml_memory32_fixed(a, false, (uint32_t)cfg->dmar_base, 0x1000);
 	aml_resource_template_end(a, crs);
 	aml_end(a, dev);
 }
@@ -744,6 +785,32 @@ static struct acpi_mcfg *mcfg_build(struct acpi_buf *b, const struct acpi_config
 	return m;
 }
 
+static struct acpi_dmar *dmar_build(struct acpi_buf *b, const struct acpi_config *cfg)
+{
+	size_t len = sizeof(struct acpi_dmar) + sizeof(struct dmar_drhd) + sizeof(struct dmar_scope);
+	struct acpi_dmar *d = acpi_alloc(b, len, 8);
+	struct dmar_drhd *u;
+	struct dmar_scope *sc;
+
+	if (!d)
+		return NULL;
+	acpi_header_init(&d->header, "DMAR", 1);
+	d->host_addr_width = (uint8_t)(cfg->dmar_haw - 1);
+	u = (struct dmar_drhd *)(d + 1);
+	u->type = 0;
+	u->length = sizeof(*u) + sizeof(*sc);
+	u->flags = DMAR_DRHD_INCLUDE_PCI_ALL;
+	u->segment = 0;
+	u->address = cfg->dmar_base;
+	sc = (struct dmar_scope *)(u + 1);
+	sc->type = DMAR_SCOPE_IOAPIC;
+	sc->length = sizeof(*sc);
+	sc->enumeration_id = cfg->ioapic_id;
+	sc->start_bus = DMAR_IOAPIC_BUS;
+	acpi_header_finish(&d->header, len);
+	return d;
+}
+
 /* RSDT (32-bit entries) or XSDT (64-bit entries) listing @n tables. */
 static struct acpi_header *sdt_build(struct acpi_buf *b, const char *sig, unsigned int entry_size,
 				     const uint64_t *tables, unsigned int n)
@@ -815,6 +882,9 @@ static bool acpi_config_valid(const struct acpi_config *cfg)
 {
 	/* A GAS bit width is 8 bits; GPE blocks split into equal status and enable halves. */
 	return cfg->ncpus >= 1 && cfg->ncpus <= ACPI_MAX_CPUS &&
+	       (!cfg->dmar_base || (cfg->pci && cfg->dmar_base % 0x1000 == 0 &&
+				    cfg->dmar_base < 1ULL << 32 && cfg->dmar_haw >= 32 &&
+				    cfg->dmar_haw <= 64)) &&
 	       cfg->lapic_addr <= UINT32_MAX && cfg->ioapic_addr <= UINT32_MAX &&
 	       cfg->gpe0_len % 2 == 0 && cfg->gpe0_len <= 30 && cfg->sci_irq < 16 &&
 	       (!cfg->pci || acpi_pci_valid(cfg));
@@ -829,7 +899,7 @@ int acpi_build(void *buf, size_t size, uint64_t gpa, const struct acpi_config *c
 	struct acpi_madt *madt;
 	struct acpi_mcfg *mcfg;
 	struct acpi_header *rsdt, *xsdt;
-	uint64_t dsdt, tables[3];
+	uint64_t dsdt, tables[4];
 	unsigned int ntables = 0;
 	int ret;
 
@@ -858,6 +928,13 @@ int acpi_build(void *buf, size_t size, uint64_t gpa, const struct acpi_config *c
 		if (!mcfg)
 			return -ENOSPC;
 		tables[ntables++] = acpi_gpa(&b, mcfg);
+	}
+	if (cfg->dmar_base) {
+		struct acpi_dmar *dmar = dmar_build(&b, cfg);
+
+		if (!dmar)
+			return -ENOSPC;
+		tables[ntables++] = acpi_gpa(&b, dmar);
 	}
 	xsdt = sdt_build(&b, "XSDT", 8, tables, ntables);
 	/* An RSDT too, for acpi=rsdt and ACPI 1.0 readers; same tables. */

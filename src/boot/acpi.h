@@ -48,6 +48,16 @@ struct acpi_config {
 	uint64_t pci_mem64_base;	/* MMIO window above 4 GiB */
 	uint64_t pci_mem64_size;	/* 0: none */
 	uint32_t pci_intx_gsi_base;	/* GSI of slot 0 INTA, 0-20: 4 GSIs on the 24-pin IOAPIC */
+
+	/*
+	 * An Intel VT-d DMA-remapping unit (VT-d 3.x chapter 8): a DMAR table
+	 * with one DRHD for every PCI device on segment 0 (INCLUDE_PCI_ALL)
+	 * and the IOAPIC in its scope; its 4 KiB register page, below 4 GiB, is
+	 * also reserved by the PNP0C02 device. No interrupt remapping.
+	 * dmar_base 0: none.
+	 */
+	uint64_t dmar_base;
+	uint8_t dmar_haw;		/* host address width, bits */
 };
 
 /*

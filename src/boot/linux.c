@@ -108,6 +108,12 @@ uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load)
 
 unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max)
 {
+	return linux_e820_build_rsv(mem, 0, 0, tbl, max);
+}
+
+unsigned int linux_e820_build_rsv(const struct guest_mem *mem, uint64_t rsv_base, uint64_t rsv_size,
+				  struct e820_entry *tbl, unsigned int max)
+{
 	uint64_t low_end = mem_low_end(mem);
 	unsigned int n = 0;
 
@@ -118,6 +124,8 @@ unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tb
 		n = e820_add(tbl, n, max, BOOT_KERNEL_ADDR, low_end - BOOT_KERNEL_ADDR, E820_RAM);
 	/* The PCI ECAM window: Linux uses an MCFG area only if it is reserved here. */
 	n = e820_add(tbl, n, max, PCI_ECAM_BASE, PCI_ECAM_SIZE, E820_RESERVED);
+	if (rsv_size)
+		n = e820_add(tbl, n, max, rsv_base, rsv_size, E820_RESERVED);
 	/* KVM's identity-map page and TSS: the guest must never put a BAR there. */
 	n = e820_add(tbl, n, max, KVM_IDENTITY_MAP_ADDR, KVM_PRIVATE_END - KVM_IDENTITY_MAP_ADDR,
 		     E820_RESERVED);
@@ -299,7 +307,7 @@ int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *ent
 	le_write(bp + HDR_CMD_LINE_PTR, 4, BOOT_CMDLINE_ADDR);
 	le_write(bp + BP_EXT_CMD_LINE_PTR, 4, BOOT_CMDLINE_ADDR >> 32);
 
-	n = linux_e820_build(mem, e820, BP_E820_MAX);
+	n = linux_e820_build_rsv(mem, lb->rsv_base, lb->rsv_size, e820, BP_E820_MAX);
 	bp[BP_E820_ENTRIES] = (uint8_t)n;
 	memcpy(bp + BP_E820_TABLE, e820, n * sizeof(e820[0]));
 

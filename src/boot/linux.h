@@ -90,11 +90,17 @@ uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load);
  */
 unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max);
 
+/* linux_e820_build_rsv - the same, with [@rsv_base, +@rsv_size) in the hole reserved too (size 0: not). */
+unsigned int linux_e820_build_rsv(const struct guest_mem *mem, uint64_t rsv_base, uint64_t rsv_size,
+				  struct e820_entry *tbl, unsigned int max);
+
 struct linux_boot {
 	const char *kernel;	/* paths */
 	const char *initrd;
 	const char *cmdline;
 	uint64_t rsdp_addr;	/* placed in boot_params.acpi_rsdp_addr */
+	uint64_t rsv_base;	/* one more e820-reserved MMIO range (the VT-d registers) */
+	uint64_t rsv_size;	/* ... 0: none */
 };
 
 /*

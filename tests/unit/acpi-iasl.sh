@@ -61,7 +61,7 @@ prt_entries() {
 		paste -d' ' - - -
 }
 
-for run in 1:nopci 4:pci 255:mem64 4:wide; do
+for run in 1:nopci 4:pci 255:mem64 4:wide 2:iommu; do
 	ncpus=${run%%:*}
 	pci=${run#*:}
 	d=$tmp/$ncpus-$pci
@@ -72,6 +72,11 @@ for run in 1:nopci 4:pci 255:mem64 4:wide; do
 		[ -e "$d/mcfg.dat" ] && fail "nopci: an MCFG"
 	else
 		tables="$tables mcfg"
+	fi
+	if [ $pci = iommu ]; then
+		tables="$tables dmar"
+	elif [ -e "$d/dmar.dat" ]; then
+		fail "$pci: a DMAR table without --iommu"
 	fi
 
 	for t in $tables; do
@@ -95,6 +100,20 @@ for run in 1:nopci 4:pci 255:mem64 4:wide; do
 	done
 	if [ $pci = nopci ]; then
 		grep -q -e PNP0A0 -e PNP0C02 "$d/dsdt.dsl" && fail "nopci: PCI in the DSDT" "$d/dsdt.dsl"
+	fi
+	# The VT-d as iasl reads it: host address width 48, one DRHD for all PCI devices at the
+	# register page, the IOAPIC (id 0) in its scope, no interrupt remapping; the page reserved.
+	if [ $pci = iommu ]; then
+		for want in 'Host Address Width : 2F' 'Subtable Type : 0000 \[Hardware Unit Definition\]' \
+			'Register Base Address : 00000000FED90000' 'Device Scope Type : 03 \[IOAPIC Device\]' \
+			'Enumeration ID : 00' 'PCI Bus Number : FF'; do
+			grep -q "$want" "$d/dmar.dsl" || fail "DMAR: no '$want'" "$d/dmar.dsl"
+		done
+		# The table's flags (no INTR_REMAP), then the DRHD's (INCLUDE_PCI_ALL).
+		flags=$(sed -n 's/.*\] *Flags : \([0-9A-F]*\).*/\1/p' "$d/dmar.dsl" | tr '\n' ' ')
+		[ "$flags" = "00 01 " ] || fail "DMAR flags '$flags', want '00 01 '" "$d/dmar.dsl"
+		grep -q '0xFED90000,         // Address Base' "$d/dsdt.dsl" ||
+			fail "the VT-d register page is not in the PNP0C02 reservation" "$d/dsdt.dsl"
 	fi
 	echo "acpi-iasl: $ncpus cpus, $pci: iasl disassembles and recompiles every table identically"
 

@@ -12,12 +12,16 @@
  *   mem64  plus a 64-bit window, as vm.c adds one
  *   wide   256 buses with their ECAM above 4 GiB, and a 64-bit window:
  *          the descriptors the fixed layout never needs
+ *   iommu  mem64 plus the VT-d of --iommu: a DMAR table (dmar.dat) and
+ *          its register page in the PNP0C02 reservation
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "iommu/vtd.h"
 
 #include "boot/acpi.h"
 #include "boot/layout.h"
@@ -82,7 +86,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 2 || argc > 4 || (argc > 2 && parse_uint(argv[2], 1, 1024, &ncpus))) {
-		fprintf(stderr, "usage: acpi_dump DIR [NCPUS [pci|nopci|mem64|wide]]\n");
+		fprintf(stderr, "usage: acpi_dump DIR [NCPUS [pci|nopci|mem64|wide|iommu]]\n");
 		return 2;
 	}
 	acpi_config_init(&cfg, (unsigned int)ncpus);
@@ -91,6 +95,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(pci, "mem64")) {
 		cfg.pci_mem64_base = 0x400000000ULL;		/* 16 GiB */
 		cfg.pci_mem64_size = 0xFC00000000ULL;		/* up to 1 TiB */
+	} else if (!strcmp(pci, "iommu")) {
+		cfg.pci_mem64_base = 0x400000000ULL;
+		cfg.pci_mem64_size = 0xFC00000000ULL;
+		cfg.dmar_base = VTD_MMIO_BASE;
+		cfg.dmar_haw = VTD_HAW_BITS;
 	} else if (!strcmp(pci, "wide")) {
 		cfg.pci_ecam_base = 0x1000000000ULL;		/* 64 GiB */
 		cfg.pci_bus_end = 255;

@@ -169,6 +169,13 @@ static void test_e820(void **state)
 	assert_int_equal(t[5].type, E820_RAM);
 	/* Bounded by the table size. */
 	assert_int_equal(linux_e820_build(&m, t, 2), 2);
+	/* --iommu: the VT-d register page reserved too, between ECAM and KVM's pages. */
+	n = linux_e820_build_rsv(&m, 0xFED90000ULL, 0x1000, t, 8);
+	assert_int_equal(n, 7);
+	assert_int_equal(t[4].addr, 0xFED90000ULL);
+	assert_int_equal(t[4].size, 0x1000);
+	assert_int_equal(t[4].type, E820_RESERVED);
+	assert_int_equal(t[5].addr, KVM_IDENTITY_MAP_ADDR);
 }
 
 static char *write_temp(const void *data, size_t len)
