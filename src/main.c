@@ -73,6 +73,10 @@ static const char usage_run[] =
 	"      --device vfio=BDF   assign host PCI device BDF ([DDDD:]BB:DD.F), bound to\n"
 	"                          vfio-pci, to the guest (repeatable, up to 8; see\n"
 	"                          'kvmio check-device BDF')\n"
+	"      --iommu             an emulated Intel VT-d (DMA remapping) in front of every\n"
+	"                          PCI device: the guest's intel-iommu driver (intel_iommu=on)\n"
+	"                          decides what each device may reach; virtio devices offer\n"
+	"                          ACCESS_PLATFORM. Not yet with --device vfio=\n"
 	"  -v, --verbose           more messages on stderr (repeat for debug)\n"
 	"  -q, --quiet             only errors on stderr\n"
 	"  -h, --help              show this help and exit\n"
@@ -348,6 +352,7 @@ static int cmd_run(int argc, char **argv)
 		{ "rng", no_argument, NULL, 'R' },
 		{ "console", required_argument, NULL, 'C' },
 		{ "device", required_argument, NULL, 'D' },
+		{ "iommu", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -403,6 +408,7 @@ static int cmd_run(int argc, char **argv)
 				return ret;
 			break;
 		case 'R': cfg.rng = true; break;
+		case 'I': cfg.iommu = true; break;
 		case 'C':
 			ret = parse_console(optarg, &cfg);
 			if (ret)
@@ -431,6 +437,9 @@ static int cmd_run(int argc, char **argv)
 		if (!serial_given)
 			cfg.serial = SERIAL_NONE;
 	}
+	/* Assigned devices behind the VT-d need shadow mappings in their containers: not yet. */
+	if (cfg.iommu && cfg.nvfio)
+		return usage_error("--iommu with --device vfio= is not supported yet");
 	if (!cfg.cmdline)
 		cfg.cmdline = cfg.console == VCON_STDIO ? "console=hvc0" : "console=ttyS0";
 	ret = check_kernel(cfg.kernel);

@@ -28,6 +28,8 @@
 #include "virtio/net.h"
 #include "virtio/rng.h"
 #include "vfio/vfio.h"
+#include "iommu/iommu.h"
+#include "iommu/vtd.h"
 #include "virtio/virtio.h"
 #include "term.h"
 #include "util.h"
@@ -265,6 +267,14 @@ static int setup_pci(struct vm *vm)
 		pr_err("PCI host bridge: %s", strerror(-ret));
 		return ret;
 	}
+	/* Before any device: each one added gets a DMA space translated by it. */
+	if (cfg->iommu) {
+		ret = iommu_init(vm);
+		if (ret) {
+			pr_err("VT-d: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		ret = virtio_blk_create(vm, &cfg->disks[i], i);
 		if (ret)
@@ -306,6 +316,12 @@ static int load_firmware_and_kernel(struct vm *vm, uint64_t *entry)
 	acpi_config_init(&acfg, vm->ncpus);
 	acfg.pci_mem64_base = vm->pci_mmio64_base;
 	acfg.pci_mem64_size = vm->pci_mmio64_size;
+	if (vm->iommu) {
+		acfg.dmar_base = VTD_MMIO_BASE;
+		acfg.dmar_haw = VTD_HAW_BITS;
+		lb.rsv_base = VTD_MMIO_BASE;
+		lb.rsv_size = VTD_MMIO_SIZE;
+	}
 	ret = acpi_build(guest_ptr(&vm->mem, BOOT_ACPI_START, BOOT_ACPI_END - BOOT_ACPI_START),
 			 BOOT_ACPI_END - BOOT_ACPI_START, BOOT_ACPI_START, &acfg);
 	if (ret < 0) {
@@ -442,6 +458,7 @@ void vm_destroy(struct vm *vm)
 	}
 	virtio_pci_destroy_all(vm);
 	vfio_devices_exit(vm);
+	iommu_exit(vm);
 	if (vm->pci) {
 		pci_host_exit(vm->pci);
 		free(vm->pci);

@@ -71,6 +71,7 @@ struct vm_config {
 	char vfio[VM_MAX_VFIO][16];	/* --device vfio=BDF, canonical "dddd:bb:dd.f" */
 	unsigned int nvfio;
 	bool rng;
+	bool iommu;		/* --iommu: the emulated VT-d (src/iommu/) */
 	enum vcon_mode console;
 	const char *console_path;
 };
@@ -160,6 +161,7 @@ struct vm {
 	/* Assigned devices (src/vfio/): their container and list, newest first. */
 	struct vfio_container *vfio_container;
 	struct vfio_device *vfio;
+	struct iommu *iommu;		/* --iommu (src/iommu/iommu.c), or NULL */
 	/* KVM memory slots past RAM's (BARs of assigned devices), in use. */
 	uint64_t mmio_slots[4];
 

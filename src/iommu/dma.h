@@ -75,6 +75,7 @@ struct dma_as {
 	const struct dma_as_ops *ops;	/* NULL: identity */
 	void *opaque;			/* the implementation's */
 	const char *name;		/* the device, for fault lines ("virtio-blk@03.0") */
+	uint16_t rid;			/* PCI requester id (bus << 8 | devfn), for mapped spaces */
 	uint32_t gen;			/* see dma_as_gen; atomic */
 	uint64_t faults;		/* refusals so far; atomic */
 	struct ratelimit fault_rl;

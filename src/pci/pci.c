@@ -480,6 +480,11 @@ int pci_device_add(struct pci_host *h, struct pci_device *dev, unsigned int slot
 	dev->devfn = (uint8_t)(slot << 3);
 	if (h->vm)
 		dma_as_init(&dev->dma, &h->vm->mem, dev->name);
+	if (h->iommu_ops) {
+		dev->dma.ops = h->iommu_ops;
+		dev->dma.opaque = h->iommu;
+		dev->dma.rid = dev->devfn;	/* bus 0 */
+	}
 	if (pin) {
 		dev->cfg[PCI_INTERRUPT_PIN] = pin;
 		dev->intx_gsi = PCI_INTX_GSI_BASE + (slot + pin - 1) % PCI_INTX_NR_GSI;

@@ -126,6 +126,12 @@ struct pci_host {
 	/* INTx: devices asserting each shared GSI. */
 	pthread_mutex_t intx_lock;
 	unsigned int intx_count[PCI_INTX_NR_GSI_MAX];
+	/*
+	 * An emulated IOMMU: each function added gets a mapped DMA space with
+	 * these ops and opaque, and its requester id. NULL: identity spaces.
+	 */
+	const struct dma_as_ops *iommu_ops;
+	void *iommu;
 };
 
 /*

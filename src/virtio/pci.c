@@ -354,9 +354,15 @@ static void device_reset(struct virtio_pci *t)
 	lower_intx(t, true);
 }
 
+/*
+ * Behind an IOMMU the device reaches only what the guest maps for it, so it
+ * offers ACCESS_PLATFORM (6.1): the driver then gives it IOVAs from the DMA
+ * API rather than physical addresses.
+ */
 static uint64_t offered(const struct virtio_pci *t)
 {
-	return t->vdev->host_features | VPCI_FEATURES;
+	return t->vdev->host_features | VPCI_FEATURES |
+	       (t->pci.dma.ops ? 1ULL << VIRTIO_F_ACCESS_PLATFORM : 0);
 }
 
 /*
@@ -398,8 +404,13 @@ static void status_write(struct virtio_pci *t, uint8_t val)
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		uint64_t f = t->driver_features;
 
-		/* 3.1.1: refuse features not offered, and a driver that is not modern. */
-		if ((f & ~offered(t)) || !(f & (1ULL << VIRTIO_F_VERSION_1))) {
+		/*
+		 * 3.1.1: refuse features not offered, and a driver that is not
+		 * modern; behind an IOMMU, also one that would hand the device
+		 * physical addresses (6.1: the device may fail then).
+		 */
+		if ((f & ~offered(t)) || !(f & (1ULL << VIRTIO_F_VERSION_1)) ||
+		    (offered(t) & ~f & (1ULL << VIRTIO_F_ACCESS_PLATFORM))) {
 			if (ratelimit_ok(&t->rl, 3))
 				pr_warn("%s: driver features 0x%llx not a subset of 0x%llx "
 					"with VERSION_1; FEATURES_OK refused", t->name,

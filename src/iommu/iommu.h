@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KVMIO_IOMMU_IOMMU_H
+#define KVMIO_IOMMU_IOMMU_H
+
+struct vm;
+
+/*
+ * --iommu: the emulated VT-d on the machine (iommu.c). iommu_init puts its
+ * register page on the bus at VTD_MMIO_BASE and makes every PCI function
+ * added afterwards DMA through it; call it after pci_host_init and before
+ * any device is added. iommu_exit undoes it, after the vCPUs are gone.
+ */
+int iommu_init(struct vm *vm);
+void iommu_exit(struct vm *vm);
+
+#endif
