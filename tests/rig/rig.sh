@@ -142,7 +142,9 @@ mkdir -p "$ov/rig/scenarios" "$ov/rig/bin"
 install -m 0755 "$here/l1/init" "$ov/init"
 cp "$here/l1/lib.sh" "$ov/rig/lib.sh"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/dmesg-allow.txt" >"$ov/rig/dmesg-allow.re"
-for s in "${scenarios[@]}"; do cp "$scen_dir/$s.sh" "$ov/rig/scenarios/"; done
+# Every scenario file, so that one may source another (iommu-virtio.sh does); the list says
+# which run.
+cp "$scen_dir"/*.sh "$ov/rig/scenarios/"
 # Tiny guests (tests/guests/guests.mk) at /rig/guests/NAME.bzImage; a scenario that needs a
 # missing one says so.
 mkdir -p "$ov/rig/guests"
@@ -203,8 +205,8 @@ results=$tmp/results  # "PASS|FAIL NAME" per finished scenario, in order, over a
 : >"$results"
 
 # filter: parse the L1 console; print scenario lines. Host-side watchdog: L1 prints at least a
-# heartbeat every 10 s while a scenario runs, so once L1 is at init, 60 s of silence (or a
-# scenario's limit plus 60 s without its result, or a soft lockup) means L1 is wedged: returns 3.
+# heartbeat every 10 s while a scenario runs, so once L1 is at init, 60 s without a RIG- line (or
+# a scenario's limit plus 60 s without its result, or a soft lockup) means L1 is wedged: returns 3.
 filter() {
 	local line='' part='' rc now_s booted=0 deadline=$(( $(date +%s) + 180 )) silence
 	silence=$deadline
@@ -224,7 +226,9 @@ filter() {
 		line=${line%$'\r'}
 		printf '%s\n' "$line" >>"$console"
 		now_s=$(date +%s)
-		[ "$booted" = 1 ] && silence=$((now_s + 60))
+		# Only L1's own lines (its heartbeat every 10 s) count as life: a wedged L1 kernel
+		# can go on printing RCU stall reports for minutes.
+		[ "$booted" = 1 ] && [[ $line == *RIG-* ]] && silence=$((now_s + 60))
 		[ "$verbose" = 1 ] && printf 'L1| %s\n' "$line"
 		if [[ $line =~ RIG-RESULT\ (PASS|FAIL)\ ([^ ]+)\ ([0-9.]+)(\ (.*))?$ ]]; then
 			local st=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]} secs=${BASH_REMATCH[3]} why=${BASH_REMATCH[5]}
