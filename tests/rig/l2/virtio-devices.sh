@@ -155,6 +155,9 @@ awk 'NR == 1 { n = NF; next }
 	$NF ~ /virtio/ { s = 0; for (i = 2; i <= n + 1; i++) s += $i; print "RIG-L2 irq name=" $NF " chip=" $(n + 2) " count=" s }' /proc/interrupts
 
 # --- kernel log: warnings and worse, and every line about the platform and these devices ----
-dmesg -r | awk '/^<[0-4]>/ || tolower($0) ~ /acpi|apic|serial|ttys|8250|uart|pci|virtio|vd[a-z]|hvc|eth[0-9]|msi|hw_random|hwrng|ext[234]/' |
+# With the emulated VT-d (scenarios/iommu-virtio.sh): what the kernel made of it, and each PCI
+# function's IOMMU group.
+vr "iommu groups=$(ls /sys/kernel/iommu_groups 2>/dev/null | wc -l) functions=$(ls /sys/bus/pci/devices | wc -l) grouped=$(ls -d /sys/bus/pci/devices/*/iommu_group 2>/dev/null | wc -l) dmar_on=$(dmesg | grep -c 'Intel(R) Virtualization Technology for Directed I/O') dma_faults=$(dmesg | grep -c 'DMAR: \[DMA')"
+dmesg -r | awk '/^<[0-4]>/ || tolower($0) ~ /acpi|apic|serial|ttys|8250|uart|pci|virtio|vd[a-z]|hvc|eth[0-9]|msi|hw_random|hwrng|ext[234]|dmar|iommu/' |
 	sed 's/^/RIG-L2 dmesg /'
 vr report-done

@@ -13,6 +13,9 @@
 # - each virtio PCI function is bound to virtio-pci, uses MSI-X vectors that fire, no INTx;
 # - no PCI/virtio/block/net errors or warnings in the guest's kernel log; poweroff, status 0.
 RIG_VMM_TIMEOUT=300
+# scenarios/iommu-virtio.sh sources this with the VT-d on: its kvmio flags and L2 words.
+vd_flags=${VD_FLAGS:-}
+vd_words=${VD_WORDS:-}
 w=$RIG_WORK
 tap=kvmiotap0 tap2=kvmiotap1
 shaf() { sha256sum "$1" | cut -c1-64; }
@@ -45,7 +48,7 @@ kvmio_start --cpus 2 --memory 512M \
 	--disk "$w/data.img,serial=rig-data" --disk "$w/ro.img,readonly=on,serial=rig-ro" \
 	--disk "$w/fs.img,serial=rig-fs" --net "tap=$tap,mac=52:54:00:12:34:56" \
 	--net "tap=$tap2,mac=52:54:00:12:34:57" --rng \
-	--console "file=$w/hvc0.log" -- rig.l2=virtio-devices "rig.token=$token"
+	--console "file=$w/hvc0.log" $vd_flags -- rig.l2=virtio-devices "rig.token=$token" $vd_words
 n=0
 while [ ! -e "/sys/class/net/$tap2" ] && [ $n -lt 150 ] && kill -0 "$VMM_PID" 2>/dev/null; do
 	usleep 100000
@@ -180,5 +183,5 @@ expect_eq "L1 -> guest TCP: 4 MiB arrived intact" "$(l2_value net rx_sha)" "$(sh
 info "TCP 4 MiB: guest->L1 $(l2_value net tx_s)s, L1->guest $(l2_value net rx_s)s (guest clock)"
 rm -f "$w/net-from-l2.bin" "$w/net-to-l2.bin"
 
-expect_dmesg_clean 'pci|virtio|vd[a-z]|hvc|eth[0-9]|msi|hw_random|hwrng|ext[234]'
+expect_dmesg_clean "pci|virtio|vd[a-z]|hvc|eth[0-9]|msi|hw_random|hwrng|ext[234]${vd_flags:+|dmar|iommu}"
 rm -f "$w/data.img" "$w/ro.img" "$w/fs.img" "$w/hold"
