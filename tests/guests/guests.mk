@@ -9,7 +9,7 @@
 GUEST_DIR   := tests/guests
 GUEST_OUT   := $(B)/guests
 GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_acpi triple_fault crash cpl3 \
-               stdin echo pci
+               stdin echo pci vtd
 # Built with the rest, run only by the rig's own scenarios (tests/rig/scenarios/vfio-*.sh): they
 # need a device assigned with --device vfio=. run.sh does not run them.
 GUEST_RIG_NAMES := vfio_edu
@@ -36,6 +36,7 @@ $(GUEST_OUT)/cpl3.elf $(GUEST_OUT)/triple_fault.elf: $(GUEST_OUT)/user.o $(GUEST
 $(GUEST_OUT)/pci.elf: $(GUEST_OUT)/pci_virtio.o $(GUEST_OUT)/pci_fixture.o $(GUEST_OUT)/pci_lib.o \
                       $(GUEST_OUT)/virtio_lib.o
 $(GUEST_OUT)/vfio_edu.elf: $(GUEST_OUT)/pci_lib.o
+$(GUEST_OUT)/vtd.elf: $(GUEST_OUT)/pci_lib.o $(GUEST_OUT)/virtio_lib.o
 
 $(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -159,6 +159,12 @@ check_smp_count() {
 		why="want cpus=$cpus, got: $(grep -m1 '^UCALL SYNC smp:' "$serial.txt")"
 }
 
+# Each refused DMA is one line on kvmio's stderr: the device, the direction, the IOVA, the reason.
+check_vtd_fault_lines() {
+	n=$(grep -c -E 'DMA fault: virtio-rng.* write at IOVA 0x4000[12]000 refused: not mapped for writing' "$err")
+	[ "$n" -eq 3 ] || why="want 3 'DMA fault' lines on stderr for the 3 refused writes, got $n"
+}
+
 # kvm_amd reinitialises the vCPU on a triple fault before kvmio can read it (README, "Exit
 # status"): kvmio must say that the dump is not the guest's, and count the shutdown as a crash.
 check_reset_said() {
@@ -216,6 +222,9 @@ for t in enum bar bar-hostile caps msix intx intx-dis intx-back features qsel \
 	 early-kick msix-mask bad-ring; do
 	run_guest "pci-$t"   pci          0 "$DONE" '' 'reboot' --rng --cmdline "test=$t"
 done
+# The emulated VT-d (vtd.c): the guest's own tables, the rng's DMA through them, faults.
+CHECK=check_vtd_fault_lines
+run_guest vtd          vtd          0 "$DONE" '' 'reboot|error' --rng --iommu
 run_stdin stdin        0
 run_stdin stdin-fifo   1
 
