@@ -151,17 +151,17 @@ bool vtd_enabled(struct vtd *v)
 	return __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE) & VTD_GCMD_TE;
 }
 
+/*
+ * Lock-free: device workers call this for every descriptor. GSTS and the
+ * latched root pointer are written under the lock with atomic stores, read
+ * here with atomic loads; the tables themselves are guest RAM.
+ */
 int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, struct vtd_xlate *x)
 {
+	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
+	uint64_t rtaddr = __atomic_load_n(&v->rtaddr, __ATOMIC_ACQUIRE);
 	struct vtd_ctx ctx;
-	uint64_t rtaddr;
-	uint32_t gsts;
 	int fr;
-
-	pthread_mutex_lock(&v->lock);
-	gsts = v->gsts;
-	rtaddr = v->rtaddr;
-	pthread_mutex_unlock(&v->lock);
 
 	if (!(gsts & VTD_GCMD_TE)) {
 		*x = (struct vtd_xlate){ .gpa = iova, .len = iova ? 0 - iova : ~0ULL,
@@ -308,30 +308,30 @@ static void iotlb_write(struct vtd *v)
 	v->iotlb |= (uint64_t)g << 57;
 }
 
+/* GSTS and the latched root pointer are read without the lock (vtd_lookup): stored atomically. */
+static void set_gsts(struct vtd *v, uint32_t bits, bool on)
+{
+	__atomic_store_n(&v->gsts, on ? v->gsts | bits : v->gsts & ~bits, __ATOMIC_RELEASE);
+}
+
 /* GCMD (10.4.4): persistent bits are compared with GSTS; SRTP and WBF act once. */
 static void gcmd_write(struct vtd *v, uint32_t cmd)
 {
 	uint32_t old = v->gsts;
 
 	if (cmd & VTD_GCMD_SRTP) {
-		v->rtaddr = v->rtaddr_reg;
-		v->gsts |= VTD_GCMD_SRTP;	/* RTPS */
+		__atomic_store_n(&v->rtaddr, v->rtaddr_reg, __ATOMIC_RELEASE);
+		set_gsts(v, VTD_GCMD_SRTP, true);	/* RTPS */
 		invalidate(v, NULL);
 	}
 	/* WBF completes at once (WBFS never reads 1); SFL, EAFL, IRE, SIRTP, CFI: not offered. */
 	if ((cmd ^ old) & VTD_GCMD_QIE) {
-		if (cmd & VTD_GCMD_QIE) {
-			v->gsts |= VTD_GCMD_QIE;
+		set_gsts(v, VTD_GCMD_QIE, cmd & VTD_GCMD_QIE);
+		if (cmd & VTD_GCMD_QIE)
 			v->iqh = 0;
-		} else {
-			v->gsts &= ~VTD_GCMD_QIE;
-		}
 	}
 	if ((cmd ^ old) & VTD_GCMD_TE) {
-		if (cmd & VTD_GCMD_TE)
-			__atomic_store_n(&v->gsts, v->gsts | VTD_GCMD_TE, __ATOMIC_RELEASE);
-		else
-			__atomic_store_n(&v->gsts, v->gsts & ~VTD_GCMD_TE, __ATOMIC_RELEASE);
+		set_gsts(v, VTD_GCMD_TE, cmd & VTD_GCMD_TE);
 		invalidate(v, NULL);
 	}
 }

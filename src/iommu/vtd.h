@@ -242,7 +242,7 @@ struct vtd_effects {
 };
 
 struct vtd {
-	pthread_mutex_t lock;		/* everything below */
+	pthread_mutex_t lock;		/* everything below; gsts and rtaddr also read without it */
 	const struct guest_mem *mem;
 	struct vtd_features f;
 	uint64_t cap, ecap;
@@ -275,7 +275,7 @@ void vtd_mmio(struct vtd *v, uint64_t off, uint8_t *data, unsigned int len, bool
  * vtd_lookup - translate @iova for requester @sid (bus << 8 | devfn) for
  * @dir: 0 with @x filled (pass-through and translation off give IOVA =
  * GPA), or a fault reason, with VTD_FAULT_NO_RECORD added when the
- * context has FPD set. Records nothing itself. Takes the lock briefly.
+ * context has FPD set. Records nothing itself. Takes no lock.
  */
 int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, struct vtd_xlate *x);
 
