@@ -111,6 +111,26 @@ if want qemu; then
 	bench_virtio qemu $CMD $APPEND_OPT "$APPEND"
 fi
 
+# The vIOMMU variants (BENCH_VIRTIO_VMMS=... kvmio-iommu qemu-iommu): every ring and buffer access
+# translated through the guest's own VT-d tables, intel_iommu=on in L2 (caching mode: 6.1 then
+# invalidates strictly). QEMU: intel-iommu with caching mode and no interrupt remapping, as
+# kvmio's, and iommu_platform virtio devices.
+if want kvmio-iommu; then
+	kvmio_cmd -v --iommu --disk "$w/disk.img" --net "tap=$tap,mac=$mac" -- $words intel_iommu=on
+	# shellcheck disable=SC2086
+	bench_virtio kvmio-iommu $CMD $APPEND_OPT "$APPEND"
+fi
+if want qemu-iommu; then
+	qemu_cmd q35,kernel-irqchip=split -device intel-iommu,caching-mode=on,intremap=off \
+		-drive "file=$w/disk.img,if=none,id=d0,format=raw" \
+		-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on \
+		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+		-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,iommu_platform=on,disable-legacy=on" \
+		-- $words intel_iommu=on
+	# shellcheck disable=SC2086
+	bench_virtio qemu-iommu $CMD $APPEND_OPT "$APPEND"
+fi
+
 ip link set "$tap" down
 tunctl -d "$tap" >/dev/null
 rm -f "$w/disk.img" "$w/net-to-l2.bin" "$w/hold"
