@@ -409,12 +409,19 @@ static void status_write(struct virtio_pci *t, uint8_t val)
 		 * modern; behind an IOMMU, also one that would hand the device
 		 * physical addresses (6.1: the device may fail then).
 		 */
-		if ((f & ~offered(t)) || !(f & (1ULL << VIRTIO_F_VERSION_1)) ||
-		    (offered(t) & ~f & (1ULL << VIRTIO_F_ACCESS_PLATFORM))) {
-			if (ratelimit_ok(&t->rl, 3))
-				pr_warn("%s: driver features 0x%llx not a subset of 0x%llx "
-					"with VERSION_1; FEATURES_OK refused", t->name,
-					(unsigned long long)f, (unsigned long long)offered(t));
+		bool no_ap = offered(t) & ~f & (1ULL << VIRTIO_F_ACCESS_PLATFORM);
+
+		if ((f & ~offered(t)) || !(f & (1ULL << VIRTIO_F_VERSION_1)) || no_ap) {
+			if (ratelimit_ok(&t->rl, 3)) {
+				if (no_ap)
+					pr_warn("%s: the driver declines ACCESS_PLATFORM behind the "
+						"IOMMU (it would use physical addresses); FEATURES_OK "
+						"refused", t->name);
+				else
+					pr_warn("%s: driver features 0x%llx not a subset of 0x%llx "
+						"with VERSION_1; FEATURES_OK refused", t->name,
+						(unsigned long long)f, (unsigned long long)offered(t));
+			}
 			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 		} else {
 			t->vdev->features = f;
