@@ -72,6 +72,7 @@ struct vm_config {
 	unsigned int nvfio;
 	bool rng;
 	bool iommu;		/* --iommu: the emulated VT-d (src/iommu/) */
+	bool iommu_no_cm;	/* --iommu=caching-mode=off */
 	enum vcon_mode console;
 	const char *console_path;
 };

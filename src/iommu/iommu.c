@@ -125,6 +125,7 @@ int iommu_init(struct vm *vm)
 		return -ENOMEM;
 	io->vm = vm;
 	vtd_init(&io->vtd, &vm->mem, &effects, io);
+	vtd_set_caching_mode(&io->vtd, !vm->cfg->iommu_no_cm);
 	ret = bus_register(&vm->bus, BUS_MMIO, VTD_MMIO_BASE, VTD_MMIO_SIZE, vtd_io, io, "vt-d");
 	if (ret) {
 		vtd_destroy(&io->vtd);

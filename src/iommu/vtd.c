@@ -57,6 +57,11 @@ void vtd_init(struct vtd *v, const struct guest_mem *mem, const struct vtd_effec
 	v->iectl = VTD_ECTL_IM;
 }
 
+void vtd_set_caching_mode(struct vtd *v, bool on)
+{
+	v->cap = on ? v->cap | CAP_CM : v->cap & ~CAP_CM;
+}
+
 void vtd_destroy(struct vtd *v)
 {
 	pthread_mutex_destroy(&v->lock);
@@ -338,7 +343,7 @@ static void gcmd_write(struct vtd *v, uint32_t cmd)
 
 /* ---- the register page --------------------------------------------------- */
 
-/* The 64-bit register holding @off (8-aligned), or NULL; @rd_only: writes ignored. */
+/* The 64-bit register at @off (8-aligned), or NULL; reg32: the 32-bit one at @off. */
 static uint64_t *reg64(struct vtd *v, uint64_t off)
 {
 	switch (off) {

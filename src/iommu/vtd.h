@@ -262,6 +262,14 @@ struct vtd {
 
 /* vtd_init - the unit after reset: translation off, nothing queued, interrupts masked. */
 void vtd_init(struct vtd *v, const struct guest_mem *mem, const struct vtd_effects *fx, void *opaque);
+
+/*
+ * vtd_set_caching_mode - CAP.CM, on after vtd_init. Off, the guest need not
+ * invalidate after making an entry present, and Linux then batches its
+ * invalidations; kvmio keeps no IOTLB, so its translations stay exact
+ * either way. Shadowing an assigned device's mappings will need it on.
+ */
+void vtd_set_caching_mode(struct vtd *v, bool on);
 void vtd_destroy(struct vtd *v);
 
 /*

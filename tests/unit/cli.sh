@@ -76,6 +76,9 @@ expect 2 "tap 't0' given twice" run --kernel "$tmp/zeros" --net tap=t0 --net tap
 expect 2 "expected vfio=BDF" run --kernel "$tmp/zeros" --device nvme=01:00.0
 expect 2 "--iommu with --device vfio= is not supported yet" run --kernel "$tmp/zeros" --iommu --device vfio=01:00.0
 expect_out "--iommu" run --help
+expect 2 "--iommu=caching-mode=maybe: expected caching-mode=on or caching-mode=off" run --kernel "$tmp/zeros" --iommu=caching-mode=maybe
+expect 2 "not a bzImage" run --kernel "$tmp/zeros" --iommu=caching-mode=off
+expect 2 "not a bzImage" run --kernel "$tmp/zeros" --iommu=caching-mode=on
 expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=
 expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=01:20.0
 expect 2 "expected a PCI address" run --kernel "$tmp/zeros" --device vfio=01:00.8

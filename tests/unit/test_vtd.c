@@ -125,6 +125,10 @@ static void test_reset_and_read_only(void **state)
 	assert_true(ecap & (1 << 6));				/* PT */
 	assert_false(ecap & (1 << 3));				/* no interrupt remapping */
 	assert_int_equal(((ecap >> 8) & 0x3FF) * 16, VTD_REG_IVA);
+	/* --iommu=caching-mode=off clears CM and nothing else. */
+	vtd_set_caching_mode(&t->v, false);
+	assert_int_equal(rd(t, VTD_REG_CAP, 8), cap & ~(1ULL << 7));
+	vtd_set_caching_mode(&t->v, true);
 	assert_int_equal(rd(t, VTD_REG_GSTS, 4), 0);
 	assert_int_equal(rd(t, VTD_REG_FECTL, 4), VTD_ECTL_IM);
 	assert_int_equal(rd(t, VTD_REG_IECTL, 4), VTD_ECTL_IM);
