@@ -4,8 +4,8 @@
 # the rig; virtio-blk and virtio-rng with iommu_platform) boots the same L2 with intel_iommu=on, and the
 # same guest-side checks pass: translation on, every function in a group, the disk's data read
 # through the IOMMU, the rng, no DMAR faults, a clean kernel log. Then kvmio --iommu the same
-# way, with caching mode (L2 invalidates strictly) and without (it batches); guest side:
-# l2/iommu-ref.sh for all three.
+# way, with caching mode and iommu.strict=1 (L2 invalidates on every map and unmap) and without
+# caching mode (it batches, lazy mode); guest side: l2/iommu-ref.sh for all three.
 w=$RIG_WORK
 dd if=/dev/urandom of="$w/ref.img" bs=1M count=4 2>/dev/null
 want=$(dd if="$w/ref.img" bs=65536 count=16 2>/dev/null | sha256sum | cut -c1-64)
@@ -29,7 +29,8 @@ vmm_run qemu-system-x86_64 -enable-kvm -machine q35,kernel-irqchip=split -cpu ho
 	-device virtio-rng-pci,iommu_platform=on,disable-legacy=on \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$(l2_cmdline intel_iommu=on rig.l2=iommu-ref)"
 iommu_checks QEMU
-kvmio_boot --cpus 2 --memory 512M --iommu --disk "$w/ref.img" --rng -- intel_iommu=on rig.l2=iommu-ref
+kvmio_boot --cpus 2 --memory 512M --iommu --disk "$w/ref.img" --rng -- intel_iommu=on iommu.strict=1 \
+	rig.l2=iommu-ref
 iommu_checks kvmio
 expect_eq "kvmio: caching mode makes L2 invalidate strictly" \
 	"$(grep -c 'IOMMU batching disallowed due to virtualization' "$RIG_WORK/serial.log")" 1
