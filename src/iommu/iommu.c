@@ -50,6 +50,12 @@ static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
 	struct iommu *io = opaque;
 	struct pci_host *h = io->vm->pci;
 
+	/*
+	 * Not under the host's lock: a config write holds it while it parks a
+	 * worker, and the worker may be waiting for the unit's lock (held here)
+	 * to record a fault. The slots do not change while the VM runs; hotplug
+	 * will need a lock order for this.
+	 */
 	for (unsigned int s = 0; h && s < PCI_NR_SLOTS; s++)
 		if (h->slot[s])
 			dma_as_changed(&h->slot[s]->dma);
