@@ -13,7 +13,12 @@
  *            device's next DMA there is refused the same way (record 1, no
  *            second interrupt while PPF is still set) and nothing changes;
  *   clear    the records cleared (F written 1), PPF goes, and the next fault
- *            interrupts again.
+ *            interrupts again;
+ *   queue    queued invalidation: an IOTLB flush and a wait with status write
+ *            and interrupt (the status lands, the completion interrupt comes,
+ *            ICS.IWC is set); then a descriptor the unit does not offer stops
+ *            the queue at it with FSTS.IQE and the fault interrupt, and once
+ *            it is fixed and IQE cleared the queue goes on.
  * Also: the rng offers ACCESS_PLATFORM and refuses a driver that declines it.
  * One "UCALL SYNC vtd: NAME ok" line each; run.sh runs it with --rng --iommu.
  */
@@ -30,6 +35,15 @@
 #define VTD_FEDATA		0x3C
 #define VTD_FEADDR		0x40
 #define VTD_FEUADDR		0x44
+#define VTD_IQH			0x80
+#define VTD_IQT			0x88
+#define VTD_IQA			0x90
+#define VTD_ICS			0x9C
+#define VTD_IECTL		0xA0
+#define VTD_IEDATA		0xA4
+#define VTD_IEADDR		0xA8
+#define GCMD_QIE		(1u << 26)
+#define FSTS_IQE		(1u << 4)
 #define GCMD_TE			(1u << 31)
 #define GCMD_SRTP		(1u << 30)
 #define FSTS_PPF		(1u << 1)
@@ -38,6 +52,7 @@
 
 #define VEC_Q			0x40
 #define VEC_FAULT		0x50
+#define VEC_INV			0x51
 #define ONE_S			1000000
 
 /* IOVAs: a 4 KiB page each, from 1 GiB. */
@@ -54,14 +69,17 @@ static uint64_t pd[512] __attribute__((aligned(4096)));
 static uint64_t pt[512] __attribute__((aligned(4096)));
 static struct vq_mem qm __attribute__((aligned(4096)));
 static uint8_t buf[2][4096] __attribute__((aligned(4096)));
+static uint64_t iq[512] __attribute__((aligned(4096)));	/* 256 descriptors of 16 bytes */
+static volatile uint32_t iq_status;
 
 static struct vp_dev d;
 static struct virtq vq;
 static unsigned int rng;
-static volatile unsigned int q_irqs, fault_irqs;
+static volatile unsigned int q_irqs, fault_irqs, inv_irqs;
 
 static void q_isr(struct regs *r) { (void)r; q_irqs++; lapic_eoi(); }
 static void fault_isr(struct regs *r) { (void)r; fault_irqs++; lapic_eoi(); }
+static void inv_isr(struct regs *r) { (void)r; inv_irqs++; lapic_eoi(); }
 
 static uint32_t r32(unsigned int off) { return mmio_read32(VTD + off); }
 static void w32(unsigned int off, uint32_t v) { mmio_write32(VTD + off, v); }
@@ -160,6 +178,7 @@ void guest_main(void)
 	bsp = (uint8_t)lapic_id();
 	idt_set_handler(VEC_Q, q_isr);
 	idt_set_handler(VEC_FAULT, fault_isr);
+	idt_set_handler(VEC_INV, inv_isr);
 	GUEST_ASSERT_MSG(r64(VTD_CAP) != ~0ull, "no VT-d registers at 0x%lx: was kvmio run with --iommu?", VTD);
 	GUEST_ASSERT_MSG(r64(VTD_CAP) & (1u << 7), "CAP 0x%lx: no caching mode", r64(VTD_CAP));
 	GUEST_ASSERT_MSG(vp_find(VIRTIO_ID_RNG, &rng), "no virtio-rng: was kvmio run with --rng?");
@@ -249,5 +268,45 @@ void guest_main(void)
 	GUEST_ASSERT_EQ(r32(VTD_FSTS) >> 8 & 0xFF, 2);
 	check_record(2, IOVA_BUF);
 	GUEST_SYNC("vtd: clear ok");
+
+	/* queue */
+	w32(frr() + 16 * 2 + 12, 1u << 31);
+	GUEST_ASSERT_EQ(r32(VTD_FSTS) & FSTS_PPF, 0);
+	w64(VTD_IQT, 0);
+	w64(VTD_IQA, (uint64_t)iq);				/* QS 0: 256 entries */
+	gcmd(GCMD_QIE);
+	GUEST_ASSERT_EQ(r64(VTD_IQH), 0);
+	w32(VTD_IEDATA, VEC_INV);
+	w32(VTD_IEADDR, 0xFEE00000u | (uint32_t)bsp << 12);
+	w32(VTD_IECTL, 0);
+	iq[0] = 0x2 | 1 << 4;					/* IOTLB, global */
+	iq[1] = 0;
+	iq[2] = 0x5 | 1 << 4 | 1 << 5 | 0xD0DEul << 32;	/* wait: interrupt, status write */
+	iq[3] = (uint64_t)&iq_status;
+	w64(VTD_IQT, 2 << 4);
+	GUEST_ASSERT_MSG(iq_status == 0xD0DE, "wait descriptor status 0x%x, want 0xd0de", iq_status);
+	GUEST_ASSERT_EQ(r64(VTD_IQH), 2 << 4);
+	GUEST_ASSERT_MSG(wait_count(&inv_irqs, 1, ONE_S), "no invalidation-completion interrupt (ICS 0x%x)",
+			 r32(VTD_ICS));
+	GUEST_ASSERT_EQ(r32(VTD_ICS) & 1, 1);
+	w32(VTD_ICS, 1);
+	GUEST_ASSERT_EQ(r32(VTD_ICS) & 1, 0);
+	/* A device-TLB invalidation (no ATS offered): the queue stops there, IQE, a fault event. */
+	iq[4] = 0x3;
+	iq[5] = 0;
+	iq[6] = 0x5 | 1 << 5 | 0xBEEFul << 32;
+	iq[7] = (uint64_t)&iq_status;
+	w64(VTD_IQT, 4 << 4);
+	GUEST_ASSERT_MSG(r32(VTD_FSTS) & FSTS_IQE, "FSTS 0x%x: no IQE for a device-TLB descriptor",
+			 r32(VTD_FSTS));
+	GUEST_ASSERT_EQ(r64(VTD_IQH), 2 << 4);
+	GUEST_ASSERT_MSG(wait_count(&fault_irqs, 3, ONE_S), "no fault interrupt for the queue error");
+	GUEST_ASSERT_EQ(iq_status, 0xD0DE);
+	iq[4] = 0x2 | 1 << 4;					/* fixed: an IOTLB flush */
+	w32(VTD_FSTS, FSTS_IQE);
+	GUEST_ASSERT_EQ(r32(VTD_FSTS) & FSTS_IQE, 0);
+	GUEST_ASSERT_EQ(r64(VTD_IQH), 4 << 4);
+	GUEST_ASSERT_MSG(iq_status == 0xBEEF, "the queue did not go on after IQE was cleared");
+	GUEST_SYNC("vtd: queue ok");
 	ucall_done();
 }
