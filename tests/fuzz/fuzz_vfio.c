@@ -63,7 +63,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fuzz_alloc.h"
@@ -1148,16 +1147,11 @@ static void world_destroy(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct rlimit rl;
-
 	(void)argc;
 	(void)argv;
 	fuzz_setup(false);
 	/* A 2048-vector MSI-X function may hold an eventfd per vector. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	raise_fd_limit();
 	w.memfd = memfd_create("fuzz-vfio", MFD_CLOEXEC);
 	if (w.memfd < 0)
 		abort();
