@@ -113,3 +113,28 @@ int dma_copy_from(struct dma_as *as, uint64_t iova, void *buf, uint64_t len)
 	}
 	return 0;
 }
+
+int dma_replay_identity(const struct guest_mem *mem, uint64_t lo, uint64_t hi, dma_replay_fn fn,
+			void *opaque)
+{
+	for (unsigned int i = 0; i < mem->nr; i++) {
+		const struct mem_region *r = &mem->region[i];
+		int ret;
+
+		if (r->gpa > hi || r->gpa + r->size - 1 < lo)
+			continue;
+		ret = fn(opaque, r->gpa, r->gpa, r->size, DMA_READ | DMA_WRITE);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int dma_replay(struct dma_as *as, uint64_t lo, uint64_t hi, dma_replay_fn fn, void *opaque)
+{
+	if (!as->ops)
+		return dma_replay_identity(as->mem, lo, hi, fn, opaque);
+	if (!as->ops->replay)
+		return -ENOTSUP;
+	return as->ops->replay(as, lo, hi, fn, opaque);
+}

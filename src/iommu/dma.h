@@ -41,6 +41,13 @@
 
 struct dma_as;
 
+/*
+ * One mapping as a replay reports it: IOVAs [@iova, @iova + @len) are guest
+ * physical [@gpa, @gpa + @len), with permissions @perm. Nonzero stops the replay.
+ */
+typedef int (*dma_replay_fn)(void *opaque, uint64_t iova, uint64_t gpa, uint64_t len,
+			     unsigned int perm);
+
 /* One mapping as ops->lookup reports it. */
 struct dma_map {
 	uint64_t gpa;		/* guest-physical address the looked-up IOVA maps to */
@@ -68,6 +75,22 @@ struct dma_as_ops {
 	 */
 	void (*fault)(struct dma_as *as, uint64_t iova, unsigned int dir, int err,
 		      const struct dma_map *m);
+	/*
+	 * Every mapping that overlaps IOVAs [@lo, @hi], whole and in IOVA
+	 * order, to @fn (see dma_replay). For holders that mirror the space
+	 * elsewhere (an assigned device's host IOMMU domain). 0, -E2BIG when
+	 * the tables were too large to walk, or what @fn returned.
+	 */
+	int (*replay)(struct dma_as *as, uint64_t lo, uint64_t hi, dma_replay_fn fn, void *opaque);
+};
+
+/*
+ * Told when mappings of a space change (dma_as_notify): IOVAs [@lo, @hi]
+ * may map differently now. Called on the thread that changed them, before
+ * the change is reported complete to the guest (a VT-d invalidation).
+ */
+struct dma_listener {
+	void (*changed)(struct dma_listener *l, uint64_t lo, uint64_t hi);
 };
 
 struct dma_as {
@@ -76,6 +99,7 @@ struct dma_as {
 	void *opaque;			/* the implementation's */
 	const char *name;		/* the device, for fault lines ("virtio-blk@03.0") */
 	uint16_t rid;			/* PCI requester id (bus << 8 | devfn), for mapped spaces */
+	struct dma_listener *listener;	/* or NULL; set before the guest runs */
 	uint32_t gen;			/* see dma_as_gen; atomic */
 	uint64_t faults;		/* refusals so far; atomic */
 	struct ratelimit fault_rl;
@@ -132,6 +156,18 @@ void *dma_map_contig(struct dma_as *as, uint64_t iova, uint64_t len, unsigned in
  */
 int dma_copy_from(struct dma_as *as, uint64_t iova, void *buf, uint64_t len);
 
+/*
+ * dma_replay - every mapping of @as overlapping IOVAs [@lo, @hi], whole, in
+ * IOVA order, to @fn. An identity space maps each RAM region at its own
+ * address. Returns 0, -E2BIG (ops->replay gave up on tables too large), or
+ * the first nonzero @fn returned.
+ */
+int dma_replay(struct dma_as *as, uint64_t lo, uint64_t hi, dma_replay_fn fn, void *opaque);
+
+/* dma_replay_identity - @fn for each region of @mem overlapping [@lo, @hi], IOVA = GPA. */
+int dma_replay_identity(const struct guest_mem *mem, uint64_t lo, uint64_t hi, dma_replay_fn fn,
+			void *opaque);
+
 /* Generation of the space's mappings: changes whenever a mapping is removed or changed. */
 static inline uint32_t dma_as_gen(const struct dma_as *as)
 {
@@ -142,6 +178,17 @@ static inline uint32_t dma_as_gen(const struct dma_as *as)
 static inline void dma_as_changed(struct dma_as *as)
 {
 	__atomic_fetch_add(&as->gen, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * dma_as_notify - IOVAs [@lo, @hi] of @as may map differently now: cached
+ * translations are dropped (dma_as_changed) and the listener, if any, told.
+ */
+static inline void dma_as_notify(struct dma_as *as, uint64_t lo, uint64_t hi)
+{
+	dma_as_changed(as);
+	if (as->listener)
+		as->listener->changed(as->listener, lo, hi);
 }
 
 #endif

@@ -41,14 +41,26 @@ static void fx_msi(void *opaque, uint64_t addr, uint32_t data)
 
 /*
  * Translations changed. No IOTLB is kept, so only what devices cache must
- * go: every function's space gets a new generation (virtqueues map their
- * rings again before the next use). Whatever the invalidation's
- * granularity: a wider one is always allowed, and they are rare.
+ * go: every function's space is told which IOVAs (dma_as_notify): virtqueues
+ * map their rings again before the next use, and an assigned device's
+ * shadow in its host IOMMU domain is brought up to date, all before the
+ * guest sees its invalidation complete. A page-selective IOTLB invalidation
+ * names its range; anything else (context cache, domain or global, a new
+ * root table, translation switched) is the whole space. The domain is not
+ * looked at: re-reading a range that did not change costs a walk, no more.
  */
 static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
 {
 	struct iommu *io = opaque;
 	struct pci_host *h = io->vm->pci;
+	uint64_t lo = 0, hi = ~0ULL;
+
+	if (inv && inv->type == VTD_QI_IOTLB && inv->gran == VTD_GRAN_PAGE) {
+		uint64_t size = 4096ULL << inv->am;
+
+		lo = inv->addr & ~(size - 1);
+		hi = lo + size - 1;
+	}
 
 	/*
 	 * Not under the host's lock: a config write holds it while it parks a
@@ -58,7 +70,7 @@ static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
 	 */
 	for (unsigned int s = 0; h && s < PCI_NR_SLOTS; s++)
 		if (h->slot[s])
-			dma_as_changed(&h->slot[s]->dma);
+			dma_as_notify(&h->slot[s]->dma, lo, hi);
 }
 
 static const struct vtd_effects effects = { .msi = fx_msi, .invalidate = fx_invalidate };
@@ -113,7 +125,22 @@ static void as_fault(struct dma_as *as, uint64_t iova, unsigned int dir, int err
 		vtd_fault(as->opaque, as->rid, iova, dir, fr);
 }
 
-static const struct dma_as_ops vtd_dma_ops = { .lookup = as_lookup, .fault = as_fault };
+/*
+ * Entries a replay may read: 2^21 covers 8 GiB mapped page by page; tables
+ * that point at themselves or fan out to one table end there (a few ms).
+ */
+#define REPLAY_BUDGET	(1u << 21)
+
+static int as_replay(struct dma_as *as, uint64_t lo, uint64_t hi, dma_replay_fn fn, void *opaque)
+{
+	unsigned int budget = REPLAY_BUDGET;
+
+	return vtd_replay(as->opaque, as->rid, lo, hi, &budget, fn, opaque);
+}
+
+static const struct dma_as_ops vtd_dma_ops = {
+	.lookup = as_lookup, .fault = as_fault, .replay = as_replay,
+};
 
 static void vtd_io(void *opaque, uint64_t offset, uint8_t *data, unsigned int len, bool is_write)
 {

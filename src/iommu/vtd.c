@@ -184,6 +184,26 @@ int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, str
 	return 0;
 }
 
+int vtd_replay(struct vtd *v, uint16_t sid, uint64_t lo, uint64_t hi, unsigned int *budget,
+	       int (*fn)(void *opaque, uint64_t iova, uint64_t gpa, uint64_t len, unsigned int perm),
+	       void *opaque)
+{
+	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
+	uint64_t rtaddr = __atomic_load_n(&v->rtaddr, __ATOMIC_ACQUIRE);
+	struct vtd_range_walk w = { .mem = v->mem, .f = &v->f, .lo = lo, .hi = hi,
+				    .fn = fn, .opaque = opaque };
+	struct vtd_ctx ctx;
+
+	if (!(gsts & VTD_GCMD_TE))
+		return dma_replay_identity(v->mem, lo, hi, fn, opaque);
+	/* No usable context: every DMA of the device faults, so nothing is mapped. */
+	if (vtd_context(v->mem, rtaddr, (uint8_t)(sid >> 8), (uint8_t)sid, &v->f, &ctx))
+		return 0;
+	if (ctx.pass_through)
+		return dma_replay_identity(v->mem, lo, hi, fn, opaque);
+	return vtd_walk_range(&w, &ctx, budget);
+}
+
 /* ---- invalidation -------------------------------------------------------- */
 
 static void invalidate(struct vtd *v, const struct vtd_inv *inv)

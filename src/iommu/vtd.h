@@ -129,6 +129,30 @@ int vtd_context(const struct guest_mem *mem, uint64_t rtaddr, uint8_t bus, uint8
 int vtd_walk(const struct guest_mem *mem, const struct vtd_ctx *ctx, uint64_t iova,
 	     unsigned int dir, const struct vtd_features *f, struct vtd_xlate *out);
 
+/*
+ * A range walk (vtd_walk_range): every mapping of a translated context that
+ * overlaps [lo, hi], for shadowing the guest's tables into a host IOMMU.
+ * @fn gets each leaf whole, in IOVA order: its IOVA and guest-physical
+ * address (both aligned to @len: 4 KiB, 2 MiB or 1 GiB) and the permission
+ * every level grants; a nonzero return stops the walk with that value.
+ */
+struct vtd_range_walk {
+	const struct guest_mem *mem;
+	const struct vtd_features *f;
+	uint64_t lo, hi;
+	int (*fn)(void *opaque, uint64_t iova, uint64_t gpa, uint64_t len, unsigned int perm);
+	void *opaque;
+};
+
+/*
+ * vtd_walk_range - walk @w over @ctx's tables (not pass-through). Entries
+ * that would fault (not present, reserved bits, outside RAM) map nothing.
+ * Each entry read costs one of *@budget: tables that loop or fan out to the
+ * same table over and over end with -E2BIG once it is spent. Returns 0,
+ * -E2BIG, or what @fn returned.
+ */
+int vtd_walk_range(const struct vtd_range_walk *w, const struct vtd_ctx *ctx, unsigned int *budget);
+
 /* Invalidation queue descriptors (6.5.2), 128-bit form. */
 #define VTD_QI_CC		0x1	/* context-cache invalidate */
 #define VTD_QI_IOTLB		0x2	/* IOTLB invalidate */
@@ -286,6 +310,16 @@ void vtd_mmio(struct vtd *v, uint64_t off, uint8_t *data, unsigned int len, bool
  * context has FPD set. Records nothing itself. Takes no lock.
  */
 int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, struct vtd_xlate *x);
+
+/*
+ * vtd_replay - every mapping requester @sid has in IOVAs [@lo, @hi], to @fn
+ * as vtd_walk_range gives them: RAM at its own address while translation
+ * is off or the context is pass-through; nothing when the context is
+ * missing or unusable (the device's DMA would fault). Takes no lock.
+ */
+int vtd_replay(struct vtd *v, uint16_t sid, uint64_t lo, uint64_t hi, unsigned int *budget,
+	       int (*fn)(void *opaque, uint64_t iova, uint64_t gpa, uint64_t len, unsigned int perm),
+	       void *opaque);
 
 /*
  * vtd_fault - record a fault (reason @fr, or nothing if it carries

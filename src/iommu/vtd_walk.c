@@ -110,3 +110,62 @@ int vtd_walk(const struct guest_mem *mem, const struct vtd_ctx *ctx, uint64_t io
 	}
 	return VTD_FR_PT_INV;	/* not reached: level 1 is always a leaf */
 }
+
+/*
+ * One table of a range walk: every entry of the table at @table (level
+ * @level) that overlaps [@lo, @hi], in IOVA order, @base being the IOVA the
+ * table starts at and @perm what the levels above allow. An entry that is
+ * not present, has reserved bits set, or points outside RAM maps nothing:
+ * a DMA there would fault, so there is nothing to shadow.
+ */
+static int walk_table(const struct vtd_range_walk *w, uint64_t table, unsigned int level,
+		      uint64_t base, unsigned int perm, unsigned int *budget)
+{
+	unsigned int shift = 12 + 9 * (level - 1);
+	uint64_t haw = VTD_HAW_MASK(w->f->haw_bits);
+	uint64_t span = 1ULL << shift;
+	unsigned int first = w->lo > base ? (unsigned int)((w->lo - base) >> shift) : 0;
+	unsigned int last = w->hi - base < 512 * span - 1 ? (unsigned int)((w->hi - base) >> shift) : 511;
+
+	for (unsigned int i = first; i <= last; i++) {
+		uint64_t iova = base + (uint64_t)i * span, e;
+		unsigned int p;
+		bool leaf;
+		int ret;
+
+		if (*budget == 0)
+			return -E2BIG;
+		(*budget)--;
+		if (!load_entry(w->mem, table + 8ULL * i, &e))
+			return 0;	/* the whole table is outside RAM */
+		p = perm & (unsigned int)(e & (VTD_PERM_R | VTD_PERM_W));
+		if (!p)
+			continue;
+		leaf = level == 1 || (e & VTD_SL_PS);
+		if (e & vtd_sl_rsvd(level, leaf, haw, w->f))
+			continue;
+		if (leaf)
+			ret = w->fn(w->opaque, iova, e & haw & ~(span - 1) & VTD_ADDR_MASK, span, p);
+		else
+			ret = walk_table(w, e & haw & VTD_ADDR_MASK, level - 1, iova, p, budget);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vtd_walk_range(const struct vtd_range_walk *w, const struct vtd_ctx *ctx, unsigned int *budget)
+{
+	uint64_t top = (1ULL << (12 + 9 * ctx->levels)) - 1;
+
+	if (w->lo > w->hi || w->lo > top)
+		return 0;
+	if (w->hi > top) {
+		struct vtd_range_walk clipped = *w;
+
+		clipped.hi = top;
+		return walk_table(&clipped, ctx->slptptr, ctx->levels, 0, VTD_PERM_R | VTD_PERM_W,
+				  budget);
+	}
+	return walk_table(w, ctx->slptptr, ctx->levels, 0, VTD_PERM_R | VTD_PERM_W, budget);
+}
