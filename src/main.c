@@ -77,8 +77,10 @@ static const char usage_run[] =
 	"                          an emulated Intel VT-d (DMA remapping) in front of every\n"
 	"                          PCI device: the guest's intel-iommu driver (intel_iommu=on)\n"
 	"                          decides what each device may reach; virtio devices offer\n"
-	"                          ACCESS_PLATFORM. caching-mode=off (default on) lets Linux\n"
-	"                          batch its invalidations: faster. Not yet with --device vfio=\n"
+	"                          ACCESS_PLATFORM, assigned ones get the guest's mappings\n"
+	"                          in their host IOMMU domain. caching-mode=off (default on)\n"
+	"                          lets Linux batch its invalidations: faster, but not with\n"
+	"                          --device vfio=\n"
 	"  -v, --verbose           more messages on stderr (repeat for debug)\n"
 	"  -q, --quiet             only errors on stderr\n"
 	"  -h, --help              show this help and exit\n"
@@ -447,9 +449,13 @@ static int cmd_run(int argc, char **argv)
 		if (!serial_given)
 			cfg.serial = SERIAL_NONE;
 	}
-	/* Assigned devices behind the VT-d need shadow mappings in their containers: not yet. */
-	if (cfg.iommu && cfg.nvfio)
-		return usage_error("--iommu with --device vfio= is not supported yet");
+	/*
+	 * Shadowing an assigned device's mappings needs to hear of every new
+	 * one: without caching mode the guest does not invalidate after a map.
+	 */
+	if (cfg.iommu_no_cm && cfg.nvfio)
+		return usage_error("--iommu=caching-mode=off with --device vfio=: an assigned device "
+				   "needs caching mode (the default) to see the guest's new mappings");
 	if (!cfg.cmdline)
 		cfg.cmdline = cfg.console == VCON_STDIO ? "console=hvc0" : "console=ttyS0";
 	ret = check_kernel(cfg.kernel);

@@ -159,7 +159,7 @@ struct vm {
 	uint64_t pci_mmio64_base, pci_mmio64_size;
 	struct virtio_pci *virtio;	/* list, newest first */
 	struct virtio_dev *vcon;	/* the virtio console, when on stdio */
-	/* Assigned devices (src/vfio/): their container and list, newest first. */
+	/* Assigned devices (src/vfio/): their containers (one, or one per group with --iommu) and list, newest first. */
 	struct vfio_container *vfio_container;
 	struct vfio_device *vfio;
 	struct iommu *iommu;		/* --iommu (src/iommu/iommu.c), or NULL */

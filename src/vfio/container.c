@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The VFIO container and groups: one container per VM holds every assigned
- * device's group, so one IOMMU domain maps guest RAM once (iova = guest
- * physical address) for all of them. See vfio.h.
+ * The VFIO containers and groups. Without --iommu one container per VM
+ * holds every assigned device's group, so one host IOMMU domain maps guest
+ * RAM once (iova = guest physical address) for all of them.
+ *
+ * With --iommu each IOMMU group gets a container of its own (the guest may
+ * put its devices in different domains, and a group cannot change
+ * containers while its devices are open), and the container mirrors what
+ * the guest's VT-d gives the group's first device: all of RAM while
+ * translation is off or the context is pass-through, else exactly the
+ * guest's page tables (iommu/shadow.c), updated on every invalidation
+ * before it completes. See vfio.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +20,15 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "iommu/shadow.h"
 #include "util.h"
 #include "vfio/vfio.h"
 #include "vm.h"
 
 #define MAX_RESV	128
+
+/* What vfio_iommu_type1 holds per container unless its dma_entry_limit says otherwise. */
+#define DMA_ENTRIES_DEFAULT	65535
 
 struct vfio_container {
 	int fd;
@@ -26,6 +38,10 @@ struct vfio_container {
 		int num, fd;
 	} group[VM_MAX_VFIO];
 	unsigned int ngroups;
+	struct shadow shadow;	/* --iommu: what the guest maps for the group's first device */
+	bool shadowed;
+	struct vm *vm;
+	struct vfio_container *next;	/* the VM's others */
 };
 
 int vfio_container_open(struct vm *vm, struct vfio_container **out)
@@ -55,6 +71,7 @@ int vfio_container_open(struct vm *vm, struct vfio_container **out)
 		return -ENOMEM;
 	}
 	c->fd = fd;
+	c->vm = vm;
 	/* v2 unmaps exactly what was mapped; plain type1 is fine for kvmio's use. */
 	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0) {
 		c->iommu_type = VFIO_TYPE1v2_IOMMU;
@@ -73,6 +90,13 @@ void vfio_container_close(struct vfio_container *c)
 {
 	if (!c)
 		return;
+	if (c->shadowed) {
+		pr_info("%s: shadowed the guest's DMA mappings: %llu maps, %llu unmaps, %llu "
+			"failed, %zu mapped at exit", c->shadow.name,
+			(unsigned long long)c->shadow.maps, (unsigned long long)c->shadow.unmaps,
+			(unsigned long long)c->shadow.errors, c->shadow.n);
+		shadow_destroy(&c->shadow);
+	}
 	/* Closing the groups and container ends the domain and unpins guest RAM. */
 	for (unsigned int i = 0; i < c->ngroups; i++)
 		close(c->group[i].fd);
@@ -196,7 +220,8 @@ int vfio_group_attach(struct vfio_container *c, struct vm *vm, const char *bdf, 
 		pr_err("%s: VFIO_SET_IOMMU: %s", bdf, strerror(errno));
 		return ret;	/* the group stays with the container; closed with it */
 	}
-	if (!c->dma_mapped) {
+	/* With --iommu the shadow maps what the guest's IOMMU gives (vfio_container_shadow). */
+	if (!c->dma_mapped && !vm->cfg->iommu) {
 		ret = map_ram(c, vm);
 		if (ret)
 			return ret;
@@ -225,4 +250,142 @@ int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf)
 		return fd;
 	}
 	return -ENOENT;
+}
+
+/* ---- --iommu: the container as a shadow of the guest's mappings ---------- */
+
+static int shadow_map(void *opaque, uint64_t iova, void *hva, uint64_t len, unsigned int perm)
+{
+	struct vfio_container *c = opaque;
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = (perm & DMA_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 (perm & DMA_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+		.vaddr = (uintptr_t)hva,
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) < 0 ? -errno : 0;
+}
+
+static int shadow_unmap(void *opaque, uint64_t iova, uint64_t len)
+{
+	struct vfio_container *c = opaque;
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .iova = iova, .size = len };
+
+	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
+		return -errno;
+	return unmap.size == len ? 0 : -EIO;
+}
+
+static const struct shadow_ops shadow_ops = { .map = shadow_map, .unmap = shadow_unmap };
+
+/*
+ * How many mappings the container may still take: vfio_iommu_type1's
+ * dma_entry_limit, as VFIO_IOMMU_GET_INFO's DMA_AVAIL capability says
+ * (kernels without it: the module's default).
+ */
+static size_t dma_entries(struct vfio_container *c)
+{
+	struct vfio_iommu_type1_info *info;
+	size_t avail = DMA_ENTRIES_DEFAULT;
+	uint32_t argsz = sizeof(*info), off;
+
+	for (int pass = 0; pass < 2; pass++) {
+		info = calloc(1, argsz);
+		if (!info)
+			return avail;
+		info->argsz = argsz;
+		if (ioctl(c->fd, VFIO_IOMMU_GET_INFO, info) < 0 || info->argsz <= argsz)
+			break;
+		argsz = info->argsz;
+		free(info);
+		info = NULL;
+	}
+	if (info && (info->flags & VFIO_IOMMU_INFO_CAPS)) {
+		/* Each capability's next is an offset from the start; a bounded walk. */
+		for (off = info->cap_offset; off && off + sizeof(struct vfio_info_cap_header) <= argsz;) {
+			struct vfio_info_cap_header *h = (void *)((char *)info + off);
+
+			if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL &&
+			    off + sizeof(struct vfio_iommu_type1_info_dma_avail) <= argsz) {
+				avail = ((struct vfio_iommu_type1_info_dma_avail *)h)->avail;
+				break;
+			}
+			if (h->next <= off)
+				break;
+			off = h->next;
+		}
+	}
+	free(info);
+	return avail;
+}
+
+int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
+{
+	int ret;
+
+	if (c->shadowed) {
+		/* One host domain per group: the group's other functions DMA through its mappings. */
+		pr_warn("%s shares IOMMU group %d with %s: its DMA goes through the mappings the "
+			"guest gives %s", vd->name, vd->group, c->shadow.name, c->shadow.name);
+		return 0;
+	}
+	shadow_init(&c->shadow, &vd->pci.dma, &shadow_ops, c, vd->name, dma_entries(c));
+	c->shadowed = true;
+	/* Translation is off at reset: this maps all of RAM, as without --iommu. */
+	ret = shadow_sync(&c->shadow, 0, ~0ULL);
+	if (ret == -ENOMEM) {
+		unsigned int n = 0;
+
+		for (struct vfio_container *o = c; o; o = o->next)
+			n++;
+		vfio_explain_memlock(c->vm->mem.ram_size * n);
+	} else if (ret) {
+		pr_err("%s: mapping guest RAM for DMA: %s", vd->name, strerror(-ret));
+	}
+	if (ret) {
+		/* @vd goes away: the container must not point into it (it unmaps when closed). */
+		shadow_destroy(&c->shadow);
+		c->shadowed = false;
+	}
+	return ret;
+}
+
+/* The container that holds @group already, or NULL. */
+static struct vfio_container *holding(struct vm *vm, int group)
+{
+	for (struct vfio_container *c = vm->vfio_container; c; c = c->next)
+		for (unsigned int i = 0; i < c->ngroups; i++)
+			if (c->group[i].num == group)
+				return c;
+	return NULL;
+}
+
+int vfio_container_get(struct vm *vm, int group, struct vfio_container **out)
+{
+	/* Without --iommu every group shares the one container; with it, each has its own. */
+	struct vfio_container *c = vm->cfg->iommu ? holding(vm, group) : vm->vfio_container;
+	int ret;
+
+	if (!c) {
+		ret = vfio_container_open(vm, &c);
+		if (ret)
+			return ret;
+		c->next = vm->vfio_container;
+		vm->vfio_container = c;
+	}
+	*out = c;
+	return 0;
+}
+
+void vfio_containers_close(struct vm *vm)
+{
+	while (vm->vfio_container) {
+		struct vfio_container *c = vm->vfio_container;
+
+		vm->vfio_container = c->next;
+		vfio_container_close(c);
+	}
 }

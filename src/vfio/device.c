@@ -481,6 +481,7 @@ int vfio_device_build(struct vfio_device *vd)
 
 static int device_add(struct vm *vm, const char *bdf)
 {
+	struct vfio_container *c;
 	struct vfio_device *vd;
 	char driver[64];
 	int group, ret;
@@ -499,12 +500,10 @@ static int device_add(struct vm *vm, const char *bdf)
 		vfio_explain_not_bound("", bdf, ret ? "" : driver);
 		return -ENODEV;
 	}
-	if (!vm->vfio_container) {
-		ret = vfio_container_open(vm, &vm->vfio_container);
-		if (ret)
-			return ret;
-	}
-	ret = vfio_group_attach(vm->vfio_container, vm, bdf, group);
+	ret = vfio_container_get(vm, group, &c);
+	if (ret)
+		return ret;
+	ret = vfio_group_attach(c, vm, bdf, group);
 	if (ret)
 		return ret;
 
@@ -512,13 +511,13 @@ static int device_add(struct vm *vm, const char *bdf)
 	if (!vd)
 		return -ENOMEM;
 	vd->vm = vm;
-	vd->container = vm->vfio_container;
+	vd->container = c;
 	vd->group = group;
 	vd->intx_fd = vd->intx_resample_fd = -1;
 	pthread_mutex_init(&vd->irq_lock, NULL);
 	snprintf(vd->bdf, sizeof(vd->bdf), "%s", bdf);
 	snprintf(vd->name, sizeof(vd->name), "vfio-%s", bdf);
-	vd->fd = vfio_group_device_fd(vm->vfio_container, group, bdf);
+	vd->fd = vfio_group_device_fd(c, group, bdf);
 	if (vd->fd < 0) {
 		ret = vd->fd;
 		goto err;
@@ -526,6 +525,14 @@ static int device_add(struct vm *vm, const char *bdf)
 	ret = device_setup(vd);
 	if (ret)
 		goto err;
+	if (vm->cfg->iommu) {
+		ret = vfio_container_shadow(c, vd);
+		if (ret) {
+			vfio_irq_exit(vd);
+			pci_device_remove(&vd->pci);
+			goto err;
+		}
+	}
 	vd->next = vm->vfio;
 	vm->vfio = vd;
 	pr_info("%s: assigned at 00:%02x.0", vd->name, vd->pci.devfn >> 3);
@@ -556,8 +563,5 @@ void vfio_devices_exit(struct vm *vm)
 		pci_device_remove(&vd->pci);
 		vfio_device_free(vd);
 	}
-	if (vm->vfio_container) {
-		vfio_container_close(vm->vfio_container);
-		vm->vfio_container = NULL;
-	}
+	vfio_containers_close(vm);
 }

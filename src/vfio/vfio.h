@@ -122,6 +122,20 @@ void vfio_container_close(struct vfio_container *c);
 int vfio_group_attach(struct vfio_container *c, struct vm *vm, const char *bdf, int group);
 /* vfio_group_device_fd - the device fd of @bdf from its (attached) group. */
 int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf);
+/*
+ * vfio_container_get - the container @group goes in: the VM's one, or with
+ * --iommu the group's own (opened here, on the VM's list, the first time).
+ * vfio_containers_close closes them all.
+ */
+int vfio_container_get(struct vm *vm, int group, struct vfio_container **out);
+void vfio_containers_close(struct vm *vm);
+/*
+ * vfio_container_shadow - with --iommu, once @vd is on the bus (its
+ * requester id known): make @c mirror what the guest's IOMMU maps for @vd
+ * (all of RAM until the guest turns translation on), kept up to date on
+ * every invalidation. A second device of the group shares the first's.
+ */
+int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd);
 
 /* config.c */
 /*

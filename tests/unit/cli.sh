@@ -74,7 +74,8 @@ expect 2 "tx-usecs=.10001.: expected auto or microseconds" run --kernel "$tmp/ze
 expect 2 "tx-usecs=.-1.: expected auto or microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=-1
 expect 2 "tap 't0' given twice" run --kernel "$tmp/zeros" --net tap=t0 --net tap=t0
 expect 2 "expected vfio=BDF" run --kernel "$tmp/zeros" --device nvme=01:00.0
-expect 2 "--iommu with --device vfio= is not supported yet" run --kernel "$tmp/zeros" --iommu --device vfio=01:00.0
+expect 2 "needs caching mode" run --kernel "$tmp/zeros" --iommu=caching-mode=off --device vfio=01:00.0
+expect 2 "not a bzImage" run --kernel "$tmp/zeros" --iommu --device vfio=01:00.0
 expect_out "--iommu" run --help
 expect 2 "--iommu=caching-mode=maybe: expected caching-mode=on or caching-mode=off" run --kernel "$tmp/zeros" --iommu=caching-mode=maybe
 expect 2 "not a bzImage" run --kernel "$tmp/zeros" --iommu=caching-mode=off
