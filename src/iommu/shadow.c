@@ -122,16 +122,52 @@ void shadow_destroy(struct shadow *s)
 	s->n = s->cap = 0;
 }
 
+/*
+ * Replay [*lo, *hi] into @sn, growing the range until it covers every
+ * mapping on either side that overlaps it: the new leaves the space
+ * reports, and the old entries the shadow holds (a 2 MiB entry that a page
+ * invalidation inside it replaces with 4 KiB pages is redone whole, all of
+ * its pages looked up again). Sets [*i0, *i1): the entries in the range.
+ */
+static int replay_whole(struct shadow *s, struct seen *sn, uint64_t *lo, uint64_t *hi,
+			size_t *i0, size_t *i1)
+{
+	uint64_t L = *lo, H = *hi;
+	int ret;
+
+	/* Each round widens the range to whole entries; leaves are at most 1 GiB. */
+	for (unsigned int round = 0; round < 8; round++) {
+		sn->n = 0;
+		ret = dma_replay(s->src, L, H, seen_one, sn);
+		if (ret && ret != -E2BIG)
+			return ret;
+		if (sn->n) {
+			L = MIN(L, sn->d[0].iova);
+			H = MAX(H, last(&sn->d[sn->n - 1]));
+		}
+		*i0 = first_ending_from(s, L);
+		for (*i1 = *i0; *i1 < s->n && s->e[*i1].iova <= H; (*i1)++)
+			;
+		if (*i0 == *i1 || (s->e[*i0].iova >= L && last(&s->e[*i1 - 1]) <= H)) {
+			*lo = L;
+			*hi = H;
+			return ret;
+		}
+		L = MIN(L, s->e[*i0].iova);
+		H = MAX(H, last(&s->e[*i1 - 1]));
+	}
+	return -E2BIG;
+}
+
 int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 {
 	struct seen sn = { .mem = s->src->mem, .max = s->max };
 	struct shadow_entry *mid = NULL;
 	size_t i0, i1, nmid = 0, capmid = 0, k = 0;
-	uint64_t L = lo, H = hi;
 	bool *keep = NULL;
 	int ret, first_err;
 
-	ret = dma_replay(s->src, lo, hi, seen_one, &sn);
+	ret = replay_whole(s, &sn, &lo, &hi, &i0, &i1);
 	if (ret && ret != -E2BIG) {
 		free(sn.d);
 		return ret;
@@ -145,15 +181,6 @@ int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 				" are too large to shadow (%zu mappings seen); the rest stays unmapped",
 				s->name, lo, hi, sn.n);
 	}
-	/* Leaves are whole: the range grows to cover the first and last. */
-	if (sn.n) {
-		L = MIN(L, sn.d[0].iova);
-		H = MAX(H, last(&sn.d[sn.n - 1]));
-	}
-	i0 = first_ending_from(s, L);
-	for (i1 = i0; i1 < s->n && s->e[i1].iova <= H; i1++)
-		;
-	/* Every allocation before the first unmap: afterwards nothing may fail but the backend. */
 	keep = calloc(sn.n ? sn.n : 1, sizeof(*keep));
 	if (!keep || grow(&mid, &capmid, (i1 - i0) + sn.n + 1) ||
 	    grow(&s->e, &s->cap, s->n + sn.n + 1)) {

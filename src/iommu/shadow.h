@@ -43,15 +43,17 @@ struct shadow {
 	const char *name;		/* for log lines */
 	struct shadow_entry *e;		/* sorted by IOVA, never overlapping */
 	size_t n, cap;
-	size_t max;			/* entries the backend can hold */
+	size_t max;			/* mappings one sync looks at, at most */
 	uint64_t maps, unmaps, errors;	/* so far, for the exit line and tests */
 	uint64_t truncated;		/* syncs that could not see the whole range */
 	struct ratelimit rl;
 };
 
 /*
- * shadow_init - an empty shadow of @src into @ops, at most @max entries; it
- * becomes @src's listener. Nothing is mapped until the first shadow_sync.
+ * shadow_init - an empty shadow of @src into @ops; it becomes @src's
+ * listener. Nothing is mapped until the first shadow_sync. A sync looks at
+ * @max mappings at most (the backend's capacity; should the backend hold
+ * fewer, that shows as its map failing).
  */
 void shadow_init(struct shadow *s, struct dma_as *src, const struct shadow_ops *ops, void *opaque,
 		 const char *name, size_t max);

@@ -90,13 +90,6 @@ void vfio_container_close(struct vfio_container *c)
 {
 	if (!c)
 		return;
-	if (c->shadowed) {
-		pr_info("%s: shadowed the guest's DMA mappings: %llu maps, %llu unmaps, %llu "
-			"failed, %zu mapped at exit", c->shadow.name,
-			(unsigned long long)c->shadow.maps, (unsigned long long)c->shadow.unmaps,
-			(unsigned long long)c->shadow.errors, c->shadow.n);
-		shadow_destroy(&c->shadow);
-	}
 	/* Closing the groups and container ends the domain and unpins guest RAM. */
 	for (unsigned int i = 0; i < c->ngroups; i++)
 		close(c->group[i].fd);
@@ -345,12 +338,20 @@ int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
 	} else if (ret) {
 		pr_err("%s: mapping guest RAM for DMA: %s", vd->name, strerror(-ret));
 	}
-	if (ret) {
-		/* @vd goes away: the container must not point into it (it unmaps when closed). */
-		shadow_destroy(&c->shadow);
-		c->shadowed = false;
-	}
 	return ret;
+}
+
+void vfio_container_unshadow(struct vfio_container *c, struct vfio_device *vd)
+{
+	if (!c || !c->shadowed || c->shadow.src != &vd->pci.dma)
+		return;
+	pr_info("%s: shadowed the guest's DMA mappings: %llu maps, %llu unmaps, %llu failed, "
+		"%zu mapped at the end", vd->name, (unsigned long long)c->shadow.maps,
+		(unsigned long long)c->shadow.unmaps, (unsigned long long)c->shadow.errors,
+		c->shadow.n);
+	/* What stays mapped goes with the container; it must not point into @vd. */
+	shadow_destroy(&c->shadow);
+	c->shadowed = false;
 }
 
 /* The container that holds @group already, or NULL. */

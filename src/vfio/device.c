@@ -528,6 +528,7 @@ static int device_add(struct vm *vm, const char *bdf)
 	if (vm->cfg->iommu) {
 		ret = vfio_container_shadow(c, vd);
 		if (ret) {
+			vfio_container_unshadow(c, vd);
 			vfio_irq_exit(vd);
 			pci_device_remove(&vd->pci);
 			goto err;
@@ -561,6 +562,7 @@ void vfio_devices_exit(struct vm *vm)
 		vm->vfio = vd->next;
 		vfio_irq_exit(vd);
 		pci_device_remove(&vd->pci);
+		vfio_container_unshadow(vd->container, vd);
 		vfio_device_free(vd);
 	}
 	vfio_containers_close(vm);

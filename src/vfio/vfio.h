@@ -136,6 +136,8 @@ void vfio_containers_close(struct vm *vm);
  * every invalidation. A second device of the group shares the first's.
  */
 int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd);
+/* vfio_container_unshadow - before @vd is freed: if @c shadows @vd, one line of counts, then stop. */
+void vfio_container_unshadow(struct vfio_container *c, struct vfio_device *vd);
 
 /* config.c */
 /*
