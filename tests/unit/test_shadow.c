@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Shadow mappings (src/iommu/shadow.c): a DMA space mirrored into a backend.
+ * The space is a fake whose replay reports a list of mappings the test
+ * writes; the backend is a fake that keeps its own list of what is mapped
+ * and, like VFIO type1, refuses a map that overlaps anything mapped
+ * (-EEXIST) and an unmap that is not exactly one earlier map (-EINVAL).
+ * After every step the backend must hold exactly the shadow's entries.
+ *
+ * Guest RAM: 4 MiB at 0 and 2 MiB at 4 GiB, in one malloc'd buffer.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "iommu/shadow.h"
+#include "util.h"
+
+#define LOW_SIZE	(4 * MiB)
+#define HIGH_GPA	(4 * GiB)
+#define HIGH_SIZE	(2 * MiB)
+#define RW		(DMA_READ | DMA_WRITE)
+#define ALL		0, UINT64_MAX
+
+/* One mapping of the fake space, or one the backend holds. */
+struct space_map {
+	uint64_t iova, gpa, len;
+	unsigned int perm;
+};
+
+struct bmap {
+	uint64_t iova, len;
+	void *hva;
+	unsigned int perm;
+};
+
+/* One backend call, in the order made: 'm' or 'u'. */
+struct call {
+	char op;
+	uint64_t iova, len;
+};
+
+#define NMAX	1100
+
+struct fx {
+	struct guest_mem mem;
+	uint8_t *ram;
+	struct dma_as as;
+	/* The space: sorted by IOVA (space_add keeps it so), never overlapping. */
+	struct space_map m[NMAX];
+	size_t nm;
+	size_t replay_cut;	/* report this many, then -E2BIG (a walk out of budget); 0: all */
+	/* The backend: sorted by IOVA. */
+	struct bmap b[NMAX];
+	size_t nb;
+	struct call log[2 * NMAX];
+	size_t nlog;
+	uint64_t fail_map, fail_unmap;	/* IOVA whose map/unmap fails with -EIO; ~0 none */
+	struct shadow s;
+};
+
+/* The fake space's replay: what overlaps [lo, hi], whole, in IOVA order. */
+static int space_replay(struct dma_as *as, uint64_t lo, uint64_t hi, dma_replay_fn fn, void *opaque)
+{
+	struct fx *f = as->opaque;
+	size_t seen = 0;
+
+	for (size_t i = 0; i < f->nm; i++) {
+		const struct space_map *m = &f->m[i];
+		int ret;
+
+		if (m->iova > hi || m->iova + m->len - 1 < lo)
+			continue;
+		if (f->replay_cut && seen == f->replay_cut)
+			return -E2BIG;
+		seen++;
+		ret = fn(opaque, m->iova, m->gpa, m->len, m->perm);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int space_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
+{
+	fail_msg("the shadow must replay, not look up");
+	return -EFAULT;
+}
+
+static const struct dma_as_ops space_ops = { .lookup = space_lookup, .replay = space_replay };
+
+static void space_add(struct fx *f, uint64_t iova, uint64_t gpa, uint64_t len, unsigned int perm)
+{
+	size_t i = 0;
+
+	assert_true(f->nm < NMAX);
+	while (i < f->nm && f->m[i].iova < iova)
+		i++;
+	/* The test's own tables must not overlap: that is the space's contract. */
+	assert_true(i == f->nm || f->m[i].iova >= iova + len);
+	assert_true(i == 0 || f->m[i - 1].iova + f->m[i - 1].len <= iova);
+	memmove(&f->m[i + 1], &f->m[i], (f->nm - i) * sizeof(f->m[0]));
+	f->m[i] = (struct space_map){ iova, gpa, len, perm };
+	f->nm++;
+}
+
+static struct space_map *space_find(struct fx *f, uint64_t iova)
+{
+	for (size_t i = 0; i < f->nm; i++)
+		if (f->m[i].iova == iova)
+			return &f->m[i];
+	fail_msg("no mapping at 0x%llx in the space", (unsigned long long)iova);
+	return NULL;
+}
+
+static void space_del(struct fx *f, uint64_t iova)
+{
+	struct space_map *m = space_find(f, iova);
+	size_t i = (size_t)(m - f->m);
+
+	memmove(&f->m[i], &f->m[i + 1], (f->nm - i - 1) * sizeof(f->m[0]));
+	f->nm--;
+}
+
+/* The backend, VFIO type1's rules. */
+static int be_map(void *opaque, uint64_t iova, void *hva, uint64_t len, unsigned int perm)
+{
+	struct fx *f = opaque;
+	size_t i = 0;
+
+	assert_true(f->nlog < 2 * NMAX);
+	f->log[f->nlog++] = (struct call){ 'm', iova, len };
+	/* Only RAM is ever handed to the backend. */
+	assert_non_null(hva);
+	assert_true(len > 0 && perm && !(perm & ~RW));
+	if (iova == f->fail_map)
+		return -EIO;
+	for (size_t j = 0; j < f->nb; j++)
+		if (f->b[j].iova < iova + len && iova < f->b[j].iova + f->b[j].len)
+			return -EEXIST;
+	while (i < f->nb && f->b[i].iova < iova)
+		i++;
+	assert_true(f->nb < NMAX);
+	memmove(&f->b[i + 1], &f->b[i], (f->nb - i) * sizeof(f->b[0]));
+	f->b[i] = (struct bmap){ iova, len, hva, perm };
+	f->nb++;
+	return 0;
+}
+
+static int be_unmap(void *opaque, uint64_t iova, uint64_t len)
+{
+	struct fx *f = opaque;
+
+	assert_true(f->nlog < 2 * NMAX);
+	f->log[f->nlog++] = (struct call){ 'u', iova, len };
+	if (iova == f->fail_unmap)
+		return -EIO;
+	for (size_t i = 0; i < f->nb; i++) {
+		if (f->b[i].iova == iova && f->b[i].len == len) {
+			memmove(&f->b[i], &f->b[i + 1], (f->nb - i - 1) * sizeof(f->b[0]));
+			f->nb--;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const struct shadow_ops be_ops = { .map = be_map, .unmap = be_unmap };
+
+/* The backend holds exactly s->e[0 .. n): same IOVA, length, permission, host memory. */
+static void check_backend(struct fx *f)
+{
+	const struct shadow *s = &f->s;
+
+	assert_int_equal(f->nb, s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct shadow_entry *e = &s->e[i];
+
+		assert_int_equal(f->b[i].iova, e->iova);
+		assert_int_equal(f->b[i].len, e->len);
+		assert_int_equal(f->b[i].perm, e->perm);
+		assert_ptr_equal(f->b[i].hva, guest_ptr(&f->mem, e->gpa, e->len));
+		/* Sorted, apart. */
+		if (i)
+			assert_true(s->e[i - 1].iova + s->e[i - 1].len <= e->iova);
+	}
+}
+
+/* The shadow holds exactly the space's mappings, all of them (all are RAM). */
+static void check_mirrors_space(struct fx *f)
+{
+	check_backend(f);
+	assert_int_equal(f->s.n, f->nm);
+	for (size_t i = 0; i < f->nm; i++) {
+		assert_int_equal(f->s.e[i].iova, f->m[i].iova);
+		assert_int_equal(f->s.e[i].gpa, f->m[i].gpa);
+		assert_int_equal(f->s.e[i].len, f->m[i].len);
+		assert_int_equal(f->s.e[i].perm, f->m[i].perm);
+	}
+}
+
+static size_t calls(const struct fx *f, char op)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->nlog; i++)
+		n += f->log[i].op == op;
+	return n;
+}
+
+static int sync(struct fx *f, uint64_t lo, uint64_t hi)
+{
+	f->nlog = 0;
+	return shadow_sync(&f->s, lo, hi);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->ram = calloc(1, LOW_SIZE + HIGH_SIZE);
+	assert_non_null(f->ram);
+	f->mem.nr = 2;
+	f->mem.region[0] = (struct mem_region){ .gpa = 0, .size = LOW_SIZE, .hva = f->ram };
+	f->mem.region[1] = (struct mem_region){
+		.gpa = HIGH_GPA, .size = HIGH_SIZE, .hva = f->ram + LOW_SIZE, .slot = 1,
+	};
+	f->mem.ram_size = LOW_SIZE + HIGH_SIZE;
+	dma_as_init(&f->as, &f->mem, "test-dev");
+	f->as.ops = &space_ops;
+	f->as.opaque = f;
+	f->fail_map = f->fail_unmap = ~0ULL;
+	shadow_init(&f->s, &f->as, &be_ops, f, "test-dev", NMAX);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	shadow_destroy(&f->s);
+	free(f->ram);
+	free(f);
+	return 0;
+}
+
+/* A few mappings of each size the space gives, low and high RAM. */
+static void some_mappings(struct fx *f)
+{
+	space_add(f, 0x1000, 0x5000, 4096, RW);
+	space_add(f, 0x2000, 0x3000, 4096, DMA_READ);
+	space_add(f, 0x3000, 0x3000, 4096, DMA_WRITE);	/* aliases are fine */
+	space_add(f, 0x200000, 0x200000, 2 * MiB, RW);
+	space_add(f, 1ULL << 40, HIGH_GPA, 2 * MiB, DMA_READ);
+}
+
+/* The first sync maps everything; one with nothing changed calls the backend not at all. */
+static void test_first_sync(void **state)
+{
+	struct fx *f = *state;
+
+	some_mappings(f);
+	/* Nothing before the first sync. */
+	assert_int_equal(f->nb, 0);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(calls(f, 'm'), 5);
+	assert_int_equal(calls(f, 'u'), 0);
+	assert_int_equal(f->s.maps, 5);
+	check_mirrors_space(f);
+
+	/* Unchanged: untouched, over everything and over a part. */
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(sync(f, 0x2000, 0x300000), 0);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(f->s.maps, 5);
+	assert_int_equal(f->s.unmaps, 0);
+	assert_int_equal(f->s.errors, 0);
+	check_mirrors_space(f);
+}
+
+/* Removed: unmapped, nothing else touched. Changed GPA or permission: unmapped, then mapped. */
+static void test_remove_and_change(void **state)
+{
+	struct fx *f = *state;
+
+	some_mappings(f);
+	assert_int_equal(sync(f, ALL), 0);
+
+	space_del(f, 0x2000);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].iova, 0x2000);
+	assert_int_equal(f->log[0].len, 4096);
+	check_mirrors_space(f);
+
+	/* New GPA: the backend must not see the new map first (it would refuse it). */
+	space_find(f, 0x1000)->gpa = 0x9000;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].iova, 0x1000);
+	assert_int_equal(f->log[1].op, 'm');
+	assert_int_equal(f->log[1].iova, 0x1000);
+	check_mirrors_space(f);
+	assert_ptr_equal(f->b[0].hva, f->ram + 0x9000);
+
+	/* New permission, on a 2 MiB page. */
+	space_find(f, 0x200000)->perm = DMA_READ;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].iova, 0x200000);
+	assert_int_equal(f->log[0].len, 2 * MiB);
+	assert_int_equal(f->log[1].op, 'm');
+	assert_int_equal(f->log[1].iova, 0x200000);
+	check_mirrors_space(f);
+	assert_int_equal(f->s.maps, 5 + 2);
+	assert_int_equal(f->s.unmaps, 3);
+}
+
+/* A sync over a range touches only what overlaps it; a page across its edge, whole. */
+static void test_partial_range(void **state)
+{
+	struct fx *f = *state;
+
+	some_mappings(f);
+	assert_int_equal(sync(f, ALL), 0);
+	/* Change every mapping in the space; sync only the page at 0x2000. */
+	for (size_t i = 0; i < f->nm; i++)
+		f->m[i].perm = f->m[i].perm == RW ? DMA_READ : RW;
+	assert_int_equal(sync(f, 0x2000, 0x2FFF), 0);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].iova, 0x2000);
+	assert_int_equal(f->log[1].iova, 0x2000);
+	check_backend(f);
+	assert_int_equal(f->s.e[0].perm, RW);		/* 0x1000: still the old one */
+	assert_int_equal(f->s.e[1].perm, RW);		/* 0x2000: the new one */
+	assert_int_equal(f->s.e[2].perm, DMA_WRITE);	/* 0x3000: old */
+
+	/* One byte inside the 2 MiB page (and the last byte before it): the page, whole. */
+	assert_int_equal(sync(f, 0x1FFFFF, 0x300000), 0);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].iova, 0x200000);
+	assert_int_equal(f->log[0].len, 2 * MiB);
+	assert_int_equal(f->log[1].op, 'm');
+	assert_int_equal(f->log[1].len, 2 * MiB);
+	check_backend(f);
+	assert_int_equal(f->s.e[3].perm, DMA_READ);
+
+	/* The rest, then everything agrees. */
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(calls(f, 'u'), 3);
+	assert_int_equal(calls(f, 'm'), 3);
+	check_mirrors_space(f);
+
+	/* A removed page whose first byte is the range's last: it overlaps, it goes. */
+	space_del(f, 0x3000);
+	assert_int_equal(sync(f, 0x2000, 0x3000), 0);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].iova, 0x3000);
+	check_mirrors_space(f);
+	/* A removed 2 MiB page synced over one byte inside it (nothing left there to replay,
+	 * and the entry starts before the range): it goes, whole. */
+	space_del(f, 0x200000);
+	assert_int_equal(sync(f, 0x300000, 0x300000), 0);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].iova, 0x200000);
+	assert_int_equal(f->log[0].len, 2 * MiB);
+	check_mirrors_space(f);
+}
+
+/* 512 4 KiB pages become one 2 MiB page: all 512 unmapped before it is mapped. And back. */
+static void test_merge_and_split(void **state)
+{
+	struct fx *f = *state;
+
+	space_add(f, 0x1000, 0x1000, 4096, RW);		/* a neighbour that must stay */
+	for (uint64_t i = 0; i < 512; i++)
+		space_add(f, 0x200000 + i * 4096, 0x200000 + i * 4096, 4096, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(calls(f, 'm'), 513);
+	check_mirrors_space(f);
+
+	f->nm = 1;
+	space_add(f, 0x200000, 0x200000, 2 * MiB, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 513);
+	for (size_t i = 0; i < 512; i++) {
+		assert_int_equal(f->log[i].op, 'u');
+		assert_int_equal(f->log[i].len, 4096);
+	}
+	assert_int_equal(f->log[512].op, 'm');
+	assert_int_equal(f->log[512].len, 2 * MiB);
+	check_mirrors_space(f);
+
+	/* Back to 4 KiB pages, over the whole range: the 2 MiB page goes first. */
+	f->nm = 1;
+	for (uint64_t i = 0; i < 512; i++)
+		space_add(f, 0x200000 + i * 4096, 0x200000 + i * 4096, 4096, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 513);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].len, 2 * MiB);
+	assert_int_equal(calls(f, 'm'), 512);
+	check_mirrors_space(f);
+
+	/* Merged again, synced over one page inside: the space reports the 2 MiB page whole, so
+	 * the sync covers all of it and every 4 KiB page goes. */
+	f->nm = 1;
+	space_add(f, 0x200000, 0x200000, 2 * MiB, RW);
+	assert_int_equal(sync(f, 0x300000, 0x300FFF), 0);
+	assert_int_equal(calls(f, 'u'), 512);
+	assert_int_equal(calls(f, 'm'), 1);
+	assert_int_equal(f->log[512].op, 'm');
+	check_mirrors_space(f);
+}
+
+/*
+ * A 2 MiB page split into 4 KiB pages, and the sync covers only one of them
+ * (a guest that invalidates one address of the old page): the old 2 MiB
+ * entry overlaps the range, so all of it must come out and everything the
+ * space maps under it must go back, not only the page synced.
+ */
+static void test_split_partial(void **state)
+{
+	struct fx *f = *state;
+
+	space_add(f, 0x200000, 0x200000, 2 * MiB, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	f->nm = 0;
+	for (uint64_t i = 0; i < 512; i++)
+		space_add(f, 0x200000 + i * 4096, 0x200000 + i * 4096, 4096, RW);
+	assert_int_equal(sync(f, 0x300000, 0x300FFF), 0);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[0].len, 2 * MiB);
+	/* Nothing the guest still maps under the old page may be left unmapped. */
+	check_mirrors_space(f);
+}
+
+/* Mappings onto what is not RAM (the MMIO hole, past the end, across an end): not mirrored. */
+static void test_not_ram(void **state)
+{
+	struct fx *f = *state;
+
+	space_add(f, 0x1000, LOW_SIZE, 4096, RW);		/* just past low RAM */
+	space_add(f, 0x2000, 0xFEC00000ULL, 4096, RW);		/* the IOAPIC */
+	space_add(f, 0x3000, 0x4000, 4096, RW);			/* RAM */
+	space_add(f, 0x200000, 3 * MiB, 2 * MiB, RW);		/* runs off low RAM's end */
+	space_add(f, 0x400000, HIGH_GPA + HIGH_SIZE, 2 * MiB, RW); /* past high RAM */
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 1);
+	check_backend(f);
+	assert_int_equal(f->s.n, 1);
+	assert_int_equal(f->s.e[0].iova, 0x3000);
+
+	/* A mapping moved from RAM to the hole is unmapped, not mapped anew. */
+	space_find(f, 0x3000)->gpa = 0xFED00000ULL;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->s.n, 0);
+	check_backend(f);
+}
+
+/* More mappings than the backend holds: -E2BIG, the first @max mirrored, no more. */
+static void test_max(void **state)
+{
+	struct fx *f = *state;
+
+	shadow_destroy(&f->s);
+	shadow_init(&f->s, &f->as, &be_ops, f, "test-dev", 3);
+	for (uint64_t i = 0; i < 5; i++)
+		space_add(f, 0x10000 + i * 4096, 0x10000 + i * 4096, 4096, RW);
+	assert_int_equal(sync(f, ALL), -E2BIG);
+	assert_int_equal(calls(f, 'm'), 3);
+	assert_int_equal(f->s.truncated, 1);
+	check_backend(f);
+	assert_int_equal(f->s.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(f->s.e[i].iova, 0x10000 + i * 4096);
+	/* Again: the same three stay, still nothing more. */
+	assert_int_equal(sync(f, ALL), -E2BIG);
+	assert_int_equal(f->nlog, 0);
+	check_backend(f);
+	/* Not-RAM mappings do not count against @max. */
+	f->nm = 0;
+	space_add(f, 0x1000, 0xFEC00000ULL, 4096, RW);
+	space_add(f, 0x2000, 0xFEC01000ULL, 4096, RW);
+	for (uint64_t i = 0; i < 3; i++)
+		space_add(f, 0x10000 + i * 4096, 0x10000 + i * 4096, 4096, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 0);
+	check_backend(f);
+}
+
+/* The space's walk runs out of budget: what it saw is mirrored, the rest of the range unmapped. */
+static void test_replay_truncated(void **state)
+{
+	struct fx *f = *state;
+
+	for (uint64_t i = 0; i < 5; i++)
+		space_add(f, 0x10000 + i * 4096, 0x10000 + i * 4096, 4096, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	f->replay_cut = 2;
+	assert_int_equal(sync(f, ALL), -E2BIG);
+	assert_int_equal(calls(f, 'm'), 0);
+	assert_int_equal(calls(f, 'u'), 3);		/* fail closed */
+	check_backend(f);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->s.e[1].iova, 0x11000);
+	/* The walk gets through again: all back. */
+	f->replay_cut = 0;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(calls(f, 'm'), 3);
+	check_mirrors_space(f);
+}
+
+/* A map the backend refuses: reported, not tracked, and tried again by the next sync. */
+static void test_map_failure(void **state)
+{
+	struct fx *f = *state;
+
+	some_mappings(f);
+	f->fail_map = 0x2000;
+	assert_int_equal(sync(f, ALL), -EIO);
+	assert_int_equal(calls(f, 'm'), 5);		/* the others still mapped */
+	assert_int_equal(f->s.errors, 1);
+	assert_int_equal(f->s.maps, 4);
+	check_backend(f);
+	assert_int_equal(f->s.n, 4);
+	for (size_t i = 0; i < f->s.n; i++)
+		assert_int_not_equal(f->s.e[i].iova, 0x2000);
+
+	f->fail_map = ~0ULL;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].op, 'm');
+	assert_int_equal(f->log[0].iova, 0x2000);
+	check_mirrors_space(f);
+}
+
+/* An unmap the backend refuses: the entry stays tracked (it is still mapped), retried later. */
+static void test_unmap_failure(void **state)
+{
+	struct fx *f = *state;
+
+	some_mappings(f);
+	assert_int_equal(sync(f, ALL), 0);
+	space_del(f, 0x2000);
+	f->fail_unmap = 0x2000;
+	assert_int_equal(sync(f, ALL), -EIO);
+	assert_int_equal(f->s.errors, 1);
+	check_backend(f);
+	assert_int_equal(f->s.n, 5);
+	assert_int_equal(f->s.e[1].iova, 0x2000);
+
+	/* Changed while its unmap fails: the old one stays, the new one is refused (-EEXIST),
+	 * the first error (the unmap's) is what the sync returns. */
+	space_add(f, 0x2000, 0x7000, 4096, RW);
+	assert_int_equal(sync(f, ALL), -EIO);
+	check_backend(f);
+	assert_int_equal(f->s.e[1].gpa, 0x3000);
+	assert_int_equal(f->s.e[1].perm, DMA_READ);
+
+	f->fail_unmap = ~0ULL;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].op, 'u');
+	assert_int_equal(f->log[1].op, 'm');
+	check_mirrors_space(f);
+}
+
+/* Identity (no IOMMU, or pass-through): each RAM region at its own address, read/write. */
+static void test_identity(void **state)
+{
+	struct fx *f = *state;
+
+	f->as.ops = NULL;
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(f->nlog, 2);
+	check_backend(f);
+	assert_int_equal(f->s.n, 2);
+	assert_int_equal(f->b[0].iova, 0);
+	assert_int_equal(f->b[0].len, LOW_SIZE);
+	assert_ptr_equal(f->b[0].hva, f->ram);
+	assert_int_equal(f->b[0].perm, RW);
+	assert_int_equal(f->b[1].iova, HIGH_GPA);
+	assert_int_equal(f->b[1].len, HIGH_SIZE);
+	assert_ptr_equal(f->b[1].hva, f->ram + LOW_SIZE);
+	assert_int_equal(f->b[1].perm, RW);
+	assert_int_equal(sync(f, HIGH_GPA, HIGH_GPA), 0);
+	assert_int_equal(f->nlog, 0);
+
+	/* Translation turned on: the space now maps one page; the regions go, the page comes. */
+	f->as.ops = &space_ops;
+	space_add(f, 0x1000, 0x1000, 4096, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	assert_int_equal(calls(f, 'u'), 2);
+	assert_int_equal(calls(f, 'm'), 1);
+	check_mirrors_space(f);
+}
+
+/* A space without replay cannot be shadowed: the error, and nothing touched. */
+static void test_no_replay(void **state)
+{
+	struct fx *f = *state;
+	static const struct dma_as_ops lookup_only = { .lookup = space_lookup };
+
+	f->as.ops = &lookup_only;
+	assert_int_equal(sync(f, ALL), -ENOTSUP);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(f->s.n, 0);
+}
+
+/* shadow_init hooks the space: dma_as_notify syncs what it names. shadow_destroy unhooks. */
+static void test_listener(void **state)
+{
+	struct fx *f = *state;
+	uint32_t gen = dma_as_gen(&f->as);
+
+	assert_ptr_equal(f->as.listener, &f->s.listener);
+	some_mappings(f);
+	f->nlog = 0;
+	dma_as_notify(&f->as, 0x2000, 0x2FFF);
+	assert_int_not_equal(dma_as_gen(&f->as), gen);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].iova, 0x2000);
+	check_backend(f);
+	assert_int_equal(f->s.n, 1);
+	f->nlog = 0;
+	dma_as_notify(&f->as, ALL);
+	assert_int_equal(f->nlog, 4);
+	check_mirrors_space(f);
+
+	/* Destroyed: unhooked, and the backend keeps what it has (it goes with the shadow). */
+	shadow_destroy(&f->s);
+	assert_null(f->as.listener);
+	assert_int_equal(f->nb, 5);
+	space_del(f, 0x1000);
+	f->nlog = 0;
+	dma_as_notify(&f->as, ALL);
+	assert_int_equal(f->nlog, 0);
+	/* Someone else's listener is not unhooked by a shadow that no longer has the space. */
+	struct dma_listener other = { 0 };
+
+	f->as.listener = &other;
+	shadow_destroy(&f->s);
+	assert_ptr_equal(f->as.listener, &other);
+	f->as.listener = NULL;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_and_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_and_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_partial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
