@@ -29,6 +29,7 @@
  * (pending interrupt status, the factorial IRQ bit) is cleared first.
  */
 #include "pci_lib.h"
+#include "vtd_lib.h"
 
 #define EDU_IDS			0x11E81234u	/* device << 16 | vendor */
 #define EDU_BAR_SIZE		0x100000u
@@ -180,10 +181,8 @@ static size_t first_diff(const uint8_t *a, const uint8_t *b, size_t n)
  * The device aborts L1's QEMU (7.2: hw_error) on a range that is not
  * strictly inside its buffer (DMA_LEN), so the range is checked here first.
  */
-static void dma(bool to_ram, const void *ram, unsigned int dev_off, unsigned int len, bool irq)
+static void dma_at(bool to_ram, uint64_t gpa, unsigned int dev_off, unsigned int len, bool irq)
 {
-	uint64_t gpa = (uint64_t)ram;
-
 	GUEST_ASSERT(len && dev_off + len < EDU_DMA_SIZE);
 	GUEST_ASSERT_MSG(gpa + len <= EDU_DMA_LIMIT, "buffer at 0x%lx is past edu's 28-bit DMA mask", gpa);
 	GUEST_ASSERT_MSG(wait_for(dma_idle, NULL, 2 * ONE_S), "a DMA still runs (cmd 0x%lx)", rd64(EDU_DMA_CMD));
@@ -198,6 +197,12 @@ static void dma(bool to_ram, const void *ram, unsigned int dev_off, unsigned int
 	/* The device finishes 100 ms after the start (its timer). */
 	GUEST_ASSERT_MSG(wait_for(dma_idle, NULL, 3 * ONE_S), "DMA %s (%u bytes) not done after 3 s",
 			 to_ram ? "device->RAM" : "RAM->device", len);
+}
+
+/* dma_at for a buffer of ours at its own address (no IOMMU, or translation off). */
+static void dma(bool to_ram, const void *ram, unsigned int dev_off, unsigned int len, bool irq)
+{
+	dma_at(to_ram, (uint64_t)ram, dev_off, len, irq);
 }
 
 /* The device buffer's first DMA_LEN bytes -> buf_dst + @off; the rest of buf_dst is junk to keep. */
@@ -512,6 +517,91 @@ static void test_intx_dis(void)
 	GUEST_SYNC("edu: intx-dis ok: held back while disabled, delivered after");
 }
 
+/* --- vtd --------------------------------------------------------------------------------------- */
+
+/* IOVAs under edu's 28-bit DMA mask, nowhere near the buffers' own addresses. */
+#define IOVA_DST		0x0A000000ul
+#define IOVA_SRC		0x0A001000ul
+#define VTD_DID			7
+
+static uint64_t vt_root[512] __attribute__((aligned(4096)));
+static uint64_t vt_ctx[512] __attribute__((aligned(4096)));
+static uint64_t vt_pml4[512] __attribute__((aligned(4096)));
+static uint64_t vt_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t vt_pd[512] __attribute__((aligned(4096)));
+static uint64_t vt_pt[512] __attribute__((aligned(4096)));
+
+static bool all(const uint8_t *p, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/*
+ * With kvmio's VT-d (--iommu): the device's DMA goes only where this
+ * guest's own page tables say, which kvmio mirrors into the host IOMMU
+ * (the real device's DMA is checked by L1's IOMMU, not by kvmio):
+ *   - the buffers mapped at IOVAs (a domain of 4-level tables), translation
+ *     on: a transfer there and back through the IOVAs lands in the pages;
+ *   - a buffer's own address, mapped while translation was off, is no longer
+ *     reachable: a device write there changes nothing;
+ *   - the destination unmapped and invalidated page-selectively: a device
+ *     write to its IOVA changes nothing (L1's IOMMU refuses it: a DMAR fault
+ *     in L1's log, which the scenario checks);
+ *   - translation off again: the device reaches the buffers at their own
+ *     addresses as before.
+ */
+static void test_vtd(void)
+{
+	unsigned int devfn = edu & 0xFF;
+
+	GUEST_ASSERT_MSG(vtd_r64(VTD_CAP) & (1u << 7), "CAP 0x%lx: no caching mode", vtd_r64(VTD_CAP));
+	GUEST_ASSERT_MSG(edu >> 8 == 0, "edu on bus %u, the tables here cover bus 0", edu >> 8);
+	vt_root[0] = (uint64_t)vt_ctx | 1;
+	vt_ctx[2 * devfn] = (uint64_t)vt_pml4 | 1;		/* present, translated */
+	vt_ctx[2 * devfn + 1] = VTD_DID << 8 | 2;		/* 48-bit: 4 levels */
+	vt_pml4[0] = (uint64_t)vt_pdpt | 3;
+	vt_pdpt[0] = (uint64_t)vt_pd | 3;
+	vt_pd[IOVA_DST >> 21] = (uint64_t)vt_pt | 3;
+	vt_pt[(IOVA_DST >> 12) & 511] = (uint64_t)buf_dst | 3;
+	vt_pt[(IOVA_SRC >> 12) & 511] = (uint64_t)buf_src | 1;	/* the device only reads it */
+	vtd_w64(VTD_RTADDR, (uint64_t)vt_root);
+	vtd_cmd(GCMD_SRTP);
+	vtd_cmd(GCMD_TE);
+
+	fill(buf_src, DMA_LEN, 4);
+	memcpy(want, buf_src, DMA_LEN);
+	memset(buf_dst, 0x5A, sizeof(buf_dst));
+	dma_at(false, IOVA_SRC, 0, DMA_LEN, false);
+	dma_at(true, IOVA_DST, 0, DMA_LEN, false);
+	check_dst(0, "through IOVAs, RAM->device->RAM");
+
+	/* The identity mapping of before is gone: a write to buf_src's own address lands nowhere. */
+	memset(buf_src, 0x33, DMA_LEN + 8);
+	dma_at(true, (uint64_t)buf_src, 0, DMA_LEN, false);
+	GUEST_ASSERT_MSG(all(buf_src, DMA_LEN + 8, 0x33),
+			 "the device wrote buf_src at its own address 0x%lx with translation on",
+			 (uint64_t)buf_src);
+
+	/* Unmapped: the destination's page table entry cleared, that page invalidated. */
+	vt_pt[(IOVA_DST >> 12) & 511] = 0;
+	vtd_flush_iotlb(VTD_DID, IOVA_DST, 0, false);
+	memset(buf_dst, 0x66, sizeof(buf_dst));
+	dma_at(true, IOVA_DST, 0, DMA_LEN, false);
+	GUEST_ASSERT_MSG(all(buf_dst, sizeof(buf_dst), 0x66),
+			 "the device wrote through IOVA 0x%lx after it was unmapped", IOVA_DST);
+
+	/* Translation off: every address is its own again. */
+	vtd_gcmd(GCMD_TE, false);
+	memset(buf_dst, 0x5A, sizeof(buf_dst));
+	read_back(0);
+	check_dst(0, "translation off again, at its own address");
+	GUEST_SYNC("edu: vtd ok: DMA through IOVAs 0x%lx and 0x%lx; refused at GPA 0x%lx and at the "
+		   "unmapped IOVA 0x%lx", IOVA_SRC, IOVA_DST, (uint64_t)buf_src, IOVA_DST);
+}
+
 void guest_main(void)
 {
 	irq_init();
@@ -536,6 +626,9 @@ void guest_main(void)
 	test_msi();
 	test_intx();
 	test_intx_dis();
+
+	if (vtd_present())
+		test_vtd();
 
 	ioapic_mask(gsi);
 	clear_state();

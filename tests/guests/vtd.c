@@ -23,31 +23,8 @@
  * One "UCALL SYNC vtd: NAME ok" line each; run.sh runs it with --rng --iommu.
  */
 #include "virtio_lib.h"
+#include "vtd_lib.h"
 
-#define VTD			0xFED90000ul	/* the DMAR table's register base in kvmio */
-#define VTD_CAP			0x08
-#define VTD_ECAP		0x10
-#define VTD_GCMD		0x18
-#define VTD_GSTS		0x1C
-#define VTD_RTADDR		0x20
-#define VTD_FSTS		0x34
-#define VTD_FECTL		0x38
-#define VTD_FEDATA		0x3C
-#define VTD_FEADDR		0x40
-#define VTD_FEUADDR		0x44
-#define VTD_IQH			0x80
-#define VTD_IQT			0x88
-#define VTD_IQA			0x90
-#define VTD_ICS			0x9C
-#define VTD_IECTL		0xA0
-#define VTD_IEDATA		0xA4
-#define VTD_IEADDR		0xA8
-#define GCMD_QIE		(1u << 26)
-#define FSTS_IQE		(1u << 4)
-#define GCMD_TE			(1u << 31)
-#define GCMD_SRTP		(1u << 30)
-#define FSTS_PPF		(1u << 1)
-#define FR_WRITE		5
 #define VIRTIO_F_ACCESS_PLATFORM 33
 
 #define VEC_Q			0x40
@@ -80,35 +57,6 @@ static volatile unsigned int q_irqs, fault_irqs, inv_irqs;
 static void q_isr(struct regs *r) { (void)r; q_irqs++; lapic_eoi(); }
 static void fault_isr(struct regs *r) { (void)r; fault_irqs++; lapic_eoi(); }
 static void inv_isr(struct regs *r) { (void)r; inv_irqs++; lapic_eoi(); }
-
-static uint32_t r32(unsigned int off) { return mmio_read32(VTD + off); }
-static void w32(unsigned int off, uint32_t v) { mmio_write32(VTD + off, v); }
-static uint64_t r64(unsigned int off) { return *(volatile uint64_t *)(VTD + off); }
-static void w64(unsigned int off, uint64_t v) { *(volatile uint64_t *)(VTD + off) = v; }
-
-static unsigned int frr(void) { return ((r64(VTD_CAP) >> 24) & 0x3FF) * 16; }
-static unsigned int iotlb(void) { return ((r64(VTD_ECAP) >> 8) & 0x3FF) * 16 + 8; }
-
-/* GCMD as the spec asks: the persistent status bits, plus the one command; wait for it. */
-static void gcmd(uint32_t bit)
-{
-	uint32_t st = r32(VTD_GSTS) & 0x96FFFFFFu;
-
-	w32(VTD_GCMD, st | bit);
-	for (unsigned int i = 0; i < 1000000 && !(r32(VTD_GSTS) & bit); i++)
-		pause();
-	GUEST_ASSERT_MSG(r32(VTD_GSTS) & bit, "GSTS 0x%x: command 0x%x never took", r32(VTD_GSTS), bit);
-}
-
-/* Global IOTLB invalidation through the IOTLB register; wait for IVT to clear. */
-static void flush_iotlb(void)
-{
-	w64(iotlb(), 1ull << 63 | 1ull << 60);
-	for (unsigned int i = 0; i < 1000000 && (r64(iotlb()) >> 63); i++)
-		pause();
-	GUEST_ASSERT_MSG(!(r64(iotlb()) >> 63), "IOTLB invalidation never completed");
-	GUEST_ASSERT_MSG((r64(iotlb()) >> 57 & 3) != 0, "IOTLB invalidation not done (IAIG 0)");
-}
 
 static void tables(void)
 {
@@ -148,7 +96,7 @@ static uint32_t wait_used(unsigned int n, uint16_t head)
 
 static void check_record(unsigned int i, uint64_t iova)
 {
-	uint64_t lo = r64(frr() + 16 * i), hi = r64(frr() + 16 * i + 8);
+	uint64_t lo = vtd_r64(vtd_frr() + 16 * i), hi = vtd_r64(vtd_frr() + 16 * i + 8);
 
 	GUEST_ASSERT_MSG(hi >> 63, "fault record %u: F clear (hi 0x%lx)", i, hi);
 	GUEST_ASSERT_MSG((hi >> 32 & 0xFF) == FR_WRITE, "fault record %u: reason 0x%lx, want 5 (write)",
@@ -179,19 +127,19 @@ void guest_main(void)
 	idt_set_handler(VEC_Q, q_isr);
 	idt_set_handler(VEC_FAULT, fault_isr);
 	idt_set_handler(VEC_INV, inv_isr);
-	GUEST_ASSERT_MSG(r64(VTD_CAP) != ~0ull, "no VT-d registers at 0x%lx: was kvmio run with --iommu?", VTD);
-	GUEST_ASSERT_MSG(r64(VTD_CAP) & (1u << 7), "CAP 0x%lx: no caching mode", r64(VTD_CAP));
+	GUEST_ASSERT_MSG(vtd_present(), "no VT-d registers at 0x%lx: was kvmio run with --iommu?", VTD);
+	GUEST_ASSERT_MSG(vtd_r64(VTD_CAP) & (1u << 7), "CAP 0x%lx: no caching mode", vtd_r64(VTD_CAP));
 	GUEST_ASSERT_MSG(vp_find(VIRTIO_ID_RNG, &rng), "no virtio-rng: was kvmio run with --rng?");
 
 	/* The unit: tables, root pointer, fault interrupt to us, translation on. */
 	tables();
-	w64(VTD_RTADDR, (uint64_t)root);
-	gcmd(GCMD_SRTP);
-	w32(VTD_FEDATA, VEC_FAULT);
-	w32(VTD_FEADDR, 0xFEE00000u | (uint32_t)bsp << 12);
-	w32(VTD_FEUADDR, 0);
-	w32(VTD_FECTL, 0);
-	gcmd(GCMD_TE);
+	vtd_w64(VTD_RTADDR, (uint64_t)root);
+	vtd_cmd(GCMD_SRTP);
+	vtd_w32(VTD_FEDATA, VEC_FAULT);
+	vtd_w32(VTD_FEADDR, 0xFEE00000u | (uint32_t)bsp << 12);
+	vtd_w32(VTD_FEUADDR, 0);
+	vtd_w32(VTD_FECTL, 0);
+	vtd_cmd(GCMD_TE);
 
 	/* The rng, behind it: ACCESS_PLATFORM offered, and required. */
 	vp_probe(&d, rng);
@@ -229,7 +177,7 @@ void guest_main(void)
 	for (unsigned int i = 128 + 64; i < sizeof(buf[0]); i++)
 		GUEST_ASSERT_MSG(buf[0][i] == 0, "byte %u past the 64-byte buffer was written", i);
 	GUEST_ASSERT_EQ(fault_irqs, 0);
-	GUEST_ASSERT_EQ(r32(VTD_FSTS) & FSTS_PPF, 0);
+	GUEST_ASSERT_EQ(vtd_r32(VTD_FSTS) & FSTS_PPF, 0);
 	GUEST_SYNC("vtd: map ok");
 
 	/* ro */
@@ -237,16 +185,16 @@ void guest_main(void)
 	head = post(IOVA_RO);
 	len = wait_used(2, head);
 	GUEST_ASSERT_MSG(len == 0, "a write to a read-only page reported %u bytes", len);
-	GUEST_ASSERT_MSG(wait_count(&fault_irqs, 1, ONE_S), "no fault interrupt (FSTS 0x%x)", r32(VTD_FSTS));
-	GUEST_ASSERT_MSG(r32(VTD_FSTS) & FSTS_PPF, "FSTS 0x%x: PPF clear after a fault", r32(VTD_FSTS));
-	GUEST_ASSERT_EQ(r32(VTD_FSTS) >> 8 & 0xFF, 0);
+	GUEST_ASSERT_MSG(wait_count(&fault_irqs, 1, ONE_S), "no fault interrupt (FSTS 0x%x)", vtd_r32(VTD_FSTS));
+	GUEST_ASSERT_MSG(vtd_r32(VTD_FSTS) & FSTS_PPF, "FSTS 0x%x: PPF clear after a fault", vtd_r32(VTD_FSTS));
+	GUEST_ASSERT_EQ(vtd_r32(VTD_FSTS) >> 8 & 0xFF, 0);
 	check_record(0, IOVA_RO);
 	GUEST_ASSERT_MSG(untouched(buf[1], 0x5A), "the read-only page was written");
 	GUEST_SYNC("vtd: ro ok");
 
 	/* unmap */
 	pt[1] = 0;
-	flush_iotlb();
+	vtd_flush_iotlb(0, 0, 0, true);
 	memset(buf[0], 0x77, sizeof(buf[0]));
 	head = post(IOVA_BUF);
 	len = wait_used(3, head);
@@ -259,53 +207,53 @@ void guest_main(void)
 
 	/* clear */
 	for (unsigned int i = 0; i < 2; i++)
-		w32(frr() + 16 * i + 12, 1u << 31);
-	GUEST_ASSERT_MSG(!(r32(VTD_FSTS) & FSTS_PPF), "FSTS 0x%x: PPF set with every record cleared",
-			 r32(VTD_FSTS));
+		vtd_w32(vtd_frr() + 16 * i + 12, 1u << 31);
+	GUEST_ASSERT_MSG(!(vtd_r32(VTD_FSTS) & FSTS_PPF), "FSTS 0x%x: PPF set with every record cleared",
+			 vtd_r32(VTD_FSTS));
 	head = post(IOVA_BUF);
 	GUEST_ASSERT_EQ(wait_used(4, head), 0);
 	GUEST_ASSERT_MSG(wait_count(&fault_irqs, 2, ONE_S), "no fault interrupt after the records were cleared");
-	GUEST_ASSERT_EQ(r32(VTD_FSTS) >> 8 & 0xFF, 2);
+	GUEST_ASSERT_EQ(vtd_r32(VTD_FSTS) >> 8 & 0xFF, 2);
 	check_record(2, IOVA_BUF);
 	GUEST_SYNC("vtd: clear ok");
 
 	/* queue */
-	w32(frr() + 16 * 2 + 12, 1u << 31);
-	GUEST_ASSERT_EQ(r32(VTD_FSTS) & FSTS_PPF, 0);
-	w64(VTD_IQT, 0);
-	w64(VTD_IQA, (uint64_t)iq);				/* QS 0: 256 entries */
-	gcmd(GCMD_QIE);
-	GUEST_ASSERT_EQ(r64(VTD_IQH), 0);
-	w32(VTD_IEDATA, VEC_INV);
-	w32(VTD_IEADDR, 0xFEE00000u | (uint32_t)bsp << 12);
-	w32(VTD_IECTL, 0);
+	vtd_w32(vtd_frr() + 16 * 2 + 12, 1u << 31);
+	GUEST_ASSERT_EQ(vtd_r32(VTD_FSTS) & FSTS_PPF, 0);
+	vtd_w64(VTD_IQT, 0);
+	vtd_w64(VTD_IQA, (uint64_t)iq);				/* QS 0: 256 entries */
+	vtd_cmd(GCMD_QIE);
+	GUEST_ASSERT_EQ(vtd_r64(VTD_IQH), 0);
+	vtd_w32(VTD_IEDATA, VEC_INV);
+	vtd_w32(VTD_IEADDR, 0xFEE00000u | (uint32_t)bsp << 12);
+	vtd_w32(VTD_IECTL, 0);
 	iq[0] = 0x2 | 1 << 4;					/* IOTLB, global */
 	iq[1] = 0;
 	iq[2] = 0x5 | 1 << 4 | 1 << 5 | 0xD0DEul << 32;	/* wait: interrupt, status write */
 	iq[3] = (uint64_t)&iq_status;
-	w64(VTD_IQT, 2 << 4);
+	vtd_w64(VTD_IQT, 2 << 4);
 	GUEST_ASSERT_MSG(iq_status == 0xD0DE, "wait descriptor status 0x%x, want 0xd0de", iq_status);
-	GUEST_ASSERT_EQ(r64(VTD_IQH), 2 << 4);
+	GUEST_ASSERT_EQ(vtd_r64(VTD_IQH), 2 << 4);
 	GUEST_ASSERT_MSG(wait_count(&inv_irqs, 1, ONE_S), "no invalidation-completion interrupt (ICS 0x%x)",
-			 r32(VTD_ICS));
-	GUEST_ASSERT_EQ(r32(VTD_ICS) & 1, 1);
-	w32(VTD_ICS, 1);
-	GUEST_ASSERT_EQ(r32(VTD_ICS) & 1, 0);
+			 vtd_r32(VTD_ICS));
+	GUEST_ASSERT_EQ(vtd_r32(VTD_ICS) & 1, 1);
+	vtd_w32(VTD_ICS, 1);
+	GUEST_ASSERT_EQ(vtd_r32(VTD_ICS) & 1, 0);
 	/* A device-TLB invalidation (no ATS offered): the queue stops there, IQE, a fault event. */
 	iq[4] = 0x3;
 	iq[5] = 0;
 	iq[6] = 0x5 | 1 << 5 | 0xBEEFul << 32;
 	iq[7] = (uint64_t)&iq_status;
-	w64(VTD_IQT, 4 << 4);
-	GUEST_ASSERT_MSG(r32(VTD_FSTS) & FSTS_IQE, "FSTS 0x%x: no IQE for a device-TLB descriptor",
-			 r32(VTD_FSTS));
-	GUEST_ASSERT_EQ(r64(VTD_IQH), 2 << 4);
+	vtd_w64(VTD_IQT, 4 << 4);
+	GUEST_ASSERT_MSG(vtd_r32(VTD_FSTS) & FSTS_IQE, "FSTS 0x%x: no IQE for a device-TLB descriptor",
+			 vtd_r32(VTD_FSTS));
+	GUEST_ASSERT_EQ(vtd_r64(VTD_IQH), 2 << 4);
 	GUEST_ASSERT_MSG(wait_count(&fault_irqs, 3, ONE_S), "no fault interrupt for the queue error");
 	GUEST_ASSERT_EQ(iq_status, 0xD0DE);
 	iq[4] = 0x2 | 1 << 4;					/* fixed: an IOTLB flush */
-	w32(VTD_FSTS, FSTS_IQE);
-	GUEST_ASSERT_EQ(r32(VTD_FSTS) & FSTS_IQE, 0);
-	GUEST_ASSERT_EQ(r64(VTD_IQH), 4 << 4);
+	vtd_w32(VTD_FSTS, FSTS_IQE);
+	GUEST_ASSERT_EQ(vtd_r32(VTD_FSTS) & FSTS_IQE, 0);
+	GUEST_ASSERT_EQ(vtd_r64(VTD_IQH), 4 << 4);
 	GUEST_ASSERT_MSG(iq_status == 0xBEEF, "the queue did not go on after IQE was cleared");
 	GUEST_SYNC("vtd: queue ok");
 	ucall_done();
