@@ -392,21 +392,45 @@ vfio_bind() {
 }
 
 # vfio_start CPUS MEMORY "BDF..." [L2 CMDLINE WORDS...]: L2 with those devices assigned, in the
-# background (VMM_PID), under $VFIO_VMM; vfio_boot: the same, run to its end.
+# background (VMM_PID), under $VFIO_VMM; vfio_boot: the same, run to its end. VFIO_IOMMU=1 puts
+# them behind the VMM's emulated VT-d (kvmio --iommu -v, for its shadow line; QEMU intel-iommu
+# with caching mode, which its VFIO needs too) and adds intel_iommu=on to L2's command line.
 vfio_start() {
 	cpus=$1 mem=$2 bdfs=$3
 	shift 3
 	devs=
+	[ "${VFIO_IOMMU:-0}" = 1 ] && set -- intel_iommu=on "$@"
 	if [ "$VFIO_VMM" = qemu ]; then
+		machine=q35
 		for b in $bdfs; do devs="$devs -device vfio-pci,host=$b"; done
+		if [ "${VFIO_IOMMU:-0}" = 1 ]; then
+			machine=q35,kernel-irqchip=split
+			devs="-device intel-iommu,caching-mode=on,intremap=off $devs"
+		fi
 		# shellcheck disable=SC2086
-		vmm_start qemu-system-x86_64 -enable-kvm -machine q35 -cpu host -smp "$cpus" -m "$mem" \
+		vmm_start qemu-system-x86_64 -enable-kvm -machine $machine -cpu host -smp "$cpus" -m "$mem" \
 			-nographic -nodefaults -no-reboot -serial stdio $devs \
 			-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$(l2_cmdline "$@")"
 	else
 		for b in $bdfs; do devs="$devs --device vfio=$b"; done
+		[ "${VFIO_IOMMU:-0}" = 1 ] && devs="$devs --iommu -v"
 		# shellcheck disable=SC2086
 		kvmio_start --cpus "$cpus" --memory "$mem" $devs -- "$@"
+	fi
+}
+
+# expect_shadow NAME: kvmio's exit line for the container of an assigned device behind its
+# VT-d (vfio-BDF): it mirrored the guest's own mappings (more maps than identity's RAM regions
+# would make, and unmaps), and nothing failed.
+expect_shadow() {
+	line=$(grep -a "$1: shadowed the guest's DMA mappings" "$RIG_WORK/vmm.err" | tail -n 1)
+	maps=$(echo "$line" | sed -n 's/.*: \([0-9]*\) maps.*/\1/p')
+	unmaps=$(echo "$line" | sed -n 's/.* \([0-9]*\) unmaps.*/\1/p')
+	failed=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	if [ "${maps:-0}" -gt 2 ] && [ "${unmaps:-0}" -gt 0 ] && [ "$failed" = 0 ]; then
+		ok "kvmio shadowed L2's mappings of $1 into its container: $maps maps, $unmaps unmaps, none failed"
+	else
+		fail "kvmio's shadow of $1: '${line:-no exit line}'"
 	fi
 }
 vfio_boot() {

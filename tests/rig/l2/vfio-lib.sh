@@ -133,7 +133,8 @@ l2_report() {
 	done
 	awk -v topic="$1" 'NR == 1 { n = NF; next }
 		$NF ~ topic { s = 0; for (i = 2; i <= n + 1; i++) s += $i; print "RIG-L2 irq name=" $NF " chip=" $(n + 2) " count=" s }' /proc/interrupts
-	dmesg -r | awk -v topic="$1" '/^<[0-4]>/ || tolower($0) ~ "acpi|apic|serial|ttys|8250|uart|pci|msi|" topic' |
+	vr "iommu groups=$(ls /sys/kernel/iommu_groups 2>/dev/null | wc -l) dmar_on=$(dmesg | grep -c 'Intel(R) Virtualization Technology for Directed I/O') dma_faults=$(dmesg | grep -c 'DMAR: \[DMA')"
+	dmesg -r | awk -v topic="$1" '/^<[0-4]>/ || tolower($0) ~ "acpi|apic|serial|ttys|8250|uart|pci|msi|dmar|iommu|" topic' |
 		sed 's/^/RIG-L2 dmesg /'
 	vr report-done
 }

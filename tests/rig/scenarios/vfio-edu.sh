@@ -1,4 +1,4 @@
-# rig-timeout: 150
+# rig-timeout: 220
 # QEMU's edu device (1234:11e8) assigned to a tiny freestanding guest (tests/guests/vfio_edu.c,
 # built by make guests, at /rig/guests/vfio_edu.bzImage) under kvmio --device vfio=BDF; the guest
 # checks (one "UCALL SYNC edu: NAME ok" line each): find (BAR0 1 MiB in the MMIO32 window, INTA,
@@ -8,7 +8,7 @@
 # interrupts in a row, acked in the handler: the second needs the VMM's unmask on EOI), intx-dis
 # (COMMAND.Interrupt Disable holds one back, clearing it delivers it). Twice: the second run
 # finds the device as the first left it. kvmio exits 0 each time; no IOMMU faults in L1; edu is
-# back on its driver (none) afterwards.
+# back on its driver (none) afterwards. A third run puts edu behind kvmio's VT-d (see run 3).
 img=/rig/guests/vfio_edu.bzImage
 bdf=$(pci_find 1234:11e8) || { fail "no edu device (1234:11e8) in L1"; return; }
 if [ ! -f "$img" ]; then
@@ -19,22 +19,54 @@ fi
 info "edu at $bdf, IOMMU group $(pci_group "$bdf")"
 vfio_bind "$bdf"
 l1_dmesg_mark
-for run in 1 2; do
-	vmm_run "$KVMIO" run --kernel "$img" --memory 256M --serial stdio --device "vfio=$bdf"
+# edu_run NAME KVMIO-FLAGS CHECKS: one run of the guest, its checks (one "edu: CHECK ok" line each).
+edu_run() {
+	# shellcheck disable=SC2086
+	vmm_run "$KVMIO" run --kernel "$img" --memory 256M --serial stdio --device "vfio=$bdf" $2
 	expect_rc 0
 	expect_no_stderr 'error|warning'
 	sed -n 's/^.*UCALL SYNC edu: note: /info: guest note: /p' "$RIG_WORK/serial.log"
 	if grep -q 'UCALL ABORT' "$RIG_WORK/serial.log"; then
-		fail "run $run: guest: $(sed -n 's/^.*UCALL ABORT //p' "$RIG_WORK/serial.log" | head -n 1)"
+		fail "$1: guest: $(sed -n 's/^.*UCALL ABORT //p' "$RIG_WORK/serial.log" | head -n 1)"
 	fi
-	for c in find ident fact dma msi intx intx-dis; do
+	for c in $3; do
 		line=$(sed -n "s/^.*UCALL SYNC edu: $c ok: //p" "$RIG_WORK/serial.log" | head -n 1)
-		if [ -n "$line" ]; then ok "run $run: $c: $line"; else fail "run $run: $c: no 'edu: $c ok' line"; fi
+		if [ -n "$line" ]; then ok "$1: $c: $line"; else fail "$1: $c: no 'edu: $c ok' line"; fi
 	done
 	if grep -q 'UCALL SYNC edu: all checks passed' "$RIG_WORK/serial.log" && grep -q 'UCALL DONE' "$RIG_WORK/serial.log"; then
-		ok "run $run: the guest passed every check and powered off"
+		ok "$1: the guest passed every check and powered off"
 	else
-		fail "run $run: the guest did not finish (UCALL DONE missing)"
+		fail "$1: the guest did not finish (UCALL DONE missing)"
 	fi
-done
+}
+checks="find ident fact dma msi intx intx-dis"
+edu_run "run 1" "" "$checks"
+edu_run "run 2" "" "$checks"
 expect_l1_dmesg_clean
+
+# Run 3, behind kvmio's VT-d (--iommu): the same checks with translation off (the container maps
+# all of RAM, as without it), then vtd: the guest's own tables for edu, mirrored by kvmio into the
+# container. L1's IOMMU refuses the two writes the guest expects refused: exactly those faults
+# are in L1's log, from edu, at the guest's two addresses; nothing else.
+l1_dmesg_mark
+edu_run "run 3 (--iommu)" "--iommu -v" "$checks vtd"
+expect_shadow "vfio-$bdf"
+dmesg -r | sed -n "/$RIG_DMESG_MARK/,\$p" | sed 1d >"$RIG_WORK/l1-dmesg"
+want=$(sed -n 's/^.*UCALL SYNC edu: vtd ok: .*refused at GPA 0x\([0-9a-f]*\) and at the unmapped IOVA 0x\([0-9a-f]*\).*/\1 \2/p' \
+	"$RIG_WORK/serial.log" | head -n 1)
+faults=$(grep -o 'fault addr 0x[0-9a-f]*' "$RIG_WORK/l1-dmesg" | sed 's/.*0x//' | sort -u | tr '\n' ' ')
+dev=$(echo "$bdf" | sed 's/^0000://')
+if [ -n "$want" ] && [ "$(echo "$want" | tr ' ' '\n' | sort -u | tr '\n' ' ')" = "$faults" ] &&
+	! grep 'DMAR: \[DMA' "$RIG_WORK/l1-dmesg" | grep -q -v "device \[$dev\]"; then
+	ok "L1's IOMMU refused edu's DMA at exactly the guest's unmapped addresses: $faults"
+else
+	fail "L1's DMAR faults: addresses '${faults}', want '${want:-the guest's vtd line}':"
+	grep -E 'DMAR|fault addr' "$RIG_WORK/l1-dmesg" | head -n 8 | sed 's/^/  /'
+fi
+grep -E 'DMAR: \[DMA|DMAR: DRHD|fault addr|PTE (Read|Write) access' -v "$RIG_WORK/l1-dmesg" |
+	grep -E '^<[0-3]>.*(vfio|iommu|dmar|pci|kvm)' | sed 's/^/  /' >"$RIG_WORK/l1-dmesg.bad"
+if [ -s "$RIG_WORK/l1-dmesg.bad" ]; then
+	fail "L1 kernel log has VFIO/PCI errors besides those faults:"; cat "$RIG_WORK/l1-dmesg.bad"
+else
+	ok "L1 kernel log: no VFIO/PCI errors besides those faults"
+fi
