@@ -4,7 +4,8 @@
 #   l1-direct: by L1 itself, under L1's nvme driver (L1's clock);
 #   kvmio:     bound to vfio-pci, assigned to an L2 under kvmio (--device vfio=BDF; guest clock);
 #   qemu:      the same L2 under QEMU q35 with -device vfio-pci,host=BDF (guest clock).
-# (RIG_PARAM_VMMS: which of the three; default all.)
+#   kvmio-iommu, qemu-iommu: the same behind the VMM's emulated VT-d (below).
+# (RIG_PARAM_VMMS: which of them; default the first three.)
 # Both L2s: same kernel, initramfs, vCPUs and memory (BENCH_CPUS, BENCH_MEM). The namespace is
 # filled with random data first (under L1's driver), so every read returns real data from the
 # image. The device goes back to the driver the round found it on (lib.sh finish/pci_restore).
@@ -109,6 +110,24 @@ if want qemu; then
 	qemu_cmd q35 -device "vfio-pci,host=$bdf" -- $words
 	# shellcheck disable=SC2086
 	bench_vfio qemu $CMD $APPEND_OPT "$APPEND"
+fi
+# The vIOMMU variants (BENCH_VFIO_VMMS=... kvmio-iommu qemu-iommu): the NVMe behind the VMM's
+# emulated VT-d, intel_iommu=on in L2 (caching mode, which both VMMs' VFIO needs, makes 6.1
+# invalidate strictly): every map and unmap of L2's nvme driver is an exit and a shadow update
+# in the host container. QEMU: intel-iommu with caching mode and no interrupt remapping, as kvmio's.
+if want kvmio-iommu; then
+	# shellcheck disable=SC2086
+	kvmio_cmd -v --iommu --device "vfio=$bdf" -- $words intel_iommu=on
+	# shellcheck disable=SC2086
+	bench_vfio kvmio-iommu $CMD $APPEND_OPT "$APPEND"
+	grep -a "shadowed the guest's DMA mappings" "$w/kvmio-iommu.err" | sed 's/^/info: /'
+fi
+if want qemu-iommu; then
+	# shellcheck disable=SC2086
+	qemu_cmd q35,kernel-irqchip=split -device intel-iommu,caching-mode=on,intremap=off \
+		-device "vfio-pci,host=$bdf" -- $words intel_iommu=on
+	# shellcheck disable=SC2086
+	bench_vfio qemu-iommu $CMD $APPEND_OPT "$APPEND"
 fi
 
 expect_l1_dmesg_clean

@@ -187,7 +187,7 @@ fuzz-vfio-regress: $(FUZZ_OUT)/fuzz_vfio
 #   make fuzz-vtd [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/vtd, seeds in tests/fuzz/corpus/vtd
 #   make fuzz-vtd-regress          replay the seeds and tests/fuzz/crashes/vtd once
 # tests/fuzz/mkseeds-vtd.py writes the seeds.
-FUZZ_VTD_SRCS := src/iommu/vtd.c src/iommu/vtd_walk.c src/iommu/vtd_qi.c src/mem.c src/util.c
+FUZZ_VTD_SRCS := src/iommu/vtd.c src/iommu/vtd_walk.c src/iommu/vtd_qi.c src/iommu/dma.c src/mem.c src/util.c
 FUZZ_VTD_OBJS := $(FUZZ_VTD_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_vtd.o
 
 $(FUZZ_OUT)/fuzz_vtd: $(FUZZ_VTD_OBJS)

@@ -12,14 +12,17 @@
  * Each operation is 12 bytes: kind, then its arguments. Kinds: a register
  * write (offset, size 4 or 8, value: any offset and size, aligned or not),
  * a register read, a translation (requester id, IOVA, direction), a fault
- * report (requester id, IOVA, reason). A short program at the start of RAM
+ * report (requester id, IOVA, reason), a replay (requester id, range): the
+ * range walk that shadows an assigned device's mappings. A short program at the start of RAM
  * helps the fuzzer reach translation: with F_SETUP the root table pointer
  * and TE are set before the operations run.
  *
  * After every operation the unit's invariants are checked: FSTS.PPF is the
  * OR of the records' F bits, FRI and the next record are in range, IQH is
  * inside the queue, and a translation that succeeds with translation on
- * lands where an independent re-walk of the same tables says. Nothing may
+ * lands where an independent re-walk of the same tables says; a replay
+ * reports whole leaves in IOVA order, apart, overlapping the range, each
+ * one a translation vtd_lookup agrees with, within its budget. Nothing may
  * be allocated. A violation aborts, and libFuzzer saves the input.
  *
  * Built and run by tests/fuzz/fuzz.mk (`make fuzz-vtd`).
@@ -44,7 +47,8 @@
 #define OP_LEN		12
 #define MAX_OPS		64
 
-enum { OP_WRITE, OP_READ, OP_LOOKUP, OP_FAULT, OP_KINDS };
+enum { OP_WRITE, OP_READ, OP_LOOKUP, OP_FAULT, OP_REPLAY, OP_KINDS };
+#define REPLAY_BUDGET	4096
 enum { F_SETUP = 1 << 0 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -135,6 +139,44 @@ static void recheck(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir
 	}
 }
 
+/* What one replay reported so far, and where it must stay. */
+struct replay_check {
+	struct vtd *v;
+	uint16_t sid;
+	uint64_t lo, hi, next;	/* next: the lowest IOVA the next leaf may start at */
+	bool any;
+};
+
+static int replay_leaf(void *opaque, uint64_t iova, uint64_t gpa, uint64_t len, unsigned int perm)
+{
+	struct replay_check *rc = opaque;
+	struct vtd_xlate x;
+	int fr;
+
+	if (!len || (len & (len - 1)) || (iova & (len - 1)) || (gpa & (len - 1)))
+		FAIL("replay leaf 0x%llx -> 0x%llx +0x%llx: not one aligned page",
+		     (unsigned long long)iova, (unsigned long long)gpa, (unsigned long long)len);
+	if ((rc->any && iova < rc->next) || iova > rc->hi || iova + len - 1 < rc->lo)
+		FAIL("replay leaf 0x%llx +0x%llx out of order or outside 0x%llx-0x%llx",
+		     (unsigned long long)iova, (unsigned long long)len, (unsigned long long)rc->lo,
+		     (unsigned long long)rc->hi);
+	if (!perm || (perm & ~(VTD_PERM_R | VTD_PERM_W)))
+		FAIL("replay leaf 0x%llx with permission %u", (unsigned long long)iova, perm);
+	rc->any = true;
+	rc->next = iova + len;
+	/* Identity over RAM (translation off, pass-through) is a whole region, not a page walk. */
+	if (!vtd_enabled(rc->v) || len > (1ULL << 30))
+		return 0;
+	fr = vtd_lookup(rc->v, rc->sid, iova, perm, &x);
+	if (fr == 0 && x.page_size == 0)
+		return 0;	/* pass-through */
+	if (fr || x.gpa != gpa || x.page_size != len || (x.perm & perm) != perm)
+		FAIL("replay leaf 0x%llx -> 0x%llx +0x%llx perm %u; lookup says %d, 0x%llx +0x%llx perm %u",
+		     (unsigned long long)iova, (unsigned long long)gpa, (unsigned long long)len, perm, fr,
+		     (unsigned long long)x.gpa, (unsigned long long)x.page_size, x.perm);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static uint8_t *ram;
@@ -206,6 +248,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		case OP_FAULT:
 			vtd_fault(&v, off, arg, 1 + size % 3, size);
 			break;
+		case OP_REPLAY: {
+			/* From a small or any IOVA, over 2^size % 49 bytes: a page up to everything. */
+			uint64_t lo = size & 0x80 ? arg : arg & 0xFFFFFFFFULL;
+			unsigned int bits = 12 + size % 53;
+			uint64_t hi = bits >= 64 || lo + (1ULL << bits) - 1 < lo ? ~0ULL : lo + (1ULL << bits) - 1;
+			struct replay_check rc = { .v = &v, .sid = off, .lo = lo, .hi = hi };
+			unsigned int budget = REPLAY_BUDGET;
+
+			fr = vtd_replay(&v, off, lo, hi, &budget, replay_leaf, &rc);
+			if (fr != 0 && fr != -E2BIG)
+				FAIL("replay returned %d", fr);
+			if (budget > REPLAY_BUDGET)
+				FAIL("replay budget grew to %u", budget);
+			break;
+		}
 		}
 		fuzz_in_io = false;
 		check_state(&v);

@@ -4,12 +4,14 @@
 tests/fuzz/fuzz_vtd.c): flags, operation count, 12-byte operations, then
 guest RAM. Each seed is a guest doing what Linux's intel-iommu does: tables
 for one device and lookups through them, queued invalidation with a wait,
-faults until the records overflow. Run from the repository root."""
+faults until the records overflow; replays (the range walk behind shadow
+mappings) over those tables and over tables that loop. Run from the repository
+root."""
 import os
 import struct
 
 F_SETUP = 1
-WRITE, READ, LOOKUP, FAULT = range(4)
+WRITE, READ, LOOKUP, FAULT, REPLAY = range(5)
 RAM_SIZE = 0x10000
 R, W = 1, 2
 SID = 0x18                      # 00:03.0
@@ -75,3 +77,16 @@ seed('registers', 0, [
     op(WRITE, 0x108, 7, 1 << 63 | 3 << 60 | 7 << 32), op(READ, 0x108, 7), op(READ, 0x0A, 1),
     op(WRITE, 0x2C, 3, 0xE0000000), op(READ, 0xFFE, 7),
 ], ram_tables())
+
+# Replays: everything (size 52: 2^64 bytes), one page, a 2 MiB page's range, pass-through, no context.
+seed('replay', F_SETUP, [
+    op(REPLAY, SID, 52 | 0x80, 0), op(REPLAY, SID, 0, 0x2000), op(REPLAY, SID, 9, 0x200000),
+    op(REPLAY, 0x20, 20, 0), op(REPLAY, 0x28, 30, 0),
+], ram_tables())
+
+# Tables that fan out to themselves: every entry of the level-3 and level-2 tables points back at
+# its own table, so the walk would visit 512^2 tables without its budget.
+lram = ram_tables()
+for i in range(512):
+    lram[0x3000 + 8 * i:0x3000 + 8 * i + 8] = struct.pack('<Q', 0x3000 | 3)
+seed('replay-loop', F_SETUP, [op(REPLAY, SID, 52 | 0x80, 0), op(LOOKUP, SID, R, 0x1000)], lram)
