@@ -550,6 +550,26 @@ static void blk_on_completion(struct virtio_dev *vdev, int fd, short revents)
 		blk_interrupt(b);
 }
 
+/*
+ * A request the IOMMU refused part of (queue.h: keep_faulted): nothing of it
+ * is done. IOERR goes in the status byte when the chain's last buffer, the
+ * status, was translated (writable, as the spec puts it last); else the
+ * chain is given back without a status, as a bad one is.
+ */
+static void blk_fail_faulted(struct blk *b)
+{
+	const struct virtq_chain *c = &b->chain;
+	const struct iovec *last = c->n_in ? &c->iov[c->n_out + c->n_in - 1] : NULL;
+
+	if (last && !c->last_faulted && last->iov_len) {
+		((uint8_t *)last->iov_base)[last->iov_len - 1] = VIRTIO_BLK_S_IOERR;
+		virtq_push(b->vq, c->head, 1);
+	} else {
+		virtq_push(b->vq, c->head, 0);
+	}
+	b->pushed++;
+}
+
 /* Worker thread: the driver kicked the request queue. */
 static void blk_notify(struct virtio_dev *vdev, unsigned int q)
 {
@@ -576,6 +596,10 @@ static void blk_notify(struct virtio_dev *vdev, unsigned int q)
 				/* A bad chain: give its buffers back, no status (queue.h). */
 				virtq_push(vq, b->chain.head, 0);
 				b->pushed++;
+				continue;
+			}
+			if (b->chain.faulted) {
+				blk_fail_faulted(b);
 				continue;
 			}
 			b->slots[b->chain.head].head = b->chain.head;
@@ -626,6 +650,7 @@ static int blk_start(struct virtio_dev *vdev)
 	if (vdev->vq[0].size > BLK_QUEUE_MAX)
 		return -EINVAL;	/* the transport enforces queue_max; slots[] relies on it */
 	b->vq = &vdev->vq[0];
+	b->vq->keep_faulted = true;	/* a refused buffer fails its request with IOERR */
 	b->started = true;
 	return 0;
 }

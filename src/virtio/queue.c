@@ -239,6 +239,7 @@ static int chain_bad(struct virtq *vq, struct virtq_chain *c, const char *why)
 	vq->error = why;
 	c->n_out = c->n_in = 0;
 	c->out_len = c->in_len = 0;
+	c->faulted = c->last_faulted = false;
 	return -EINVAL;
 }
 
@@ -280,6 +281,7 @@ static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 
 	c->n_out = c->n_in = 0;
 	c->out_len = c->in_len = 0;
+	c->faulted = c->last_faulted = false;
 	for (;;) {
 		read_desc(&d, table + 16 * (size_t)idx);
 		hops++;
@@ -331,8 +333,15 @@ static int walk_chain(struct virtq *vq, struct virtq_chain *c)
 			}
 			if (n == -E2BIG)
 				return chain_bad(vq, c, "descriptor chain longer than VIRTQ_MAX_IOV");
-			if (n < 0)
+			/* Refused by the IOMMU (reported already): the device fails this request. */
+			if ((n == -EFAULT || n == -EACCES) && !mem && vq->keep_faulted) {
+				c->faulted = c->last_faulted = true;
+				n = 0;
+			} else if (n < 0) {
 				return chain_bad(vq, c, "descriptor buffer outside RAM or not mapped");
+			} else {
+				c->last_faulted = false;
+			}
 			/* <= VIRTQ_MAX_IOV * (2^32 - 1) bytes: the sums cannot overflow. */
 			if (writable) {
 				c->n_in += (unsigned int)n;

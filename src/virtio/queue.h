@@ -61,6 +61,14 @@ struct virtq {
 	unsigned int inflight;		/* popped, not yet pushed */
 	uint8_t *inflight_map;		/* one bit per head: popped and not pushed */
 	bool broken;			/* the guest broke the rules: see virtq_error */
+	/*
+	 * Set by a device that can fail one request on its own (virtio-blk,
+	 * with IOERR), after virtq_init_as (which clears it): a buffer a
+	 * mapped DMA space refuses then marks the chain faulted (virtq_chain)
+	 * rather than bad. Without it, or on an identity space (a buffer
+	 * outside RAM), the chain is bad as before.
+	 */
+	bool keep_faulted;
 	const char *error;		/* why, for one log line */
 };
 
@@ -81,6 +89,12 @@ struct virtq_chain {
 	uint16_t head;
 	unsigned int n_out, n_in;
 	uint64_t out_len, in_len;
+	/*
+	 * With vq->keep_faulted: some buffer was refused by the IOMMU (no
+	 * iovec for it, its bytes still in out_len/in_len); last_faulted: the
+	 * chain's last non-empty one was.
+	 */
+	bool faulted, last_faulted;
 	struct iovec iov[VIRTQ_MAX_IOV];
 };
 

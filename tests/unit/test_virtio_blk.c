@@ -4,8 +4,9 @@
  * /tmp: data round trips checked against the file itself, flush, discard and
  * write-zeroes, GET_ID, read-only disks, the hostile inputs of
  * hostile-guest.md cases 8 and 16, odd image sizes, locking, reset with I/O in
- * flight. Device tests run twice: through io_uring and through the
- * synchronous fallback (KVMIO_BLK_NO_URING=1).
+ * flight, and requests behind an IOMMU that refuses some of their buffers.
+ * Device tests run twice: through io_uring and through the synchronous
+ * fallback (KVMIO_BLK_NO_URING=1).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1100,6 +1101,192 @@ static void test_stop_inflight(void **state)
 	assert_false(fake_ring_used(&E.g, 0, &head, &len));
 }
 
+/* ---- behind an IOMMU: the fake one refuses chosen pages ---- */
+
+static struct {
+	struct dma_as as;
+	struct {
+		uint64_t page;
+		unsigned int perm;	/* 0: not present */
+	} deny[8];
+	unsigned int ndeny;
+	unsigned int faults;		/* refusals reported through ops->fault */
+} M;
+
+static int mmu_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
+{
+	unsigned int perm = DMA_READ | DMA_WRITE;
+
+	for (unsigned int i = 0; i < M.ndeny; i++) {
+		if (M.deny[i].page != (iova & ~4095ULL))
+			continue;
+		if (!M.deny[i].perm) {
+			m->why = "fake: not present";
+			return -EFAULT;
+		}
+		perm = M.deny[i].perm;
+	}
+	/* IOVA = GPA, so the fake driver's rings and buffers work unchanged. */
+	m->gpa = iova;
+	m->len = 4096 - (iova & 4095);
+	m->perm = perm;
+	return 0;
+}
+
+static void mmu_fault(struct dma_as *as, uint64_t iova, unsigned int dir, int err,
+		      const struct dma_map *m)
+{
+	M.faults++;
+}
+
+static const struct dma_as_ops mmu_ops = { .lookup = mmu_lookup, .fault = mmu_fault };
+
+/* Refuse the page of @gpa (fake_guest_alloc gives each buffer its own): @perm 0 not present. */
+static void mmu_deny(uint64_t gpa, unsigned int perm)
+{
+	assert_true(M.ndeny < ARRAY_SIZE(M.deny));
+	M.deny[M.ndeny].page = gpa & ~4095ULL;
+	M.deny[M.ndeny++].perm = perm;
+}
+
+/*
+ * start_disk with the queue over the fake IOMMU: fake_virtio_start, but
+ * virtq_init_as over M.as (the transport's queue_enable does the same over
+ * the function's DMA space), then ops->start as at DRIVER_OK.
+ */
+static void start_disk_mapped(uint64_t features)
+{
+	struct virtio_dev *v;
+
+	memset(&M, 0, sizeof(M));
+	dma_as_init(&M.as, &E.g.mem, "test-blk");
+	M.as.ops = &mmu_ops;
+	assert_int_equal(open_disk(NULL, false), 0);
+	v = E.vdev;
+	v->features = (features & v->host_features) | (1ULL << VIRTIO_F_VERSION_1);
+	for (unsigned int q = 0; q < v->ops->nqueues; q++) {
+		E.g.q[q].desc = fake_guest_alloc(&E.g, 16 * FAKE_QSIZE);
+		E.g.q[q].avail = fake_guest_alloc(&E.g, 6 + 2 * FAKE_QSIZE);
+		E.g.q[q].used = fake_guest_alloc(&E.g, 6 + 8 * FAKE_QSIZE);
+		E.g.q[q].avail_idx = E.g.q[q].used_seen = E.g.q[q].next_desc = 0;
+		assert_int_equal(virtq_init_as(&v->vq[q], &M.as, FAKE_QSIZE, E.g.q[q].desc,
+					       E.g.q[q].avail, E.g.q[q].used,
+					       v->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
+					       v->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)), 0);
+		v->vq_enabled[q] = true;
+	}
+	assert_int_equal(v->ops->start(v), 0);
+}
+
+static void assert_bytes(uint64_t gpa, uint32_t len, uint8_t byte)
+{
+	const uint8_t *p = gp(gpa);
+
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i] != byte)
+			fail_msg("guest byte 0x%llx: 0x%02x, want 0x%02x",
+				 (unsigned long long)(gpa + i), p[i], byte);
+}
+
+/*
+ * A buffer the IOMMU refuses fails its request alone: IOERR in the status
+ * byte (used len 1) when the status was translated, else len 0; no disk I/O,
+ * no guest byte written but the status; the queue goes on.
+ */
+static void test_iommu_refused(void **state)
+{
+	uint8_t *before;
+	size_t size;
+	uint64_t a, b, st, hdr;
+	uint32_t used;
+
+	start_disk_mapped(ALL_FEATURES);
+	before = file_copy(&size);
+	fake_virtio_reset_counts();
+
+	/*
+	 * IN into two buffers, the second read-only (-EACCES for the device's
+	 * write): neither is written, not even the translated first one.
+	 */
+	a = new_buf(512, 0x5A);
+	b = new_buf(512, 0x5A);
+	mmu_deny(b, DMA_READ);
+	st = new_status();
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						       { a, 512, true }, { b, 512, true },
+						       { st, 1, true } }, 4, st, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_bytes(a, 512, 0x5A);
+	assert_bytes(b, 512, 0x5A);
+	assert_int_equal(M.faults, 1);
+	assert_true(fake_virtio_irqs(0) >= 1);	/* the driver hears of it */
+
+	/* OUT from two buffers, the second not mapped: nothing reaches the disk. */
+	a = new_buf(512, 0xC3);
+	b = new_buf(512, 0xC3);
+	mmu_deny(b, 0);
+	st = new_status();
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_OUT, 2), 16, false },
+						       { a, 512, false }, { b, 512, false },
+						       { st, 1, true } }, 4, st, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_file_same(before, size);
+
+	/* OUT from a write-only buffer (-EACCES for the device's read). */
+	a = new_buf(1024, 0xC3);
+	mmu_deny(a, DMA_WRITE);
+	assert_int_equal(run_req(VIRTIO_BLK_T_OUT, 4, a, 1024, false, &used), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+
+	/* The header refused: IOERR goes in the last byte of the last writable buffer. */
+	hdr = new_hdr(VIRTIO_BLK_T_IN, 0);
+	mmu_deny(hdr, 0);
+	a = new_buf(513, 0x5A);
+	assert_int_equal(run_segs((struct fake_seg[]){ { hdr, 16, false }, { a, 513, true } }, 2,
+				  a + 512, &used), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_bytes(a, 512, 0x5A);
+
+	/*
+	 * The status byte refused (read-only): given back with len 0 and
+	 * nothing written, not the data buffer's last byte in its place.
+	 */
+	a = new_buf(512, 0x5A);
+	st = new_status();
+	mmu_deny(st, DMA_READ);
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						       { a, 512, true }, { st, 1, true } }, 3, st,
+				  &used), ST_UNSET);
+	assert_int_equal(used, 0);
+	assert_bytes(a, 512, 0x5A);
+	/* The same for a write: and the disk is not written either. */
+	a = new_buf(512, 0xC3);
+	st = new_status();
+	mmu_deny(st, 0);
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_OUT, 6), 16, false },
+						       { a, 512, false }, { st, 1, true } }, 3, st,
+				  &used), ST_UNSET);
+	assert_int_equal(used, 0);
+	assert_file_same(before, size);
+	assert_int_equal(M.faults, 6);
+	assert_false(fake_virtio_needs_reset());
+
+	/* The queue goes on: a write, then the read of it. */
+	a = new_buf(1024, 0x77);
+	assert_int_equal(run_req(VIRTIO_BLK_T_OUT, 4, a, 1024, false, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+	assert_file_bytes(4 * 512, 1024, 0x77);
+	assert_file_bytes(0, 4 * 512, 0x11);
+	b = new_buf(1024, 0);
+	assert_int_equal(run_req(VIRTIO_BLK_T_IN, 4, b, 1024, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1025);
+	assert_bytes(b, 1024, 0x77);
+	assert_int_equal(M.faults, 6);
+	free(before);
+}
+
 #define BOTH(f)									\
 	cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&uring),	\
 	cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&sync_mode)
@@ -1127,6 +1314,7 @@ int main(void)
 		BOTH(test_bad_chains),
 		BOTH(test_batch),
 		BOTH(test_stop_inflight),
+		BOTH(test_iommu_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

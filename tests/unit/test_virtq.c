@@ -2,7 +2,9 @@
 /*
  * Split virtqueue, device side (src/virtio/queue.c): normal and indirect
  * chains, notification suppression both ways, 16-bit index wraparound, and
- * the hostile-guest cases of hostile-guest.md 1-11 that the queue owns.
+ * the hostile-guest cases of hostile-guest.md 1-11 that the queue owns; and
+ * over a mapped DMA space (a fake IOMMU), buffers it refuses: a bad chain,
+ * or with keep_faulted a faulted one the device fails on its own.
  *
  * Guest RAM is three regions, each mmap'd between PROT_NONE guard pages so
  * that any access outside RAM faults the test instead of passing silently:
@@ -45,6 +47,17 @@ struct drv {
 	uint16_t avail_idx, used_seen;
 	struct virtq vq;
 	struct virtq_chain c;
+	/* start_mapped: a fake IOMMU, IOVA = GPA in 4 KiB pages but for those in deny[]. */
+	struct dma_as as;
+	struct {
+		uint64_t page;
+		unsigned int perm;	/* 0: not present */
+	} deny[4];
+	unsigned int ndeny;
+	unsigned int nfaults;		/* refusals reported through ops->fault; the last: */
+	uint64_t fault_iova;
+	unsigned int fault_dir;
+	int fault_err;
 };
 
 static uint8_t *map_guarded(size_t len)
@@ -104,8 +117,8 @@ static struct vring_used *used(struct drv *d) { return gp(d, d->used); }
 static uint16_t *used_event(struct drv *d) { return &avail(d)->ring[d->size]; }
 static uint16_t *avail_event(struct drv *d) { return (uint16_t *)&used(d)->ring[d->size]; }
 
-/* Lay out the rings at DESC_GPA and enable the queue. */
-static void start(struct drv *d, uint16_t size, bool event_idx, bool indirect)
+/* Lay out the rings at DESC_GPA, cleared. */
+static void layout(struct drv *d, uint16_t size)
 {
 	d->size = size;
 	d->desc = DESC_GPA;
@@ -113,8 +126,69 @@ static void start(struct drv *d, uint16_t size, bool event_idx, bool indirect)
 	d->used = ALIGN_UP(d->avail + 6 + 2ULL * size, 4ULL);
 	d->avail_idx = d->used_seen = 0;
 	memset(gp(d, 0), 0, BUF(0));
+}
+
+/* Lay out the rings and enable the queue over the identity space. */
+static void start(struct drv *d, uint16_t size, bool event_idx, bool indirect)
+{
+	layout(d, size);
 	assert_int_equal(virtq_init(&d->vq, &d->mem, size, d->desc, d->avail, d->used,
 				    event_idx, indirect), 0);
+}
+
+static int fake_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
+{
+	struct drv *d = as->opaque;
+	unsigned int perm = DMA_READ | DMA_WRITE;
+
+	for (unsigned int i = 0; i < d->ndeny; i++) {
+		if (d->deny[i].page != (iova & ~4095ULL))
+			continue;
+		if (!d->deny[i].perm) {
+			m->why = "fake: not present";
+			return -EFAULT;
+		}
+		perm = d->deny[i].perm;
+	}
+	/* Identity-shaped, so the driver helpers (desc, publish) work unchanged. */
+	m->gpa = iova;
+	m->len = 4096 - (iova & 4095);
+	m->perm = perm;
+	return 0;
+}
+
+static void fake_fault(struct dma_as *as, uint64_t iova, unsigned int dir, int err,
+		       const struct dma_map *m)
+{
+	struct drv *d = as->opaque;
+
+	d->nfaults++;
+	d->fault_iova = iova;
+	d->fault_dir = dir;
+	d->fault_err = err;
+}
+
+static const struct dma_as_ops fake_ops = { .lookup = fake_lookup, .fault = fake_fault };
+
+/* The fake IOMMU refuses page @gpa (not present, @perm 0) or allows it only @perm. */
+static void deny(struct drv *d, uint64_t gpa, unsigned int perm)
+{
+	assert_true(d->ndeny < ARRAY_SIZE(d->deny));
+	d->deny[d->ndeny].page = gpa & ~4095ULL;
+	d->deny[d->ndeny++].perm = perm;
+}
+
+/* The queue over the fake IOMMU (no EVENT_IDX), with keep_faulted as a blk device sets it. */
+static void start_mapped(struct drv *d, uint16_t size, bool indirect)
+{
+	layout(d, size);
+	dma_as_init(&d->as, &d->mem, "test-virtq");
+	d->as.ops = &fake_ops;
+	d->as.opaque = d;
+	assert_int_equal(virtq_init_as(&d->vq, &d->as, size, d->desc, d->avail, d->used, false,
+				       indirect), 0);
+	/* After init: virtq_init_as clears the whole queue. */
+	d->vq.keep_faulted = true;
 }
 
 /* Descriptor @i of the table at @table (the ring's own table or an indirect one). */
@@ -1062,6 +1136,262 @@ static void test_broken_is_quiet(void **state)
 	expect_usable(d, 0);
 }
 
+/* ---- buffers a mapped DMA space refuses (keep_faulted) ---- */
+
+/*
+ * A refused middle buffer: the chain is faulted, not bad; that buffer has no
+ * iovec (not even the page of it that was mapped), the others do.
+ */
+static void test_faulted_middle(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+
+	start_mapped(d, 8, false);
+	deny(d, BUF(3), 0);
+	/* Header; 512 data bytes over BUF(2)'s last 256 (mapped) and BUF(3)'s first; status. */
+	desc(d, 0, BUF(1), 16, F_NEXT, 1);
+	desc(d, 1, BUF(3) - 256, 512, F_NEXT, 2);
+	desc(d, 2, BUF(4), 1, F_WRITE, 0);
+	publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_int_equal(c->head, 0);
+	assert_true(c->faulted);
+	assert_false(c->last_faulted);
+	assert_int_equal(c->n_out, 1);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[0].iov_base, gp(d, BUF(1)));
+	assert_int_equal(c->iov[0].iov_len, 16);
+	/* The status, not the mapped half of the refused buffer. */
+	assert_ptr_equal(c->iov[1].iov_base, gp(d, BUF(4)));
+	assert_int_equal(c->iov[1].iov_len, 1);
+	/* The totals are what the descriptors offered, the refused one included. */
+	assert_int_equal(c->out_len, 16 + 512);
+	assert_int_equal(c->in_len, 1);
+	/* Reported once, at the first refused byte; the queue goes on. */
+	assert_int_equal(d->nfaults, 1);
+	assert_int_equal(d->fault_iova, BUF(3));
+	assert_int_equal(d->fault_err, -EFAULT);
+	assert_int_equal(d->fault_dir, DMA_READ);
+	assert_false(d->vq.broken);
+	assert_int_equal(d->vq.inflight, 1);
+	virtq_push(&d->vq, 0, 1);
+	expect_used(d, 0, 1);
+
+	/* The next chain, in the same struct, starts unfaulted. */
+	desc(d, 3, BUF(5), 8, F_WRITE, 0);
+	publish(d, 3);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_false(c->faulted);
+	assert_false(c->last_faulted);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[0].iov_base, gp(d, BUF(5)));
+	virtq_push(&d->vq, 3, 8);
+	expect_used(d, 3, 8);
+}
+
+/* last_faulted: the last non-empty buffer (blk's status byte) was the refused one. */
+static void test_faulted_last(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+
+	start_mapped(d, 8, false);
+	deny(d, BUF(4), 0);
+	desc(d, 0, BUF(1), 16, F_NEXT, 1);
+	desc(d, 1, BUF(2), 512, F_WRITE | F_NEXT, 2);
+	desc(d, 2, BUF(4), 1, F_WRITE | F_NEXT, 3);
+	desc(d, 3, BUF(5), 0, F_WRITE, 0);	/* empty: does not count as last */
+	publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_true(c->last_faulted);
+	assert_int_equal(c->n_out, 1);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[1].iov_base, gp(d, BUF(2)));
+	assert_int_equal(c->iov[1].iov_len, 512);
+	assert_int_equal(c->out_len, 16);
+	assert_int_equal(c->in_len, 513);
+	assert_int_equal(d->fault_dir, DMA_WRITE);
+	virtq_push(&d->vq, 0, 0);
+	expect_used(d, 0, 0);
+
+	/* Refused first and last, the middle fine: still last_faulted. */
+	deny(d, BUF(6), 0);
+	desc(d, 4, BUF(6), 16, F_NEXT, 5);
+	desc(d, 5, BUF(2), 8, F_WRITE | F_NEXT, 6);
+	desc(d, 6, BUF(4), 1, F_WRITE, 0);
+	publish(d, 4);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_true(c->last_faulted);
+	assert_int_equal(c->n_out, 0);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[0].iov_base, gp(d, BUF(2)));
+	virtq_push(&d->vq, 4, 0);
+	expect_used(d, 4, 0);
+
+	/* Every buffer refused: popped with no iovec at all. */
+	desc(d, 7, BUF(4), 4, F_WRITE, 0);
+	publish(d, 7);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_true(c->last_faulted);
+	assert_int_equal(c->n_out + c->n_in, 0);
+	assert_int_equal(c->in_len, 4);
+	virtq_push(&d->vq, 7, 0);
+	expect_used(d, 7, 0);
+	assert_int_equal(d->nfaults, 4);
+	expect_usable(d, 0);
+}
+
+/* Without keep_faulted a refused buffer fails the chain, as before. */
+static void test_faulted_not_kept(void **state)
+{
+	struct drv *d = *state;
+
+	start_mapped(d, 8, false);
+	d->vq.keep_faulted = false;
+	deny(d, BUF(3), 0);
+	deny(d, BUF(5), DMA_READ);
+	desc(d, 0, BUF(1), 16, F_NEXT, 1);
+	desc(d, 1, BUF(3), 512, F_NEXT, 2);
+	desc(d, 2, BUF(4), 1, F_WRITE, 0);
+	expect_bad_chain(d, 0, "not mapped");
+	assert_false(d->c.faulted);
+	/* The same for a refused permission. */
+	desc(d, 1, BUF(5), 512, F_WRITE | F_NEXT, 2);
+	expect_bad_chain(d, 0, "not mapped");
+	assert_false(d->c.faulted);
+	assert_int_equal(d->fault_err, -EACCES);
+	assert_int_equal(d->nfaults, 2);
+	expect_usable(d, 3);
+}
+
+/* A refused buffer does not excuse another defect: the chain is still bad. */
+static void test_faulted_and_bad(void **state)
+{
+	struct drv *d = *state;
+
+	start_mapped(d, 8, false);
+	deny(d, BUF(3), 0);
+	desc(d, 0, BUF(3), 16, F_NEXT, 1);
+	desc(d, 1, BUF(1), 4, F_NEXT, 1);
+	expect_bad_chain(d, 0, "loop");
+	desc(d, 0, BUF(3), 16, F_WRITE | F_NEXT, 1);
+	desc(d, 1, BUF(1), 4, 0, 0);
+	expect_bad_chain(d, 0, "readable");
+	expect_usable(d, 2);
+}
+
+/* -EACCES: a mapping without the permission the buffer's direction needs. */
+static void test_faulted_eacces(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+
+	start_mapped(d, 8, false);
+	deny(d, BUF(2), DMA_READ);	/* read-only */
+	deny(d, BUF(6), DMA_WRITE);	/* write-only */
+	/* Reading the read-only page is fine; writing it (a device-writable buffer) is not. */
+	desc(d, 0, BUF(2), 16, F_NEXT, 1);
+	desc(d, 1, BUF(2) + 512, 64, F_WRITE | F_NEXT, 2);
+	desc(d, 2, BUF(3), 1, F_WRITE, 0);
+	publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_false(c->last_faulted);
+	assert_int_equal(c->n_out, 1);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[0].iov_base, gp(d, BUF(2)));
+	assert_ptr_equal(c->iov[1].iov_base, gp(d, BUF(3)));
+	assert_int_equal(c->in_len, 65);
+	assert_int_equal(d->nfaults, 1);
+	assert_int_equal(d->fault_err, -EACCES);
+	assert_int_equal(d->fault_dir, DMA_WRITE);
+	assert_int_equal(d->fault_iova, BUF(2) + 512);
+	virtq_push(&d->vq, 0, 1);
+	expect_used(d, 0, 1);
+	/* And the other way: the device reading a write-only page. */
+	desc(d, 3, BUF(6), 16, F_NEXT, 4);
+	desc(d, 4, BUF(6) + 64, 1, F_WRITE, 0);
+	publish(d, 3);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_false(c->last_faulted);
+	assert_int_equal(c->n_out, 0);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[0].iov_base, gp(d, BUF(6) + 64));
+	assert_int_equal(d->fault_err, -EACCES);
+	assert_int_equal(d->fault_dir, DMA_READ);
+	virtq_push(&d->vq, 3, 1);
+	expect_used(d, 3, 1);
+	expect_usable(d, 5);
+}
+
+/* A refused buffer named by an indirect table is faulted the same way. */
+static void test_faulted_indirect(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+	uint64_t t = BUF(10);
+
+	start_mapped(d, 8, true);
+	deny(d, BUF(7), 0);
+	desc_at(d, t, 0, BUF(1), 16, F_NEXT, 1);
+	desc_at(d, t, 1, BUF(7), 64, F_WRITE | F_NEXT, 2);
+	desc_at(d, t, 2, BUF(8), 1, F_WRITE, 0);
+	desc(d, 0, t, 3 * 16, F_INDIRECT, 0);
+	publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_false(c->last_faulted);
+	assert_int_equal(c->n_out, 1);
+	assert_int_equal(c->n_in, 1);
+	assert_ptr_equal(c->iov[1].iov_base, gp(d, BUF(8)));
+	virtq_push(&d->vq, 0, 1);
+	expect_used(d, 0, 1);
+}
+
+/*
+ * Outside RAM: through the identity space always a bad chain, keep_faulted
+ * or not; through a mapped space an IOVA mapped onto no RAM is refused by
+ * the IOMMU (-EFAULT), so a faulted chain.
+ */
+static void test_faulted_outside_ram(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+
+	start(d, 8, false, false);
+	d->vq.keep_faulted = true;
+	desc(d, 0, BUF(1), 16, F_NEXT, 1);
+	desc(d, 1, R0_SIZE + 16, 16, F_WRITE | F_NEXT, 2);	/* the hole */
+	desc(d, 2, BUF(2), 1, F_WRITE, 0);
+	expect_bad_chain(d, 0, "outside RAM");
+	assert_false(c->faulted);
+	desc(d, 1, 1ULL << 40, 16, F_WRITE | F_NEXT, 2);
+	expect_bad_chain(d, 0, "outside RAM");
+	assert_false(c->faulted);
+	desc(d, 1, R0_SIZE - 8, 16, F_WRITE | F_NEXT, 2);	/* runs off the end of R0 */
+	expect_bad_chain(d, 0, "outside RAM");
+	assert_false(c->faulted);
+	expect_usable(d, 3);
+
+	start_mapped(d, 8, false);
+	desc(d, 0, BUF(1), 16, F_NEXT, 1);
+	desc(d, 1, R0_SIZE + 16, 16, F_WRITE | F_NEXT, 2);
+	desc(d, 2, BUF(2), 1, F_WRITE, 0);
+	publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_true(c->faulted);
+	assert_false(c->last_faulted);
+	assert_int_equal(c->n_out + c->n_in, 2);
+	assert_int_equal(d->fault_err, -EFAULT);
+	virtq_push(&d->vq, 0, 1);
+	expect_used(d, 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1089,6 +1419,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop_empty_publishes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_is_quiet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_middle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_not_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_and_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_eacces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_indirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulted_outside_ram, setup, teardown),
 	};
 
 	log_level = 0;	/* the push-of-a-stray-head warning is expected here */
