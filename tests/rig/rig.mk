@@ -8,7 +8,14 @@
 
 RIG_ARGS ?=
 
-check-rig: build/kvmio $(GUEST_RIG_IMAGES)
+# Programs for L2, static (its root is busybox alone); rig.sh adds $(B)/rig/l2's tree to L2's root.
+RIG_L2_BINS := $(B)/rig/l2/bin/vfio-user
+
+$(B)/rig/l2/bin/%: tests/rig/l2/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -o $@ $<
+
+check-rig: build/kvmio $(GUEST_RIG_IMAGES) $(RIG_L2_BINS)
 	tests/rig/rig.sh --kvmio build/kvmio $(RIG_ARGS)
 
 check-rig-ref:

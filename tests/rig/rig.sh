@@ -152,14 +152,18 @@ for g in "${RIG_GUESTS:-$repo/build/guests}"/*.bzImage; do
 	[ -f "$g" ] && cp "$g" "$ov/rig/guests/"
 done
 [ -z "$l1_extra" ] || cp -r "$l1_extra/." "$ov/"
-if [ "$ext" = 1 ] || [ -n "$l2_extra" ]; then
-	# The cached L2 image, then an archive of DIR/l2/*.sh (at /rig/l2/) and RIG_L2_EXTRA's tree.
+# What make built for L2 (tests/rig/rig.mk: bin/vfio-user), added to its root when there.
+l2_built=$repo/build/rig/l2
+if [ "$ext" = 1 ] || [ -n "$l2_extra" ] || [ -d "$l2_built" ]; then
+	# The cached L2 image, then an archive of DIR/l2/*.sh (at /rig/l2/), what make built for L2
+	# and RIG_L2_EXTRA's tree.
 	l2x=$tmp/l2x
 	mkdir -p "$l2x/rig/l2"
 	if [ "$ext" = 1 ]; then
 		cp -r "$scen_dir" "$ov/rig/ext"
 		for f in "$scen_dir"/l2/*.sh; do [ -f "$f" ] && cp "$f" "$l2x/rig/l2/"; done
 	fi
+	[ -d "$l2_built" ] && cp -r "$l2_built/." "$l2x/"
 	[ -z "$l2_extra" ] || cp -r "$l2_extra/." "$l2x/"
 	(cd "$l2x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/l2x.cpio" ||
 		die "packing the extra L2 archive failed"
