@@ -59,9 +59,23 @@ static uint64_t last(const struct shadow_entry *e)
 	return e->iova + e->len - 1;
 }
 
-static bool same(const struct shadow_entry *a, const struct shadow_entry *b)
+/*
+ * Does the entry @e still hold, leaf by leaf, in @d[k..n)? Leaves that go on
+ * from its start in IOVA and guest address alike, with its permission, up
+ * to exactly its end. *@end: one past the last leaf looked at.
+ */
+static bool entry_holds(const struct shadow_entry *e, const struct shadow_entry *d, size_t n,
+			size_t k, size_t *end)
 {
-	return a->iova == b->iova && a->len == b->len && a->gpa == b->gpa && a->perm == b->perm;
+	uint64_t iova = e->iova, gpa = e->gpa, stop = e->iova + e->len;
+
+	while (k < n && iova < stop && d[k].iova == iova && d[k].gpa == gpa && d[k].perm == e->perm) {
+		iova += d[k].len;
+		gpa += d[k].len;
+		k++;
+	}
+	*end = k;
+	return iova == stop;
 }
 
 /* The first entry that ends at or after @iova (entries are sorted and apart, so ends are too). */
@@ -135,8 +149,17 @@ static int replay_whole(struct shadow *s, struct seen *sn, uint64_t *lo, uint64_
 	uint64_t L = *lo, H = *hi;
 	int ret;
 
-	/* Each round widens the range to whole entries; leaves are at most 1 GiB. */
-	for (unsigned int round = 0; round < 8; round++) {
+	/*
+	 * Each round widens the range to whole entries and leaves. Runs are
+	 * not aligned, so a guest that changed what it did not invalidate can
+	 * make that a staircase: after a few rounds the whole space is taken,
+	 * which covers everything in one more.
+	 */
+	for (unsigned int round = 0;; round++) {
+		if (round == 4) {
+			L = 0;
+			H = ~0ULL;
+		}
 		sn->n = 0;
 		ret = dma_replay(s->src, L, H, seen_one, sn);
 		if (ret && ret != -E2BIG)
@@ -156,7 +179,6 @@ static int replay_whole(struct shadow *s, struct seen *sn, uint64_t *lo, uint64_
 		L = MIN(L, s->e[*i0].iova);
 		H = MAX(H, last(&s->e[*i1 - 1]));
 	}
-	return -E2BIG;
 }
 
 int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
@@ -193,11 +215,13 @@ int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 	/* Unmap first: what is stale, so that nothing new overlaps it. */
 	for (size_t i = i0; i < i1; i++) {
 		const struct shadow_entry *e = &s->e[i];
+		size_t end;
 
 		while (k < sn.n && sn.d[k].iova < e->iova)
 			k++;
-		if (k < sn.n && same(&sn.d[k], e)) {
-			keep[k] = true;
+		if (entry_holds(e, sn.d, sn.n, k, &end)) {
+			for (size_t j = k; j < end; j++)
+				keep[j] = true;
 			mid[nmid++] = *e;
 			continue;
 		}
@@ -210,20 +234,33 @@ int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 		}
 		s->unmaps++;
 	}
-	for (size_t j = 0; j < sn.n; j++) {
-		const struct shadow_entry *d = &sn.d[j];
+	/*
+	 * Then the new leaves, each run of them that goes on in IOVA and in
+	 * host memory alike with one permission as one entry: a 1 MiB buffer
+	 * is one VFIO mapping, not 256. The guest maps and unmaps a buffer
+	 * whole, so a run usually goes as it came; when only part of one
+	 * goes, the sync's range has grown to the whole run (replay_whole),
+	 * which is unmapped and what remains of it mapped again.
+	 */
+	for (size_t j = 0, next; j < sn.n; j = next) {
+		struct shadow_entry run = sn.d[j];
 
+		next = j + 1;
 		if (keep[j])
 			continue;
-		ret = s->ops->map(s->opaque, d->iova, guest_ptr(sn.mem, d->gpa, d->len), d->len,
-				  d->perm);
+		for (; next < sn.n && !keep[next] && sn.d[next].perm == run.perm &&
+		       sn.d[next].iova == run.iova + run.len && sn.d[next].gpa == run.gpa + run.len &&
+		       guest_ptr(sn.mem, run.gpa, run.len + sn.d[next].len); next++)
+			run.len += sn.d[next].len;
+		ret = s->ops->map(s->opaque, run.iova, guest_ptr(sn.mem, run.gpa, run.len), run.len,
+				  run.perm);
 		if (ret) {
-			note(s, "map", d, ret);
+			note(s, "map", &run, ret);
 			first_err = first_err ? first_err : ret;
 			continue;
 		}
 		s->maps++;
-		mid[nmid++] = *d;
+		mid[nmid++] = run;
 	}
 	qsort(mid, nmid, sizeof(*mid), by_iova);
 

@@ -13,14 +13,15 @@
  * IOMMU domain) mirrored into a backend that maps IOVAs to host memory (a
  * VFIO container: the host IOMMU domain the real device DMAs through).
  *
- * The shadow holds one entry per mapping the space reports (a VT-d leaf:
- * 4 KiB, 2 MiB or 1 GiB; a whole RAM region for identity), exactly as the
- * backend has it. shadow_sync(lo, hi) replays the space over [lo, hi] and
- * makes the backend agree: entries that no longer match are unmapped first,
- * then new ones mapped; unchanged ones are left alone, so DMA in flight to
- * them never sees a gap. Nothing the space does not map, or that is not
- * guest RAM, is ever mapped. Not thread-safe: the caller serializes syncs
- * (the VT-d unit's lock does).
+ * The shadow holds the entries exactly as the backend has them: each a run
+ * of mappings the space reported (VT-d leaves of 4 KiB, 2 MiB or 1 GiB; a
+ * whole RAM region for identity) that were new in one sync and go on in
+ * IOVA and host memory alike. shadow_sync(lo, hi) replays the space over
+ * [lo, hi] and makes the backend agree: entries that no longer match leaf
+ * for leaf are unmapped first, then new runs mapped; unchanged entries are
+ * left alone, so DMA in flight to them never sees a gap. Nothing the space
+ * does not map, or that is not guest RAM, is ever mapped. Not thread-safe:
+ * the caller serializes syncs (the VT-d unit's lock does).
  */
 
 struct shadow_ops {
