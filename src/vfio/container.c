@@ -27,8 +27,11 @@
 
 #define MAX_RESV	128
 
-/* What vfio_iommu_type1 holds per container unless its dma_entry_limit says otherwise. */
-#define DMA_ENTRIES_DEFAULT	65535
+/*
+ * Guest mappings one shadow sync looks at, at most: 4 GiB mapped page by
+ * page, and a bound on what a hostile guest's tables cost per invalidation.
+ */
+#define SHADOW_MAX_LEAVES	(1u << 20)
 
 struct vfio_container {
 	int fd;
@@ -259,7 +262,21 @@ static int shadow_map(void *opaque, uint64_t iova, void *hva, uint64_t len, unsi
 		.size = len,
 	};
 
-	return ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) < 0 ? -errno : 0;
+	int err;
+
+	if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) == 0)
+		return 0;
+	err = errno;
+	if (err == ENOSPC) {
+		static struct ratelimit rl;
+
+		/* vfio_iommu_type1 holds 65535 mappings per container by default. */
+		if (ratelimit_ok(&rl, 1))
+			pr_warn("VFIO: the container holds as many mappings as vfio_iommu_type1 allows; "
+				"raise it with: modprobe vfio_iommu_type1 dma_entry_limit=N "
+				"(before any VM uses it)");
+	}
+	return -err;
 }
 
 static int shadow_unmap(void *opaque, uint64_t iova, uint64_t len)
@@ -274,47 +291,6 @@ static int shadow_unmap(void *opaque, uint64_t iova, uint64_t len)
 
 static const struct shadow_ops shadow_ops = { .map = shadow_map, .unmap = shadow_unmap };
 
-/*
- * How many mappings the container may still take: vfio_iommu_type1's
- * dma_entry_limit, as VFIO_IOMMU_GET_INFO's DMA_AVAIL capability says
- * (kernels without it: the module's default).
- */
-static size_t dma_entries(struct vfio_container *c)
-{
-	struct vfio_iommu_type1_info *info;
-	size_t avail = DMA_ENTRIES_DEFAULT;
-	uint32_t argsz = sizeof(*info), off;
-
-	for (int pass = 0; pass < 2; pass++) {
-		info = calloc(1, argsz);
-		if (!info)
-			return avail;
-		info->argsz = argsz;
-		if (ioctl(c->fd, VFIO_IOMMU_GET_INFO, info) < 0 || info->argsz <= argsz)
-			break;
-		argsz = info->argsz;
-		free(info);
-		info = NULL;
-	}
-	if (info && (info->flags & VFIO_IOMMU_INFO_CAPS)) {
-		/* Each capability's next is an offset from the start; a bounded walk. */
-		for (off = info->cap_offset; off && off + sizeof(struct vfio_info_cap_header) <= argsz;) {
-			struct vfio_info_cap_header *h = (void *)((char *)info + off);
-
-			if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL &&
-			    off + sizeof(struct vfio_iommu_type1_info_dma_avail) <= argsz) {
-				avail = ((struct vfio_iommu_type1_info_dma_avail *)h)->avail;
-				break;
-			}
-			if (h->next <= off)
-				break;
-			off = h->next;
-		}
-	}
-	free(info);
-	return avail;
-}
-
 int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
 {
 	int ret;
@@ -325,7 +301,7 @@ int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
 			"guest gives %s", vd->name, vd->group, c->shadow.name, c->shadow.name);
 		return 0;
 	}
-	shadow_init(&c->shadow, &vd->pci.dma, &shadow_ops, c, vd->name, dma_entries(c));
+	shadow_init(&c->shadow, &vd->pci.dma, &shadow_ops, c, vd->name, SHADOW_MAX_LEAVES);
 	c->shadowed = true;
 	/* Translation is off at reset: this maps all of RAM, as without --iommu. */
 	ret = shadow_sync(&c->shadow, 0, ~0ULL);

@@ -11,13 +11,15 @@
 #   nvme/PCI/MSI errors in the guest's kernel log, no IOMMU faults in L1's; poweroff, status 0;
 #   the device is back on L1's nvme driver (finish: pci_restore).
 # RIG_PARAM_VFIO_VMM=qemu runs the same guest under QEMU (-device vfio-pci) instead of kvmio.
+# VFIO_WORDS: more words for L2's command line (iommu-vfio-nvme).
 RIG_VMM_TIMEOUT=300
 bdf=$(pci_find 1b36:0010) || { fail "no NVMe (1b36:0010) in L1"; return; }
 info "NVMe at $bdf, IOMMU group $(pci_group "$bdf"), L2 VMM $VFIO_VMM"
 nvme_prepare "$bdf" || return
 vfio_bind "$bdf"
 l1_dmesg_mark
-vfio_boot 1 256M "$bdf" rig.l2=vfio-nvme
+# shellcheck disable=SC2086
+vfio_boot 1 256M "$bdf" rig.l2=vfio-nvme ${VFIO_WORDS:-}
 expect_rc 0
 expect_init
 expect_action poweroff
