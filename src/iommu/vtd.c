@@ -40,6 +40,7 @@ void vtd_init(struct vtd *v, const struct guest_mem *mem, const struct vtd_effec
 {
 	memset(v, 0, sizeof(*v));
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->pend_lock, NULL);
 	v->mem = mem;
 	v->fx = fx;
 	v->fx_opaque = opaque;
@@ -65,6 +66,7 @@ void vtd_set_caching_mode(struct vtd *v, bool on)
 void vtd_destroy(struct vtd *v)
 {
 	pthread_mutex_destroy(&v->lock);
+	pthread_mutex_destroy(&v->pend_lock);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -142,11 +144,69 @@ static void fault_locked(struct vtd *v, uint16_t sid, uint64_t iova, unsigned in
 	fault_event(v, pre);
 }
 
+/* With the lock held: record what was queued while it was taken, in order. */
+static void drain_pending(struct vtd *v)
+{
+	pthread_mutex_lock(&v->pend_lock);
+	for (unsigned int i = 0; i < v->npend; i++)
+		fault_locked(v, v->pend[i].sid, v->pend[i].iova, v->pend[i].dir, v->pend[i].fr);
+	__atomic_store_n(&v->npend, 0, __ATOMIC_SEQ_CST);
+	if (v->pend_dropped) {
+		/* Lost for want of room: what an overflow of the records is. */
+		uint32_t pre = v->fsts;
+
+		v->faults_dropped += v->pend_dropped;
+		v->pend_dropped = 0;
+		if (!(v->fsts & VTD_FSTS_PFO)) {
+			v->fsts |= VTD_FSTS_PFO;
+			fault_event(v, pre);
+		}
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+}
+
+/*
+ * Release the lock, leaving no fault queued behind: a fault queued just
+ * before the release is drained here; one queued just after finds the lock
+ * free in vtd_fault's second try.
+ */
+static void unlock(struct vtd *v)
+{
+	for (;;) {
+		drain_pending(v);
+		pthread_mutex_unlock(&v->lock);
+		if (!__atomic_load_n(&v->npend, __ATOMIC_SEQ_CST) || pthread_mutex_trylock(&v->lock))
+			return;
+	}
+}
+
+/*
+ * Device threads report faults here while a vCPU may hold the lock and wait
+ * for them (an invalidation quiescing the devices): so this only ever
+ * tries the lock, and queues the fault when it is taken.
+ */
 void vtd_fault(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, unsigned int fr)
 {
-	pthread_mutex_lock(&v->lock);
-	fault_locked(v, sid, iova, dir, fr);
-	pthread_mutex_unlock(&v->lock);
+	if (fr & VTD_FAULT_NO_RECORD)
+		return;		/* FPD: nothing to record, nothing to queue */
+	if (pthread_mutex_trylock(&v->lock) == 0) {
+		fault_locked(v, sid, iova, dir, fr);
+		unlock(v);
+		return;
+	}
+	pthread_mutex_lock(&v->pend_lock);
+	if (v->npend < ARRAY_SIZE(v->pend)) {
+		v->pend[v->npend].sid = sid;
+		v->pend[v->npend].iova = iova;
+		v->pend[v->npend].dir = (uint8_t)dir;
+		v->pend[v->npend].fr = (uint16_t)fr;
+		__atomic_store_n(&v->npend, v->npend + 1, __ATOMIC_SEQ_CST);
+	} else {
+		v->pend_dropped++;
+	}
+	pthread_mutex_unlock(&v->pend_lock);
+	if (pthread_mutex_trylock(&v->lock) == 0)
+		unlock(v);
 }
 
 /* ---- translation --------------------------------------------------------- */
@@ -538,5 +598,5 @@ void vtd_mmio(struct vtd *v, uint64_t off, uint8_t *data, unsigned int len, bool
 			reg_write32(v, off, (uint32_t)val);
 		}
 	}
-	pthread_mutex_unlock(&v->lock);
+	unlock(v);
 }

@@ -258,7 +258,8 @@ int vtd_qi_decode(uint64_t lo, uint64_t hi, struct vtd_inv *inv);
  * event interrupt; @invalidate tells the holders of translations (devices'
  * DMA spaces) that @inv's range changed, or everything when @inv is NULL
  * (translation switched on or off, a new root table). Both are called with
- * the unit's lock held and must not take it.
+ * the unit's lock held and must not take it. @invalidate may wait for
+ * device threads: those never wait for the lock (vtd_fault defers).
  */
 struct vtd_effects {
 	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
@@ -282,6 +283,21 @@ struct vtd {
 	const struct vtd_effects *fx;
 	void *fx_opaque;
 	uint64_t faults_dropped;	/* not recorded: overflow, or a record still pending */
+	/*
+	 * Faults reported while the lock was taken (a device thread while a
+	 * vCPU invalidates): recorded, in order, by whoever releases the lock
+	 * next. Under pend_lock, which is held for nothing else; npend also
+	 * read atomically without it.
+	 */
+	pthread_mutex_t pend_lock;
+	struct {
+		uint64_t iova;
+		uint16_t sid;
+		uint8_t dir;
+		uint16_t fr;
+	} pend[VTD_NFR];
+	unsigned int npend;
+	uint64_t pend_dropped;		/* the pending list was full: as an overflow */
 };
 
 /* vtd_init - the unit after reset: translation off, nothing queued, interrupts masked. */
@@ -324,7 +340,8 @@ int vtd_replay(struct vtd *v, uint16_t sid, uint64_t lo, uint64_t hi, unsigned i
 /*
  * vtd_fault - record a fault (reason @fr, or nothing if it carries
  * VTD_FAULT_NO_RECORD) in the next fault recording register, and raise the
- * fault event as 7.3 says. Takes the lock.
+ * fault event as 7.3 says. Never waits for the lock: when another thread
+ * holds it, the fault is queued and recorded as that thread releases it.
  */
 void vtd_fault(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, unsigned int fr);
 

@@ -5,15 +5,20 @@
  * (TE, SRTP, QIE); register-based and queued invalidation of each kind,
  * with the effects they must have; invalidation wait with status write and
  * interrupt; fault recording, overflow, clearing and the fault event
- * interrupt, masked and not; and hostile input: bad descriptors, a tail
- * beyond the queue, a queue or status address outside RAM, odd accesses.
+ * interrupt, masked and not; faults a device thread reports while a vCPU
+ * holds the unit's lock (deferred, never waited for); and hostile input:
+ * bad descriptors, a tail beyond the queue, a queue or status address
+ * outside RAM, odd accesses.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "iommu/vtd.h"
@@ -33,12 +38,34 @@ struct t {
 	uint32_t msi_data;
 	unsigned int ninv, nall;
 	struct vtd_inv inv[16];
+	/* Run by the next invalidation, with the unit's lock held; then cleared. */
+	void (*on_inv)(struct t *t);
+	/* Faults a "device thread" reports from inside that invalidation. */
+	struct { uint16_t sid; uint64_t iova; unsigned int dir, fr; } flt[VTD_NFR + 4];
+	unsigned int nflt;
+	pthread_t thr;
+	bool thr_up, joined;
+	int join_err;
+	/* The unit as the callback saw it once the thread had returned. */
+	uint32_t in_fsts, in_fectl;
+	unsigned int in_nmsi, in_npend, in_nf;
+	uint64_t in_pend_dropped;
+	bool race_done;
+	/* Run by the next MSI (the unit's lock held); then cleared. */
+	void (*on_msi)(struct t *t);
+	pthread_t late;
+	bool late_up, late_started;
+	int late_cpu;			/* the late thread's only CPU, or -1 */
 };
 
 static void fx_msi(void *opaque, uint64_t addr, uint32_t data)
 {
 	struct t *t = opaque;
+	void (*hook)(struct t *t) = t->on_msi;
 
+	t->on_msi = NULL;
+	if (hook)
+		hook(t);
 	t->nmsi++;
 	t->msi_addr = addr;
 	t->msi_data = data;
@@ -47,7 +74,11 @@ static void fx_msi(void *opaque, uint64_t addr, uint32_t data)
 static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
 {
 	struct t *t = opaque;
+	void (*hook)(struct t *t) = t->on_inv;
 
+	t->on_inv = NULL;
+	if (hook)
+		hook(t);
 	if (!inv) {
 		t->nall++;
 		return;
@@ -431,6 +462,347 @@ static void test_fault_recording(void **state)
 	assert_int_equal(t->nmsi, 3);
 }
 
+/* ---- faults reported while the lock is held -------------------------------- */
+
+static unsigned int nf_set(const struct vtd *v)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < VTD_NFR; i++)
+		n += (unsigned int)(v->frr[i][1] >> 63);
+	return n;
+}
+
+static void *device_thread(void *arg)
+{
+	struct t *t = arg;
+
+	for (unsigned int i = 0; i < t->nflt; i++)
+		vtd_fault(&t->v, t->flt[i].sid, t->flt[i].iova, t->flt[i].dir, t->flt[i].fr);
+	return NULL;
+}
+
+/*
+ * An invalidation that waits for a device thread (as quiescing the devices
+ * does) while that thread reports faults. A vtd_fault that waited for the
+ * lock would never return: the join times out instead of hanging the test,
+ * and the thread finishes once vtd_mmio lets the lock go (finish()).
+ * Nothing is asserted here: a failed assert would leave the lock held.
+ */
+static void fault_from_thread(struct t *t)
+{
+	struct timespec ts;
+
+	if (pthread_create(&t->thr, NULL, device_thread, t))
+		return;
+	t->thr_up = true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	t->join_err = pthread_timedjoin_np(t->thr, NULL, &ts);
+	t->joined = t->join_err == 0;
+	t->in_fsts = t->v.fsts;
+	t->in_fectl = t->v.fectl;
+	t->in_nmsi = t->nmsi;
+	t->in_npend = __atomic_load_n(&t->v.npend, __ATOMIC_SEQ_CST);
+	t->in_pend_dropped = t->v.pend_dropped;
+	t->in_nf = nf_set(&t->v);
+}
+
+static void add_fault(struct t *t, uint16_t sid, uint64_t iova, unsigned int dir, unsigned int fr)
+{
+	assert_true(t->nflt < ARRAY_SIZE(t->flt));
+	t->flt[t->nflt].sid = sid;
+	t->flt[t->nflt].iova = iova;
+	t->flt[t->nflt].dir = dir;
+	t->flt[t->nflt].fr = fr;
+	t->nflt++;
+}
+
+/* After the invalidating write: the callback ran, and its thread returned while the lock was held. */
+static void finish(struct t *t)
+{
+	assert_true(t->thr_up);
+	if (!t->joined)
+		pthread_join(t->thr, NULL);
+	t->thr_up = false;
+	if (t->join_err)
+		fail_msg("vtd_fault waited for the lock an invalidation held (join: %s)",
+			 strerror(t->join_err));
+	/* Queued: every fault but those never to be recorded (FPD), up to the list's size. */
+	unsigned int want = 0;
+
+	for (unsigned int i = 0; i < t->nflt; i++)
+		want += !(t->flt[i].fr & VTD_FAULT_NO_RECORD);
+	assert_int_equal(t->in_npend, want > VTD_NFR ? VTD_NFR : want);
+}
+
+/* Record @i (F set), read from the struct: not through vtd_mmio, which drains the queue itself. */
+static void assert_record(struct t *t, unsigned int i, uint16_t sid, uint64_t iova,
+			  unsigned int dir, unsigned int fr)
+{
+	uint64_t hi = t->v.frr[i][1];
+
+	assert_int_equal(t->v.frr[i][0], iova & ~0xFFFULL);
+	assert_int_equal(hi & 0xFFFF, sid);
+	assert_int_equal((hi >> 32) & 0xFF, fr);
+	assert_int_equal((hi >> 62) & 1, !(dir & VTD_PERM_W));	/* T: 1 for a read */
+	assert_true(hi >> 63);
+}
+
+/*
+ * A global IOTLB invalidation whose callback waits for a device thread that
+ * faults: the fault is queued, not recorded, while the vCPU holds the lock,
+ * and recorded (with the fault event) as vtd_mmio returns.
+ */
+static void test_fault_during_invalidation(void **state)
+{
+	struct t *t = *state;
+
+	wr(t, VTD_REG_FEDATA, 4, 0x41);
+	wr(t, VTD_REG_FEADDR, 4, 0xFEE00000);
+	wr(t, VTD_REG_FECTL, 4, 0);
+	add_fault(t, 0x18, 0x12345678, VTD_PERM_W, VTD_FR_WRITE);
+	t->on_inv = fault_from_thread;
+	wr(t, VTD_REG_IOTLB, 8, VTD_IOTLB_IVT | 1ULL << 60);
+	finish(t);
+	assert_int_equal(t->ninv, 1);
+	assert_int_equal(t->inv[0].gran, VTD_GRAN_GLOBAL);
+	/* Inside the callback: queued, not yet visible to the guest. */
+	assert_int_equal(t->in_nf, 0);
+	assert_int_equal(t->in_fsts, 0);
+	assert_int_equal(t->in_nmsi, 0);
+	/* Once the write returned: recorded, PPF, FRI 0, one fault event. */
+	assert_int_equal(t->v.npend, 0);
+	assert_record(t, 0, 0x18, 0x12345678, VTD_PERM_W, VTD_FR_WRITE);
+	assert_int_equal(nf_set(&t->v), 1);
+	assert_int_equal(t->v.fsts, VTD_FSTS_PPF | 0 << VTD_FSTS_FRI_SHIFT);
+	assert_int_equal(t->nmsi, 1);
+	assert_int_equal(t->msi_addr, 0xFEE00000);
+	assert_int_equal(t->msi_data, 0x41);
+	assert_int_equal(t->v.faults_dropped, 0);
+	/* The register reads the same. */
+	assert_int_equal(rd(t, VTD_REG_FRR, 8), 0x12345000);
+	assert_int_equal(rd(t, VTD_REG_FSTS, 4), VTD_FSTS_PPF);
+	/* With the lock free a fault is recorded at once, as before: record 1, no new event. */
+	vtd_fault(&t->v, 0x20, 0x7000, VTD_PERM_R, VTD_FR_READ);
+	assert_int_equal(t->v.npend, 0);
+	assert_record(t, 1, 0x20, 0x7000, VTD_PERM_R, VTD_FR_READ);
+	assert_int_equal(t->nmsi, 1);
+}
+
+/*
+ * Translation switched on (GCMD.TE, an invalidation of everything): several
+ * faults queued meanwhile are recorded in the order they came; one that is
+ * not to be recorded (FPD) is not even queued; masked, the event is held
+ * as IP.
+ */
+static void test_faults_deferred_in_order(void **state)
+{
+	struct t *t = *state;
+
+	wr(t, VTD_REG_FEDATA, 4, 0x42);
+	wr(t, VTD_REG_FEADDR, 4, 0xFEE00000);
+	add_fault(t, 0x18, 0x1000, VTD_PERM_R, VTD_FR_READ);
+	add_fault(t, 0x20, 0x2000, VTD_PERM_W, VTD_FR_WRITE | VTD_FAULT_NO_RECORD);
+	add_fault(t, 0x28, 0x3000, VTD_PERM_W, VTD_FR_WRITE);
+	add_fault(t, 0x30, 0x4000, VTD_PERM_R, VTD_FR_CTX_P);
+	t->on_inv = fault_from_thread;
+	gcmd(t, VTD_GCMD_TE);
+	finish(t);
+	assert_int_equal(t->nall, 1);
+	assert_true(vtd_enabled(&t->v));
+	assert_int_equal(t->in_nf, 0);
+	assert_int_equal(t->in_fsts, 0);
+	assert_int_equal(t->in_fectl, VTD_ECTL_IM);
+	assert_int_equal(t->v.npend, 0);
+	assert_record(t, 0, 0x18, 0x1000, VTD_PERM_R, VTD_FR_READ);
+	assert_record(t, 1, 0x28, 0x3000, VTD_PERM_W, VTD_FR_WRITE);
+	assert_record(t, 2, 0x30, 0x4000, VTD_PERM_R, VTD_FR_CTX_P);
+	assert_int_equal(nf_set(&t->v), 3);
+	assert_int_equal(t->v.fr_next, 3);
+	assert_int_equal(t->v.fsts, VTD_FSTS_PPF | 0 << VTD_FSTS_FRI_SHIFT);
+	assert_int_equal(t->v.fectl, VTD_ECTL_IM | VTD_ECTL_IP);
+	assert_int_equal(t->nmsi, 0);
+	wr(t, VTD_REG_FECTL, 4, 0);
+	assert_int_equal(t->nmsi, 1);
+	assert_int_equal(t->msi_data, 0x42);
+}
+
+/*
+ * More faults than there are records, queued during one invalidation: the
+ * first VTD_NFR fill the records in order, the rest are lost as an
+ * overflow (PFO, counted), with a single fault event.
+ */
+static void test_faults_deferred_overflow(void **state)
+{
+	struct t *t = *state;
+
+	wr(t, VTD_REG_FEDATA, 4, 0x43);
+	wr(t, VTD_REG_FEADDR, 4, 0xFEE00000);
+	wr(t, VTD_REG_FECTL, 4, 0);
+	for (unsigned int i = 0; i < VTD_NFR + 3; i++)
+		add_fault(t, (uint16_t)(0x100 + i), 0x1000ULL * (i + 1), VTD_PERM_R, VTD_FR_READ);
+	t->on_inv = fault_from_thread;
+	wr(t, VTD_REG_IOTLB, 8, VTD_IOTLB_IVT | 1ULL << 60);
+	finish(t);
+	assert_int_equal(t->in_pend_dropped, 3);
+	assert_int_equal(t->in_nf, 0);
+	assert_int_equal(t->in_fsts, 0);
+	assert_int_equal(t->in_nmsi, 0);
+	assert_int_equal(t->v.npend, 0);
+	assert_int_equal(t->v.pend_dropped, 0);
+	for (unsigned int i = 0; i < VTD_NFR; i++)
+		assert_record(t, i, (uint16_t)(0x100 + i), 0x1000ULL * (i + 1), VTD_PERM_R,
+			      VTD_FR_READ);
+	assert_int_equal(t->v.fsts, VTD_FSTS_PPF | VTD_FSTS_PFO | 0 << VTD_FSTS_FRI_SHIFT);
+	assert_int_equal(t->v.faults_dropped, 3);
+	assert_int_equal(t->nmsi, 1);
+	assert_int_equal(t->msi_data, 0x43);
+	/* Records are never overwritten: a later fault is lost too while PFO is set. */
+	vtd_fault(&t->v, 0x18, 0xF000, VTD_PERM_R, VTD_FR_READ);
+	assert_int_equal(t->v.faults_dropped, 4);
+	assert_int_equal(t->v.frr[0][0], 0x1000);
+}
+
+static void *late_thread(void *arg)
+{
+	struct t *t = arg;
+
+	__atomic_store_n(&t->late_started, true, __ATOMIC_RELEASE);
+	vtd_fault(&t->v, 0x40, 0x9000, VTD_PERM_R, VTD_FR_READ);
+	return NULL;
+}
+
+/*
+ * The fault event of a deferred fault, sent while the queue is drained
+ * (both locks held): a thread that faults now finds the unit's lock taken
+ * and waits for the queue's, which it gets only as the holder is about to
+ * let the unit go. The short sleep lets it get that far.
+ */
+static void fault_late(struct t *t)
+{
+	pthread_attr_t a;
+
+	pthread_attr_init(&a);
+	if (t->late_cpu >= 0) {
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		CPU_SET(t->late_cpu, &cpus);
+		pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus);
+	}
+	t->late_up = pthread_create(&t->late, &a, late_thread, t) == 0;
+	pthread_attr_destroy(&a);
+	while (t->late_up && !__atomic_load_n(&t->late_started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	nanosleep(&(struct timespec){ 0, 2 * 1000000 }, NULL);
+}
+
+/*
+ * A fault reported just as the holder releases the lock (fault_late): it
+ * is queued after the holder's drain, and whichever of the two then runs
+ * first must record it, by the time both returned and with no further
+ * access to the unit. Repeated for the orders that depend on timing.
+ */
+static void test_fault_as_the_lock_goes(void **state)
+{
+	struct t *t = *state;
+	struct timespec ts;
+	cpu_set_t all, one;
+
+	assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(all), &all), 0);
+	for (unsigned int i = 0; i < 50; i++) {
+		/*
+		 * Every other time both on one CPU: the late thread, woken as
+		 * the drain ends, then tends to run before the holder unlocks.
+		 */
+		t->late_cpu = -1;
+		if (i % 2 == 0 && CPU_COUNT(&all) > 1 && (t->late_cpu = sched_getcpu()) >= 0) {
+			CPU_ZERO(&one);
+			CPU_SET(t->late_cpu, &one);
+			if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one))
+				t->late_cpu = -1;
+		}
+		vtd_destroy(&t->v);
+		vtd_init(&t->v, &t->mem, &fx, t);
+		t->nflt = t->ninv = 0;
+		t->late_started = false;
+		wr(t, VTD_REG_FECTL, 4, 0);
+		add_fault(t, 0x18, 0x1000, VTD_PERM_W, VTD_FR_WRITE);
+		t->on_inv = fault_from_thread;
+		t->on_msi = fault_late;
+		wr(t, VTD_REG_IOTLB, 8, VTD_IOTLB_IVT | 1ULL << 60);
+		finish(t);
+		assert_true(t->late_up);
+		t->late_up = false;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 2;
+		if (pthread_timedjoin_np(t->late, NULL, &ts)) {
+			pthread_join(t->late, NULL);	/* it cannot finish here: fail after it did */
+			fail_msg("iteration %u: vtd_fault did not return", i);
+		}
+		if (__atomic_load_n(&t->v.npend, __ATOMIC_SEQ_CST) || nf_set(&t->v) != 2)
+			fail_msg("iteration %u: a fault reported as the lock was released is "
+				 "still queued (%u queued, %u recorded)", i, t->v.npend,
+				 nf_set(&t->v));
+		assert_record(t, 0, 0x18, 0x1000, VTD_PERM_W, VTD_FR_WRITE);
+		assert_record(t, 1, 0x40, 0x9000, VTD_PERM_R, VTD_FR_READ);
+		if (t->late_cpu >= 0)
+			pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	}
+}
+
+/*
+ * A device thread faulting flat out while a vCPU keeps taking the lock
+ * (reading and clearing the records): every fault is recorded or counted
+ * as dropped, and none is left queued once both have stopped (unlock's
+ * second look, vtd_fault's second try).
+ */
+#define RACE_FAULTS	20000
+
+static void *race_thread(void *arg)
+{
+	struct t *t = arg;
+
+	for (unsigned int i = 0; i < RACE_FAULTS; i++)
+		vtd_fault(&t->v, 0x18, 0x1000ULL * (i % 512), VTD_PERM_R, VTD_FR_READ);
+	__atomic_store_n(&t->race_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Read and clear every pending record and PFO, as Linux's dmar_fault does: how many were set. */
+static unsigned int drain_records(struct t *t)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < VTD_NFR; i++) {
+		if (rd(t, VTD_REG_FRR + 16 * i + 8, 8) >> 63) {
+			n++;
+			wr(t, VTD_REG_FRR + 16 * i + 12, 4, 1u << 31);
+		}
+	}
+	if (rd(t, VTD_REG_FSTS, 4) & VTD_FSTS_PFO)
+		wr(t, VTD_REG_FSTS, 4, VTD_FSTS_PFO);
+	return n;
+}
+
+static void test_faults_racing_the_lock(void **state)
+{
+	struct t *t = *state;
+	uint64_t recorded = 0;
+
+	assert_int_equal(pthread_create(&t->thr, NULL, race_thread, t), 0);
+	while (!__atomic_load_n(&t->race_done, __ATOMIC_ACQUIRE))
+		recorded += drain_records(t);
+	assert_int_equal(pthread_join(t->thr, NULL), 0);
+	/* Both stopped: nothing may wait for a next holder of the lock that might never come. */
+	assert_int_equal(__atomic_load_n(&t->v.npend, __ATOMIC_SEQ_CST), 0);
+	assert_int_equal(t->v.pend_dropped, 0);
+	recorded += drain_records(t);
+	assert_int_equal(recorded + t->v.faults_dropped, RACE_FAULTS);
+	assert_true(recorded > 0);
+}
+
 static void test_lookup(void **state)
 {
 	struct t *t = *state;
@@ -475,6 +847,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queued_invalidation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_recording, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_during_invalidation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults_deferred_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults_deferred_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_as_the_lock_goes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults_racing_the_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
 	};
 
