@@ -63,10 +63,11 @@ static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
 	}
 
 	/*
-	 * Not under the host's lock: a config write holds it while it parks a
-	 * worker, and the worker may be waiting for the unit's lock (held here)
-	 * to record a fault. The slots do not change while the VM runs; hotplug
-	 * will need a lock order for this.
+	 * Not under the host's lock: the slots do not change while the VM
+	 * runs. Listeners may wait for virtio workers (quiesce), which never
+	 * wait for the unit's lock held here (vtd_fault queues instead); a
+	 * config write that parks a worker holds the host's lock meanwhile, so
+	 * hotplug will need a lock order for this.
 	 */
 	for (unsigned int s = 0; h && s < PCI_NR_SLOTS; s++)
 		if (h->slot[s])

@@ -98,6 +98,14 @@ struct virtio_pci {
 	pthread_cond_t wcond;
 	enum worker_state wstate;
 	bool parked;
+	/*
+	 * Quiescence for the IOMMU (quiesce): in_cb is set while the worker
+	 * runs device callbacks, qseq counts its returns to the top of its
+	 * loop. Both atomic.
+	 */
+	bool in_cb;
+	uint32_t qseq;
+	struct dma_listener dma_listener;
 	struct ratelimit rl;
 	unsigned int pcicfg_cap;	/* config offset of VIRTIO_PCI_CAP_PCI_CFG */
 };
@@ -198,6 +206,9 @@ static void *worker(void *arg)
 	snprintf(name, sizeof(name), "%.15s", t->name);
 	pthread_setname_np(pthread_self(), name);
 	for (;;) {
+		/* A quiescent point: no ring pointer or translation is held across it. */
+		__atomic_store_n(&t->in_cb, false, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&t->qseq, 1, __ATOMIC_SEQ_CST);
 		pthread_mutex_lock(&t->wlock);
 		while (t->wstate == W_PARKED) {
 			t->parked = true;
@@ -222,6 +233,10 @@ static void *worker(void *arg)
 
 		int n = epoll_wait(t->epfd, ev, ARRAY_SIZE(ev), -1);
 
+		/* Before any callback looks at its space's generation (quiesce's other half). */
+		__atomic_store_n(&t->in_cb, true, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+
 		for (int i = 0; i < n; i++) {
 			uint32_t tag = ev[i].data.u32;
 			eventfd_t cnt;
@@ -239,6 +254,42 @@ static void *worker(void *arg)
 				vdev->ops->notify(vdev, tag);
 			}
 		}
+	}
+}
+
+/*
+ * The function's IOMMU mappings changed (dma_as_notify, from a vCPU
+ * completing an invalidation; the generation is already new): wait until
+ * the worker is outside its callbacks, so that nothing it translated
+ * before is used after the guest sees the invalidation complete. Its next
+ * callback sees the new generation and maps its rings again. The worker
+ * never waits for the IOMMU's lock (vtd_fault defers), so this cannot
+ * deadlock; a callback stuck for a second is logged and not waited for.
+ * I/O already handed to the kernel (io_uring) completes into the pages it
+ * was given, as DMA in flight does on hardware.
+ */
+static void quiesce(struct dma_listener *l, uint64_t lo, uint64_t hi)
+{
+	struct virtio_pci *t = container_of(l, struct virtio_pci, dma_listener);
+	uint32_t seq;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!t->thread_up || pthread_equal(pthread_self(), t->thread))
+		return;
+	/* qseq first: the worker clears in_cb before it counts, so a finish in between is seen. */
+	seq = __atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&t->in_cb, __ATOMIC_SEQ_CST))
+		return;
+	for (uint64_t t0 = time_ns(); __atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST) == seq;) {
+		if (time_ns() - t0 >= 1000000000ULL) {
+			static struct ratelimit rl;
+
+			if (ratelimit_ok(&rl, 3))
+				pr_warn("%s: busy for a second after an IOMMU invalidation; not waiting "
+					"longer", t->name);
+			return;
+		}
+		usleep(20);
 	}
 }
 
@@ -881,6 +932,11 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	if (ret < 0)
 		goto err;
 	snprintf(t->name, sizeof(t->name), "%s@%02x", ops->name, (unsigned int)ret);
+	/* Behind an IOMMU: invalidations wait for the worker (quiesce). */
+	if (t->pci.dma.ops) {
+		t->dma_listener.changed = quiesce;
+		t->pci.dma.listener = &t->dma_listener;
+	}
 	ret = pthread_create(&t->thread, NULL, worker, t);
 	if (ret) {
 		ret = -ret;

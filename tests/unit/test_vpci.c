@@ -7,7 +7,8 @@
  * feature negotiation (hostile-guest.md case 15), queue selection and
  * enabling (11, 12), DRIVER_OK and kicks (14), reset, ISR and INTx, MSI-X
  * vector numbers (13), config generation, device config bounds and the
- * VIRTIO_PCI_CAP_PCI_CFG window.
+ * VIRTIO_PCI_CAP_PCI_CFG window; and, behind an IOMMU, that a change of
+ * mappings waits for the worker to leave its callbacks.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -40,6 +41,7 @@
 #define F_DEV_LO	(1ULL << 3)
 #define F_DEV_HI	(1ULL << 35)
 #define F_V1		(1ULL << VIRTIO_F_VERSION_1)
+#define F_AP		(1ULL << VIRTIO_F_ACCESS_PLATFORM)
 #define HOST_F		(F_DEV_LO | F_DEV_HI)
 #define SLOT		1
 #define INTX_GSI	(PCI_INTX_GSI_BASE + SLOT)	/* INTA of slot 1 */
@@ -55,6 +57,7 @@
 static struct {
 	atomic_int start, stop, destroy, notify[NQ], violations;
 	atomic_bool running;
+	atomic_bool slow, entered, done;	/* slow: notify takes 100 ms, between entered and done */
 	int start_ret;
 	bool serve;			/* notify serves queue 0 (set before DRIVER_OK) */
 	uint64_t start_features;
@@ -120,6 +123,11 @@ static void t_notify(struct virtio_dev *vdev, unsigned int q)
 		td.violations++;	/* a kick processed outside start..stop */
 	if (q < NQ)
 		td.notify[q]++;
+	if (atomic_load(&td.slow)) {
+		atomic_store(&td.entered, true);
+		nanosleep(&(struct timespec){ 0, 100 * 1000000 }, NULL);
+		atomic_store(&td.done, true);
+	}
 	if (!td.serve || q != 0)
 		return;
 	while ((r = virtq_pop(vq, &chain)) != 0 && r != -EIO) {
@@ -215,9 +223,25 @@ static void find_caps(void)
 	bar0 = le_read(cfg + PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK;
 }
 
-static int setup(void **state)
+/* An IOMMU that maps every IOVA onto the same guest-physical address, a page at a time. */
+static atomic_uint iommu_lookups;
+
+static int id_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
+{
+	iommu_lookups++;
+	m->gpa = iova;
+	m->len = 4096 - (iova & 4095);
+	m->perm = DMA_READ | DMA_WRITE;
+	return 0;
+}
+
+static const struct dma_as_ops id_iommu = { .lookup = id_lookup };
+
+/* The device on a fresh fake VM; behind @iommu when not NULL (the host's iommu_ops). */
+static int setup_with(const struct dma_as_ops *iommu)
 {
 	memset(&td, 0, sizeof(td));
+	iommu_lookups = 0;
 	for (unsigned int i = 0; i < CFG_SIZE; i++)
 		td.cfg[i] = (uint8_t)(0xc0 + i);
 	memset(&tvdev, 0, sizeof(tvdev));
@@ -231,6 +255,7 @@ static int setup(void **state)
 	vm.mem.region[0] = (struct mem_region){ .gpa = 0, .size = RAM_SIZE, .hva = ram };
 	assert_int_equal(irq_routes_init(&vm), 0);
 	assert_int_equal(pci_host_init(&host, &vm, 4 * GiB, 4 * GiB), 0);
+	host.iommu_ops = iommu;
 	vm.pci = &host;
 	assert_int_equal(virtio_pci_add(&vm, &tvdev), 0);
 	assert_ptr_equal(tvdev.vm, &vm);
@@ -239,6 +264,16 @@ static int setup(void **state)
 	/* As a driver does first (Linux: pci_set_master); the device runs only with it. */
 	cfg_wr(PCI_COMMAND, 2, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MASTER);
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(NULL);
+}
+
+static int setup_iommu(void **state)
+{
+	return setup_with(&id_iommu);
 }
 
 static int teardown(void **state)
@@ -411,6 +446,9 @@ static void test_config_space(void **state)
 	assert_int_equal(msix_table, 0x4000);
 	assert_int_equal(msix_pba, 0x5000);
 	assert_int_equal(cfg_rd(msix_cap + PCI_MSIX_FLAGS, 2), NQ);	/* NQ + 1 vectors */
+	/* No IOMMU: an identity space, nobody to tell of changes. */
+	assert_null(host.slot[SLOT]->dma.ops);
+	assert_null(host.slot[SLOT]->dma.listener);
 	/* BAR0 is 32 KiB. */
 	cfg_wr(PCI_COMMAND, 2, 0);
 	cfg_wr(PCI_BASE_ADDRESS_0, 4, 0xffffffff);
@@ -1054,6 +1092,73 @@ static void test_bar_holes(void **state)
 	assert_int_equal(status(), 0);
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Behind an IOMMU, a change of the function's mappings (dma_as_notify, as
+ * a vCPU completing an invalidation calls it) must not return while the
+ * worker is inside a device callback that may still use what it translated
+ * before; with the worker idle in epoll_wait it returns at once.
+ */
+static void test_iommu_quiesce(void **state)
+{
+	struct dma_as *as = &host.slot[SLOT]->dma;
+	struct timespec t0;
+	uint32_t gen;
+	double ms;
+
+	assert_ptr_equal(as->ops, &id_iommu);
+	assert_non_null(as->listener);
+	assert_true(negotiate(F_V1 | F_DEV_LO | F_AP));
+	setup_queue(0, Q0_SIZE, Q0_DESC, Q0_AVAIL, Q0_USED);
+	assert_int_equal(enable_queue(0), 1);
+	assert_true(iommu_lookups > 0);		/* the rings were mapped through it */
+	set_status(S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(td.start, 1);
+
+	/* Idle (the start's wake-up long handled): nothing to wait for. */
+	settle();
+	gen = dma_as_gen(as);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dma_as_notify(as, 0, UINT64_MAX);
+	ms = ms_since(&t0);
+	assert_int_equal(dma_as_gen(as), gen + 1);
+	if (ms > 50)
+		fail_msg("dma_as_notify took %.1f ms with the worker idle", ms);
+
+	/* In a 100 ms notify: it returns only once the callback did. */
+	atomic_store(&td.slow, true);
+	kick(0);
+	assert_true(WAIT_FOR(atomic_load(&td.entered)));
+	assert_false(atomic_load(&td.done));
+	gen = dma_as_gen(as);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dma_as_notify(as, 0x1000, 0x1fff);
+	ms = ms_since(&t0);
+	if (!atomic_load(&td.done))
+		fail_msg("dma_as_notify returned after %.1f ms with the worker still in notify", ms);
+	assert_int_equal(dma_as_gen(as), gen + 1);
+	assert_int_equal(td.notify[0], 1);
+
+	/* That callback over, the worker is idle again: at once. */
+	atomic_store(&td.slow, false);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dma_as_notify(as, 0, UINT64_MAX);
+	ms = ms_since(&t0);
+	assert_int_equal(dma_as_gen(as), gen + 2);
+	if (ms > 50)
+		fail_msg("dma_as_notify took %.1f ms after the callback returned", ms);
+	/* A kick is still served as before. */
+	kick(0);
+	assert_true(WAIT_FOR(td.notify[0] == 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1076,6 +1181,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iommu_quiesce, setup_iommu, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
