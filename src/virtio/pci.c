@@ -257,16 +257,40 @@ static void *worker(void *arg)
 	}
 }
 
+/* Does [lo, hi] touch [addr, addr + len)? */
+static bool overlaps(uint64_t lo, uint64_t hi, uint64_t addr, uint64_t len)
+{
+	return addr <= hi && lo <= addr + len - 1;
+}
+
+/* Does the changed range [lo, hi] touch a ring of an enabled queue (split layout, 2.7)? */
+static bool rings_in(const struct virtio_pci *t, uint64_t lo, uint64_t hi)
+{
+	for (unsigned int i = 0; i < t->vdev->ops->nqueues && i < VIRTIO_MAX_QUEUES; i++) {
+		const struct vpci_queue *q = &t->q[i];
+		uint64_t n = q->size;
+
+		if (q->enabled && n && (overlaps(lo, hi, q->desc, 16 * n) ||
+					overlaps(lo, hi, q->driver, 6 + 2 * n) ||
+					overlaps(lo, hi, q->device, 6 + 8 * n)))
+			return true;
+	}
+	return false;
+}
+
 /*
  * The function's IOMMU mappings changed (dma_as_notify, from a vCPU
- * completing an invalidation; the generation is already new): wait until
- * the worker is outside its callbacks, so that nothing it translated
- * before is used after the guest sees the invalidation complete. Its next
- * callback sees the new generation and maps its rings again. The worker
- * never waits for the IOMMU's lock (vtd_fault defers), so this cannot
- * deadlock; a callback stuck for a second is logged and not waited for.
- * I/O already handed to the kernel (io_uring) completes into the pages it
- * was given, as DMA in flight does on hardware.
+ * completing an invalidation; the generation is already new). When the
+ * change touches the rings (or is wider than a page range), wait until the
+ * worker is outside its callbacks, so that the ring pointers it holds are
+ * not used after the guest sees the invalidation complete; its next
+ * callback sees the new generation and maps the rings again. A buffer's
+ * own unmapping is not waited for: the driver unmaps buffers the device has
+ * given back, and a request still in progress finishes as DMA in flight
+ * does (the unit offers no drain, CAP.DRD/DWD); under Linux's strict mode
+ * that is every invalidation but a few. The worker never waits for the
+ * IOMMU's lock (vtd_fault defers), so this cannot deadlock; a callback
+ * stuck for a second is logged and not waited for.
  */
 static void quiesce(struct dma_listener *l, uint64_t lo, uint64_t hi)
 {
@@ -274,7 +298,7 @@ static void quiesce(struct dma_listener *l, uint64_t lo, uint64_t hi)
 	uint32_t seq;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!t->thread_up || pthread_equal(pthread_self(), t->thread))
+	if (!t->thread_up || pthread_equal(pthread_self(), t->thread) || !rings_in(t, lo, hi))
 		return;
 	/* qseq first: the worker clears in_cb before it counts, so a finish in between is seen. */
 	seq = __atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST);
