@@ -147,6 +147,9 @@ static void fault_locked(struct vtd *v, uint16_t sid, uint64_t iova, unsigned in
 /* With the lock held: record what was queued while it was taken, in order. */
 static void drain_pending(struct vtd *v)
 {
+	/* Nothing queued (a drop only happens with the list full): no lock taken per register access. */
+	if (!__atomic_load_n(&v->npend, __ATOMIC_SEQ_CST))
+		return;
 	pthread_mutex_lock(&v->pend_lock);
 	for (unsigned int i = 0; i < v->npend; i++)
 		fault_locked(v, v->pend[i].sid, v->pend[i].iova, v->pend[i].dir, v->pend[i].fr);
