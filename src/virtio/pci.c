@@ -105,6 +105,8 @@ struct virtio_pci {
 	 */
 	bool in_cb;
 	uint32_t qseq;
+	pthread_cond_t qcond;		/* with wlock: the worker passed the top of its loop */
+	unsigned int qwaiters;		/* under wlock: quiesce calls waiting on qcond */
 	struct dma_listener dma_listener;
 	struct ratelimit rl;
 	unsigned int pcicfg_cap;	/* config offset of VIRTIO_PCI_CAP_PCI_CFG */
@@ -210,6 +212,8 @@ static void *worker(void *arg)
 		__atomic_store_n(&t->in_cb, false, __ATOMIC_SEQ_CST);
 		__atomic_fetch_add(&t->qseq, 1, __ATOMIC_SEQ_CST);
 		pthread_mutex_lock(&t->wlock);
+		if (t->qwaiters)
+			pthread_cond_broadcast(&t->qcond);
 		while (t->wstate == W_PARKED) {
 			t->parked = true;
 			pthread_cond_broadcast(&t->wcond);
@@ -295,6 +299,8 @@ static bool rings_in(const struct virtio_pci *t, uint64_t lo, uint64_t hi)
 static void quiesce(struct dma_listener *l, uint64_t lo, uint64_t hi)
 {
 	struct virtio_pci *t = container_of(l, struct virtio_pci, dma_listener);
+	struct timespec deadline;
+	bool timed_out = false;
 	uint32_t seq;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -304,17 +310,32 @@ static void quiesce(struct dma_listener *l, uint64_t lo, uint64_t hi)
 	seq = __atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&t->in_cb, __ATOMIC_SEQ_CST))
 		return;
-	for (uint64_t t0 = time_ns(); __atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST) == seq;) {
-		if (time_ns() - t0 >= 1000000000ULL) {
-			static struct ratelimit rl;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 1;
+	pthread_mutex_lock(&t->wlock);
+	t->qwaiters++;
+	while (__atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST) == seq && !timed_out)
+		timed_out = pthread_cond_timedwait(&t->qcond, &t->wlock, &deadline) == ETIMEDOUT;
+	t->qwaiters--;
+	pthread_mutex_unlock(&t->wlock);
+	if (timed_out && __atomic_load_n(&t->qseq, __ATOMIC_SEQ_CST) == seq) {
+		static struct ratelimit rl;
 
-			if (ratelimit_ok(&rl, 3))
-				pr_warn("%s: busy for a second after an IOMMU invalidation; not waiting "
-					"longer", t->name);
-			return;
-		}
-		usleep(20);
+		if (ratelimit_ok(&rl, 3))
+			pr_warn("%s: busy for a second after an IOMMU invalidation; not waiting longer",
+				t->name);
 	}
+}
+
+/* A condition variable whose timed waits run on CLOCK_MONOTONIC (quiesce's deadline). */
+static void cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 /* Park the worker: when this returns, no device callback runs until unpark. */
@@ -896,6 +917,7 @@ static void transport_free(struct virtio_pci *t)
 	pthread_mutex_destroy(&t->isr_lock);
 	pthread_mutex_destroy(&t->wlock);
 	pthread_cond_destroy(&t->wcond);
+	pthread_cond_destroy(&t->qcond);
 	free(t);
 }
 
@@ -922,6 +944,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	pthread_mutex_init(&t->isr_lock, NULL);
 	pthread_mutex_init(&t->wlock, NULL);
 	pthread_cond_init(&t->wcond, NULL);
+	cond_init_monotonic(&t->qcond);
 	t->wstate = W_PARKED;
 	snprintf(t->name, sizeof(t->name), "%s", ops->name);
 
