@@ -186,7 +186,7 @@ int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 	struct seen sn = { .mem = s->src->mem, .max = s->max };
 	struct shadow_entry *mid = NULL;
 	size_t i0, i1, nmid = 0, capmid = 0, k = 0;
-	bool *keep = NULL;
+	bool *keep = NULL;	/* leaves not to map: part of a kept entry, or under a stuck one */
 	int ret, first_err;
 
 	ret = replay_whole(s, &sn, &lo, &hi, &i0, &i1);
@@ -230,6 +230,14 @@ int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 			note(s, "unmap", e, ret);
 			first_err = first_err ? first_err : ret;
 			mid[nmid++] = *e;	/* still mapped: kept, retried on the next sync */
+			/*
+			 * New leaves under it cannot be mapped until it goes: left
+			 * out, so that a run of new leaves beside it is not refused
+			 * whole for overlapping it.
+			 */
+			for (size_t j = k ? k - 1 : 0; j < sn.n && sn.d[j].iova <= last(e); j++)
+				if (last(&sn.d[j]) >= e->iova)
+					keep[j] = true;
 			continue;
 		}
 		s->unmaps++;

@@ -1074,10 +1074,42 @@ static void test_staircase(void **state)
 	check_covers_space(f);
 }
 
+/*
+ * A run whose unmap fails stays (stuck), and the new leaves under it are
+ * left out, so that new leaves beside it are mapped on their own instead of
+ * merging with those and being refused whole. Once the unmap works, the
+ * stuck run goes and what remains of it comes back.
+ */
+static void test_unmap_stuck_run(void **state)
+{
+	struct fx *f = *state;
+
+	pages(f, 0x100000, 0x200000, 256, RW);
+	assert_int_equal(sync(f, ALL), 0);
+	CHECK_LOG(f, MAP(0x100000, 1 * MiB, 0x200000, RW));
+
+	space_del(f, 0x164000);			/* page 100 goes */
+	pages(f, 0x200000, 0x300000, 2, RW);	/* two new pages right after the run, in both spaces */
+	f->fail_unmap = 0x100000;
+	assert_int_equal(sync(f, ALL), -EIO);
+	CHECK_LOG(f, UNMAP(0x100000, 1 * MiB), MAP(0x200000, 2 * 4096, 0x300000, RW));
+	CHECK_ENTRIES(f, ENTRY(0x100000, 0x200000, 1 * MiB, RW),
+		      ENTRY(0x200000, 0x300000, 2 * 4096, RW));
+	check_backend(f);
+
+	f->fail_unmap = ~0ULL;
+	assert_int_equal(sync(f, ALL), 0);
+	CHECK_LOG(f, UNMAP(0x100000, 1 * MiB), MAP(0x100000, 100 * 4096, 0x200000, RW),
+		  MAP(0x165000, 155 * 4096, 0x265000, RW));
+	check_backend(f);
+	check_covers_space(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_stuck_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staircase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_range, setup, teardown),
