@@ -220,23 +220,30 @@ bool vtd_enabled(struct vtd *v)
 }
 
 /*
- * Lock-free: device workers call this for every descriptor. GSTS and the
+ * The context requester @sid translates through now: translation off counts
+ * as pass-through (IOVA = GPA). 0 with @ctx filled, or vtd_context's fault.
+ * Lock-free, as device workers look up every descriptor: GSTS and the
  * latched root pointer are written under the lock with atomic stores, read
  * here with atomic loads; the tables themselves are guest RAM.
  */
-int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, struct vtd_xlate *x)
+static int current_context(struct vtd *v, uint16_t sid, struct vtd_ctx *ctx)
 {
 	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
 	uint64_t rtaddr = __atomic_load_n(&v->rtaddr, __ATOMIC_ACQUIRE);
+
+	if (!(gsts & VTD_GCMD_TE)) {
+		*ctx = (struct vtd_ctx){ .pass_through = true };
+		return 0;
+	}
+	return vtd_context(v->mem, rtaddr, (uint8_t)(sid >> 8), (uint8_t)sid, &v->f, ctx);
+}
+
+int vtd_lookup(struct vtd *v, uint16_t sid, uint64_t iova, unsigned int dir, struct vtd_xlate *x)
+{
 	struct vtd_ctx ctx;
 	int fr;
 
-	if (!(gsts & VTD_GCMD_TE)) {
-		*x = (struct vtd_xlate){ .gpa = iova, .len = iova ? 0 - iova : ~0ULL,
-					 .perm = VTD_PERM_R | VTD_PERM_W };
-		return 0;
-	}
-	fr = vtd_context(v->mem, rtaddr, (uint8_t)(sid >> 8), (uint8_t)sid, &v->f, &ctx);
+	fr = current_context(v, sid, &ctx);
 	if (fr)
 		return fr;
 	fr = vtd_walk(v->mem, &ctx, iova, dir, &v->f, x);
@@ -251,16 +258,12 @@ int vtd_replay(struct vtd *v, uint16_t sid, uint64_t lo, uint64_t hi, unsigned i
 	       int (*fn)(void *opaque, uint64_t iova, uint64_t gpa, uint64_t len, unsigned int perm),
 	       void *opaque)
 {
-	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
-	uint64_t rtaddr = __atomic_load_n(&v->rtaddr, __ATOMIC_ACQUIRE);
 	struct vtd_range_walk w = { .mem = v->mem, .f = &v->f, .lo = lo, .hi = hi,
 				    .fn = fn, .opaque = opaque };
 	struct vtd_ctx ctx;
 
-	if (!(gsts & VTD_GCMD_TE))
-		return dma_replay_identity(v->mem, lo, hi, fn, opaque);
 	/* No usable context: every DMA of the device faults, so nothing is mapped. */
-	if (vtd_context(v->mem, rtaddr, (uint8_t)(sid >> 8), (uint8_t)sid, &v->f, &ctx))
+	if (current_context(v, sid, &ctx))
 		return 0;
 	if (ctx.pass_through)
 		return dma_replay_identity(v->mem, lo, hi, fn, opaque);
