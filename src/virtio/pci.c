@@ -261,24 +261,14 @@ static void *worker(void *arg)
 	}
 }
 
-/* Does [lo, hi] touch [addr, addr + len)? */
-static bool overlaps(uint64_t lo, uint64_t hi, uint64_t addr, uint64_t len)
-{
-	return addr <= hi && lo <= addr + len - 1;
-}
-
-/* Does the changed range [lo, hi] touch a ring of an enabled queue (split layout, 2.7)? */
+/* Does the changed range [lo, hi] touch a ring of an enabled queue? */
 static bool rings_in(const struct virtio_pci *t, uint64_t lo, uint64_t hi)
 {
-	for (unsigned int i = 0; i < t->vdev->ops->nqueues && i < VIRTIO_MAX_QUEUES; i++) {
-		const struct vpci_queue *q = &t->q[i];
-		uint64_t n = q->size;
+	const struct virtio_dev *vdev = t->vdev;
 
-		if (q->enabled && n && (overlaps(lo, hi, q->desc, 16 * n) ||
-					overlaps(lo, hi, q->driver, 6 + 2 * n) ||
-					overlaps(lo, hi, q->device, 6 + 8 * n)))
+	for (unsigned int i = 0; i < vdev->ops->nqueues && i < VIRTIO_MAX_QUEUES; i++)
+		if (vdev->vq_enabled[i] && virtq_rings_in(&vdev->vq[i], lo, hi))
 			return true;
-	}
 	return false;
 }
 

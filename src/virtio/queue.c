@@ -215,6 +215,19 @@ static inline bool usable(struct virtq *vq)
 	return !vq->broken && vq->inflight_map && rings_current(vq);
 }
 
+/* Does [lo, hi] touch the @len bytes at @addr? */
+static bool overlaps(uint64_t lo, uint64_t hi, uint64_t addr, uint64_t len)
+{
+	return addr <= hi && lo <= addr + len - 1;
+}
+
+bool virtq_rings_in(const struct virtq *vq, uint64_t lo, uint64_t hi)
+{
+	return vq->size && (overlaps(lo, hi, vq->desc_gpa, desc_bytes(vq->size)) ||
+			    overlaps(lo, hi, vq->avail_gpa, avail_bytes(vq->size, vq->event_idx)) ||
+			    overlaps(lo, hi, vq->used_gpa, used_bytes(vq->size, vq->event_idx)));
+}
+
 void virtq_destroy(struct virtq *vq)
 {
 	free(vq->inflight_map);

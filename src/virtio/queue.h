@@ -123,6 +123,12 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
 	       bool event_idx, bool indirect);
 
 /*
+ * virtq_rings_in - does the IOVA range [@lo, @hi] touch one of @vq's rings?
+ * False for a queue that did not initialise (it has none).
+ */
+bool virtq_rings_in(const struct virtq *vq, uint64_t lo, uint64_t hi);
+
+/*
  * virtq_destroy - free what virtq_init allocated; safe on a zeroed or failed
  * queue, and twice. The queue is unusable afterwards, as after a failed init.
  */
