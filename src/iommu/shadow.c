@@ -131,6 +131,7 @@ void shadow_destroy(struct shadow *s)
 {
 	if (s->src && s->src->listener == &s->listener)
 		s->src->listener = NULL;
+	s->src = NULL;
 	free(s->e);
 	s->e = NULL;
 	s->n = s->cap = 0;

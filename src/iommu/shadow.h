@@ -69,7 +69,10 @@ void shadow_init(struct shadow *s, struct dma_as *src, const struct shadow_ops *
  */
 int shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi);
 
-/* shadow_destroy - forget every entry without unmapping (the backend goes with it) and unhook. */
+/*
+ * shadow_destroy - forget every entry without unmapping (the backend goes
+ * with it), unhook, and leave src NULL: a shadow of nothing.
+ */
 void shadow_destroy(struct shadow *s);
 
 #endif

@@ -41,8 +41,7 @@ struct vfio_container {
 		int num, fd;
 	} group[VM_MAX_VFIO];
 	unsigned int ngroups;
-	struct shadow shadow;	/* --iommu: what the guest maps for the group's first device */
-	bool shadowed;
+	struct shadow shadow;	/* --iommu: what the guest maps for the group's first device (src set) */
 	struct vm *vm;
 	struct vfio_container *next;	/* the VM's others */
 };
@@ -295,14 +294,13 @@ int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
 {
 	int ret;
 
-	if (c->shadowed) {
+	if (c->shadow.src) {
 		/* One host domain per group: the group's other functions DMA through its mappings. */
 		pr_warn("%s shares IOMMU group %d with %s: its DMA goes through the mappings the "
 			"guest gives %s", vd->name, vd->group, c->shadow.name, c->shadow.name);
 		return 0;
 	}
 	shadow_init(&c->shadow, &vd->pci.dma, &shadow_ops, c, vd->name, SHADOW_MAX_LEAVES);
-	c->shadowed = true;
 	/* Translation is off at reset: this maps all of RAM, as without --iommu. */
 	ret = shadow_sync(&c->shadow, 0, ~0ULL);
 	if (ret == -ENOMEM) {
@@ -319,7 +317,7 @@ int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
 
 void vfio_container_unshadow(struct vfio_container *c, struct vfio_device *vd)
 {
-	if (!c || !c->shadowed || c->shadow.src != &vd->pci.dma)
+	if (!c || c->shadow.src != &vd->pci.dma)
 		return;
 	pr_info("%s: shadowed the guest's DMA mappings: %llu maps, %llu unmaps, %llu failed, "
 		"%zu mapped at the end", vd->name, (unsigned long long)c->shadow.maps,
@@ -327,7 +325,6 @@ void vfio_container_unshadow(struct vfio_container *c, struct vfio_device *vd)
 		c->shadow.n);
 	/* What stays mapped goes with the container; it must not point into @vd. */
 	shadow_destroy(&c->shadow);
-	c->shadowed = false;
 }
 
 /* The container that holds @group already, or NULL. */

@@ -479,6 +479,15 @@ int vfio_device_build(struct vfio_device *vd)
 	return 0;
 }
 
+/* Undo a device that device_setup put on the bus, and free it. */
+static void device_remove(struct vfio_device *vd)
+{
+	vfio_irq_exit(vd);
+	pci_device_remove(&vd->pci);
+	vfio_container_unshadow(vd->container, vd);
+	vfio_device_free(vd);
+}
+
 static int device_add(struct vm *vm, const char *bdf)
 {
 	struct vfio_container *c;
@@ -528,10 +537,8 @@ static int device_add(struct vm *vm, const char *bdf)
 	if (vm->cfg->iommu) {
 		ret = vfio_container_shadow(c, vd);
 		if (ret) {
-			vfio_container_unshadow(c, vd);
-			vfio_irq_exit(vd);
-			pci_device_remove(&vd->pci);
-			goto err;
+			device_remove(vd);
+			return ret;
 		}
 	}
 	vd->next = vm->vfio;
@@ -560,10 +567,7 @@ void vfio_devices_exit(struct vm *vm)
 		struct vfio_device *vd = vm->vfio;
 
 		vm->vfio = vd->next;
-		vfio_irq_exit(vd);
-		pci_device_remove(&vd->pci);
-		vfio_container_unshadow(vd->container, vd);
-		vfio_device_free(vd);
+		device_remove(vd);
 	}
 	vfio_containers_close(vm);
 }
