@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +31,7 @@
 #include "iommu/iommu.h"
 #include "iommu/vtd.h"
 #include "virtio/virtio.h"
+#include "loop.h"
 #include "term.h"
 #include "util.h"
 #include "vcpu.h"
@@ -371,6 +372,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		goto err;
 	}
 
+	ret = loop_init(&vm->loop);
+	if (ret)
+		goto err;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->serial_rx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0 || vm->serial_rx_fd < 0) {
@@ -456,6 +460,8 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
+	/* Work handed to the loop (device releases) runs before the devices go. */
+	loop_destroy(&vm->loop);
 	virtio_pci_destroy_all(vm);
 	vfio_devices_exit(vm);
 	iommu_exit(vm);
@@ -583,11 +589,120 @@ static int exit_status(struct vm *vm)
 /* Signals whose default action ends the process; each stops the VM cleanly. */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, SIGALRM };
 
+/* The console on the event loop: stdin in, the output rings out. */
+struct console {
+	struct vm *vm;
+	struct console_in ci;
+	struct outbuf *outs[2];		/* stdout's ring, the serial file's */
+	bool out_blocked[2];		/* waits for the fd to take more */
+	bool out_fd_added[2];
+};
+
+static void on_stop(void *opaque, int fd, uint32_t events)
+{
+	eventfd_t v;
+
+	if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
+		pr_debug("stop eventfd: %s", strerror(errno));
+}
+
+static void on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGWINCH) {
+			if (vm->vcon)
+				virtio_console_resize(vm->vcon);
+		} else {
+			vm->stop_signal = (int)si.ssi_signo;
+			vm_request_stop(vm, VM_STOP_SIGNAL);
+		}
+	}
+}
+
+static void on_serial_rx(void *opaque, int fd, uint32_t events)
+{
+	struct console *c = opaque;
+	eventfd_t v;
+
+	if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
+		pr_debug("serial eventfd: %s", strerror(errno));
+	console_feed(c->vm, &c->ci);
+}
+
+static void on_stdin(void *opaque, int fd, uint32_t events)
+{
+	struct console *c = opaque;
+
+	console_read(c->vm, &c->ci);
+}
+
+static void on_output(void *opaque, int fd, uint32_t events)
+{
+	struct console *c = opaque;
+
+	for (unsigned int i = 0; i < 2; i++)
+		c->out_blocked[i] = outbuf_flush(c->outs[i]);
+}
+
+/* What the console waits for next, from its state after the last turn. */
+static void console_arm(struct console *c)
+{
+	struct loop *l = &c->vm->loop;
+
+	loop_mod(l, c->vm->serial_rx_fd, c->ci.pend_len ? EPOLLIN : 0);
+	loop_mod(l, STDIN_FILENO, console_want_read(&c->ci) ? EPOLLIN : 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		int fd = c->outs[i]->fd;
+
+		if (fd < 0)
+			continue;
+		if (!c->out_fd_added[i] && c->out_blocked[i])
+			c->out_fd_added[i] = loop_add(l, fd, EPOLLOUT, on_output, c) == 0;
+		else if (c->out_fd_added[i])
+			loop_mod(l, fd, c->out_blocked[i] ? EPOLLOUT : 0);
+	}
+}
+
+static int console_start(struct console *c)
+{
+	struct vm *vm = c->vm;
+	int ret;
+
+	c->outs[0] = &vm->console_out;
+	c->outs[1] = &vm->serial_file_out;
+	if ((vm->cfg->serial == SERIAL_STDIO && vm->com1) || vm->vcon) {
+		c->ci.active = true;
+		c->ci.is_tty = isatty(STDIN_FILENO);
+		if (c->ci.is_tty && term_raw(STDIN_FILENO) < 0)
+			pr_warn("cannot put the terminal in raw mode: %s", strerror(errno));
+		/* A closed stdin is no input, as EOF is. */
+		c->ci.active = loop_add(&vm->loop, STDIN_FILENO, 0, on_stdin, c) == 0;
+	}
+	ret = loop_add(&vm->loop, vm->serial_rx_fd, 0, on_serial_rx, c);
+	for (unsigned int i = 0; i < 2 && !ret; i++)
+		ret = loop_add(&vm->loop, c->outs[i]->wake_fd, EPOLLIN, on_output, c);
+	return ret;
+}
+
+static void console_stop(struct console *c)
+{
+	struct loop *l = &c->vm->loop;
+
+	loop_del(l, STDIN_FILENO);
+	loop_del(l, c->vm->serial_rx_fd);
+	for (unsigned int i = 0; i < 2; i++) {
+		loop_del(l, c->outs[i]->wake_fd);
+		if (c->out_fd_added[i])
+			loop_del(l, c->outs[i]->fd);
+	}
+}
+
 int vm_run(struct vm *vm)
 {
-	struct console_in ci = { 0 };
-	bool out_blocked[2] = { false };	/* console output waits for POLLOUT */
-	struct outbuf *outs[2] = { &vm->console_out, &vm->serial_file_out };
+	struct console con = { .vm = vm };
 	sigset_t sigs;
 	int sfd, ret = 0;
 
@@ -611,69 +726,35 @@ int vm_run(struct vm *vm)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((vm->cfg->serial == SERIAL_STDIO && vm->com1) || vm->vcon) {
-		ci.active = true;
-		ci.is_tty = isatty(STDIN_FILENO);
-		if (ci.is_tty && term_raw(STDIN_FILENO) < 0)
-			pr_warn("cannot put the terminal in raw mode: %s", strerror(errno));
+	ret = loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm);
+	if (!ret)
+		ret = loop_add(&vm->loop, sfd, EPOLLIN, on_signal, vm);
+	if (!ret)
+		ret = console_start(&con);
+	if (ret) {
+		pr_err("event loop: %s", strerror(-ret));
+		vm_request_stop(vm, VM_STOP_ERROR);
 	}
-
-	for (unsigned int i = 0; i < vm->ncpus; i++) {
+	for (unsigned int i = 0; i < vm->ncpus && !ret; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret) {
 			pr_err("starting vCPU %u: %s", i, strerror(-ret));
 			vm_request_stop(vm, VM_STOP_ERROR);
-			break;
 		}
 	}
 
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
-		struct pollfd pfd[8] = {
-			{ .fd = vm->stop_fd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = -1, .events = POLLIN },
-			{ .fd = outs[0]->wake_fd, .events = POLLIN },
-			{ .fd = out_blocked[0] ? outs[0]->fd : -1, .events = POLLOUT },
-			{ .fd = outs[1]->wake_fd, .events = POLLIN },
-			{ .fd = out_blocked[1] ? outs[1]->fd : -1, .events = POLLOUT },
-			{ .fd = console_want_read(&ci) ? STDIN_FILENO : -1, .events = POLLIN },
-		};
-
-		if (ci.pend_len)
-			pfd[2].fd = vm->serial_rx_fd;
-		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_err("poll: %s", strerror(errno));
+		console_arm(&con);
+		ret = loop_run_once(&vm->loop, -1);
+		if (ret < 0) {
+			pr_err("event loop: %s", strerror(-ret));
 			vm_request_stop(vm, VM_STOP_ERROR);
 			break;
 		}
-		if (pfd[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
-				;
-			} else if (si.ssi_signo == SIGWINCH) {
-				if (vm->vcon)
-					virtio_console_resize(vm->vcon);
-			} else {
-				vm->stop_signal = (int)si.ssi_signo;
-				vm_request_stop(vm, VM_STOP_SIGNAL);
-			}
-		}
-		if (pfd[2].revents) {
-			eventfd_t v;
-
-			if (eventfd_read(vm->serial_rx_fd, &v) < 0 && errno != EAGAIN)
-				pr_debug("serial eventfd: %s", strerror(errno));
-			console_feed(vm, &ci);
-		}
-		if (pfd[7].revents)
-			console_read(vm, &ci);
-		for (unsigned int i = 0; i < 2; i++)
-			if (pfd[3 + 2 * i].revents || pfd[4 + 2 * i].revents)
-				out_blocked[i] = outbuf_flush(outs[i]);
 	}
+	console_stop(&con);
+	loop_del(&vm->loop, sfd);
+	loop_del(&vm->loop, vm->stop_fd);
 
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_kick(vm->vcpus[i]);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "loop.h"
 #include "mem.h"
 #include "outbuf.h"
 
@@ -165,6 +166,8 @@ struct vm {
 	struct iommu *iommu;		/* --iommu (src/iommu/iommu.c), or NULL */
 	/* KVM memory slots past RAM's (BARs of assigned devices), in use. */
 	uint64_t mmio_slots[4];
+
+	struct loop loop;	/* the main thread's (loop.h) */
 
 	/* Stop request: first writer wins; the main loop wakes on stop_fd. */
 	_Atomic int stop_reason;
