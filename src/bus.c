@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "dev.h"
 #include "util.h"
 
 static const char *const space_name[BUS_NR_SPACES] = { "port", "MMIO" };
@@ -86,6 +87,12 @@ static struct bus_range *lookup_locked(const struct bus_space_map *map, uint64_t
 int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
 		 uint64_t len, bus_io_fn fn, void *opaque, const char *name)
 {
+	return bus_register_owned(bus, space, base, len, fn, opaque, name, NULL);
+}
+
+int bus_register_owned(struct bus *bus, enum bus_space space, uint64_t base, uint64_t len,
+		       bus_io_fn fn, void *opaque, const char *name, struct device *owner)
+{
 	struct bus_space_map *map;
 	struct bus_range *r;
 	unsigned int i;
@@ -103,6 +110,7 @@ int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
 	r->opaque = opaque;
 	r->name = name ? name : "?";
 	atomic_init(&r->refcount, 1);
+	r->owner = owner;
 
 	pthread_rwlock_wrlock(&bus->lock);
 	map = &bus->space[space];
@@ -132,6 +140,8 @@ out_unlock:
 	pthread_rwlock_unlock(&bus->lock);
 	if (ret)
 		free(r);
+	else
+		dev_get(owner);
 	return ret;
 }
 
@@ -161,8 +171,11 @@ int bus_unregister(struct bus *bus, enum bus_space space, uint64_t base)
 
 void bus_range_put(struct bus_range *r)
 {
-	if (r && atomic_fetch_sub(&r->refcount, 1) == 1)
+	if (r && atomic_fetch_sub(&r->refcount, 1) == 1) {
+		/* The handler that held the last reference has returned: the device may go. */
+		dev_put(r->owner);
 		free(r);
+	}
 }
 
 struct bus_range *bus_find(struct bus *bus, enum bus_space space, uint64_t addr)

@@ -32,6 +32,7 @@ struct bus_range {
 	void *opaque;
 	const char *name;
 	atomic_uint refcount;	/* 1 while registered, +1 per handler in flight */
+	struct device *owner;	/* referenced until the range is freed (dev.h), or NULL */
 };
 
 struct bus_space_map {
@@ -70,12 +71,21 @@ int bus_register(struct bus *bus, enum bus_space space, uint64_t base,
 		 uint64_t len, bus_io_fn fn, void *opaque, const char *name);
 
 /*
+ * bus_register_owned - bus_register for a range of device @owner (dev.h),
+ * which keeps a reference on it until the range is freed: after it is
+ * unregistered and the last handler in flight has returned.
+ */
+struct device;
+int bus_register_owned(struct bus *bus, enum bus_space space, uint64_t base, uint64_t len,
+		       bus_io_fn fn, void *opaque, const char *name, struct device *owner);
+
+/*
  * bus_unregister - remove the range that starts exactly at @base.
  * Returns 0 or -ENOENT. New accesses no longer reach it at once; a handler
  * already running on another vCPU finishes, and the range is freed when the
  * last reference drops. The caller may be that range's own handler. The
  * device state behind @opaque is the caller's: free it only once no vCPU
- * can be inside the handler (today: after the vCPUs are joined).
+ * can be inside the handler (register it owned, and free it on release).
  */
 int bus_unregister(struct bus *bus, enum bus_space space, uint64_t base);
 

@@ -18,6 +18,7 @@
 #include "boot/linux.h"
 #include "util.h"
 #include "vfio/sysfs.h"
+#include "dev.h"
 #include "virtio/net.h"
 #include "vm.h"
 
@@ -216,11 +217,16 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 			d->serial = item + 7;
 			if (strlen(d->serial) > 20)
 				return usage_error("--disk: serial '%s' is longer than 20 bytes", d->serial);
+		} else if (!strncmp(item, "id=", 3)) {
+			d->id = item + 3;
+			if (!dev_id_valid(d->id))
+				return usage_error("--disk: id '%s': expected 1-31 of A-Z a-z 0-9 _ . - "
+						   "not starting with _", d->id);
 		} else if (!d->path && !strchr(item, '='))
 			d->path = item;
 		else
-			return usage_error("--disk: unknown option '%s' (expected PATH, readonly=on, serial=STR)",
-					   item);
+			return usage_error("--disk: unknown option '%s' (expected PATH, readonly=on, serial=STR, "
+					   "id=ID)", item);
 	}
 	if (!d->path || !*d->path)
 		return usage_error("--disk: no image path given");
@@ -272,9 +278,14 @@ static int parse_net(char *arg, struct vm_config *cfg)
 						   "microseconds, 0 to %d", item + 9,
 						   VIRTIO_NET_TX_USECS_MAX);
 			n->tx_usecs = (unsigned int)us;
+		} else if (!strncmp(item, "id=", 3)) {
+			n->id = item + 3;
+			if (!dev_id_valid(n->id))
+				return usage_error("--net: id '%s': expected 1-31 of A-Z a-z 0-9 _ . - "
+						   "not starting with _", n->id);
 		} else {
 			return usage_error("--net: unknown option '%s' (expected tap=IFNAME, mac=MAC, "
-					   "tx-usecs=auto|N)", item);
+					   "tx-usecs=auto|N, id=ID)", item);
 		}
 	}
 	if (!n->tap)
@@ -301,20 +312,32 @@ static int parse_console(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-static int parse_device(const char *arg, struct vm_config *cfg)
+static int parse_device(char *arg, struct vm_config *cfg)
 {
-	char bdf[VFIO_BDF_LEN];
+	char bdf[VFIO_BDF_LEN], *rest, *item;
+	const char *id = NULL;
 
 	if (strncmp(arg, "vfio=", 5))
-		return usage_error("--device '%s': expected vfio=BDF", arg);
-	if (vfio_bdf_parse(arg + 5, bdf))
+		return usage_error("--device '%s': expected vfio=BDF[,id=ID]", arg);
+	rest = arg + 5;
+	item = next_item(&rest);
+	if (!item || vfio_bdf_parse(item, bdf))
 		return usage_error("--device '%s': expected a PCI address such as 0000:01:00.0 or 01:00.0",
-				   arg);
+				   item ? item : arg);
+	while ((item = next_item(&rest))) {
+		if (strncmp(item, "id=", 3))
+			return usage_error("--device: unknown option '%s' (expected id=ID)", item);
+		id = item + 3;
+		if (!dev_id_valid(id))
+			return usage_error("--device: id '%s': expected 1-31 of A-Z a-z 0-9 _ . - "
+					   "not starting with _", id);
+	}
 	if (cfg->nvfio == VM_MAX_VFIO)
 		return usage_error("--device: at most %d assigned devices", VM_MAX_VFIO);
 	for (unsigned int i = 0; i < cfg->nvfio; i++)
 		if (!strcmp(cfg->vfio[i], bdf))
 			return usage_error("--device: %s given twice", bdf);
+	cfg->vfio_id[cfg->nvfio] = id;
 	snprintf(cfg->vfio[cfg->nvfio++], sizeof(cfg->vfio[0]), "%s", bdf);
 	return 0;
 }

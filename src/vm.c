@@ -344,6 +344,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->serial_rx_fd = vm->serial_out_fd = -1;
 	atomic_init(&vm->stop_reason, VM_RUNNING);
+	dev_registry_init(&vm->devs);
 
 	ret = check_kvm(vm);
 	if (ret)
@@ -460,10 +461,10 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
-	/* Work handed to the loop (device releases) runs before the devices go. */
+	/* Unplugged now, released by the loop's last turn. */
+	dev_remove_all(&vm->devs);
 	loop_destroy(&vm->loop);
-	virtio_pci_destroy_all(vm);
-	vfio_devices_exit(vm);
+	vfio_containers_close(vm);
 	iommu_exit(vm);
 	if (vm->pci) {
 		pci_host_exit(vm->pci);

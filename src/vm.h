@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "dev.h"
 #include "loop.h"
 #include "mem.h"
 #include "outbuf.h"
@@ -40,6 +41,7 @@ struct disk_opts {
 	const char *path;
 	bool readonly;
 	const char *serial;	/* GET_ID string, at most 20 bytes; NULL: derived from the path */
+	const char *id;		/* device id (dev.h); NULL: generated */
 };
 
 /* --net tap=IFNAME[,mac=MAC] */
@@ -48,6 +50,7 @@ struct net_opts {
 	uint8_t mac[6];
 	bool mac_given;		/* else generated from the tap name, stable across runs */
 	unsigned int tx_usecs;	/* TX tick, us (0: none) or VIRTIO_NET_TX_USECS_AUTO */
+	const char *id;		/* device id (dev.h); NULL: generated */
 };
 
 /* --console stdio|file=PATH|none: the virtio console (hvc0) */
@@ -70,6 +73,7 @@ struct vm_config {
 	struct net_opts nets[VM_MAX_NETS];
 	unsigned int nnets;
 	char vfio[VM_MAX_VFIO][16];	/* --device vfio=BDF, canonical "dddd:bb:dd.f" */
+	const char *vfio_id[VM_MAX_VFIO];	/* its id=, or NULL */
 	unsigned int nvfio;
 	bool rng;
 	bool iommu;		/* --iommu: the emulated VT-d (src/iommu/) */
@@ -158,11 +162,11 @@ struct vm {
 	struct pci_host *pci;
 	struct irq_routes *irq_routes;
 	uint64_t pci_mmio64_base, pci_mmio64_size;
-	struct virtio_pci *virtio;	/* list, newest first */
 	struct virtio_dev *vcon;	/* the virtio console, when on stdio */
-	/* Assigned devices (src/vfio/): their containers (one, or one per group with --iommu) and list, newest first. */
+	/* Assigned devices' containers (src/vfio/): one, or one per group with --iommu. */
 	struct vfio_container *vfio_container;
-	struct vfio_device *vfio;
+	/* Every PCI function but the host bridge: virtio and assigned (dev.h). */
+	struct dev_registry devs;
 	struct iommu *iommu;		/* --iommu (src/iommu/iommu.c), or NULL */
 	/* KVM memory slots past RAM's (BARs of assigned devices), in use. */
 	uint64_t mmio_slots[4];

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "dev.h"
 #include "iommu/iommu.h"
 #include "iommu/vtd.h"
 #include "pci/pci.h"
@@ -63,15 +64,29 @@ static void fx_invalidate(void *opaque, const struct vtd_inv *inv)
 	}
 
 	/*
-	 * Not under the host's lock: the slots do not change while the VM
-	 * runs. Listeners may wait for virtio workers (quiesce), which never
-	 * wait for the unit's lock held here (vtd_fault queues instead); a
-	 * config write that parks a worker holds the host's lock meanwhile, so
-	 * hotplug will need a lock order for this.
+	 * Listeners may wait for virtio workers (quiesce), so they are not
+	 * called under the host's lock, which a config write holds while it
+	 * parks a worker. The functions are taken from the slots under the
+	 * lock, each with a reference on its device, so one removed meanwhile
+	 * stays until its listener returns.
 	 */
-	for (unsigned int s = 0; h && s < PCI_NR_SLOTS; s++)
-		if (h->slot[s])
-			dma_as_notify(&h->slot[s]->dma, lo, hi);
+	struct pci_device *devs[PCI_NR_SLOTS];
+	unsigned int n = 0;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	for (unsigned int s = 0; s < PCI_NR_SLOTS; s++) {
+		if (h->slot[s]) {
+			dev_get(h->slot[s]->owner);
+			devs[n++] = h->slot[s];
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		dma_as_notify(&devs[i]->dma, lo, hi);
+		dev_put(devs[i]->owner);
+	}
 }
 
 static const struct vtd_effects effects = { .msi = fx_msi, .invalidate = fx_invalidate };

@@ -201,8 +201,8 @@ static void bar_set_decode(struct pci_device *dev, unsigned int i, bool want, ui
 				(unsigned long long)b->size);
 		return;
 	}
-	ret = bus_register(bus, space, addr, b->size, b->fn ? b->fn : bar_unbacked_io,
-			   b->fn ? b->opaque : b, dev->name);
+	ret = bus_register_owned(bus, space, addr, b->size, b->fn ? b->fn : bar_unbacked_io,
+				 b->fn ? b->opaque : b, dev->name, dev->owner);
 	if (ret) {
 		if (ratelimit_ok(&bar_rl, 5))
 			pr_warn("%s: BAR %u at 0x%llx (size 0x%llx) overlaps another range; "

@@ -87,8 +87,10 @@ struct pci_device_ops {
 
 struct pci_host;
 
+struct device;
 struct pci_device {
 	struct pci_host *host;
+	struct device *owner;		/* dev.h: BAR ranges hold references on it; NULL: built in */
 	const char *name;
 	uint8_t devfn;			/* slot << 3 | function */
 	const struct pci_device_ops *ops;

@@ -479,16 +479,38 @@ int vfio_device_build(struct vfio_device *vd)
 	return 0;
 }
 
-/* Undo a device that device_setup put on the bus, and free it. */
-static void device_remove(struct vfio_device *vd)
+/*
+ * Off the machine: interrupts off, off the bus (memory slots follow the
+ * BARs), no shadow of the guest's mappings. A vCPU still inside a trapped
+ * BAR handler keeps vd, and its fd, until release.
+ */
+static void vfio_unplug(struct device *d)
 {
+	struct vfio_device *vd = container_of(d, struct vfio_device, dev);
+
 	vfio_irq_exit(vd);
 	pci_device_remove(&vd->pci);
 	vfio_container_unshadow(vd->container, vd);
-	vfio_device_free(vd);
 }
 
-static int device_add(struct vm *vm, const char *bdf)
+static void vfio_release(struct device *d)
+{
+	vfio_device_free(container_of(d, struct vfio_device, dev));
+}
+
+static const struct device_ops vfio_dev_ops = { .unplug = vfio_unplug, .release = vfio_release };
+
+int vfio_device_register(struct vfio_device *vd, const char *id)
+{
+	vd->dev.ops = &vfio_dev_ops;
+	vd->dev.vm = vd->vm;
+	vd->dev.kind = "vfio-pci";
+	vd->dev.pci = &vd->pci;
+	vd->pci.owner = &vd->dev;
+	return dev_register(&vd->vm->devs, &vd->dev, id, "vfio");
+}
+
+static int device_add(struct vm *vm, const char *bdf, const char *id)
 {
 	struct vfio_container *c;
 	struct vfio_device *vd;
@@ -531,18 +553,19 @@ static int device_add(struct vm *vm, const char *bdf)
 		ret = vd->fd;
 		goto err;
 	}
-	ret = device_setup(vd);
-	if (ret)
+	ret = vfio_device_register(vd, id);
+	if (ret) {
+		pr_err("%s: id '%s' %s", vd->name, id,
+		       ret == -EEXIST ? "is taken by another device" : "is not valid");
 		goto err;
-	if (vm->cfg->iommu) {
-		ret = vfio_container_shadow(c, vd);
-		if (ret) {
-			device_remove(vd);
-			return ret;
-		}
 	}
-	vd->next = vm->vfio;
-	vm->vfio = vd;
+	ret = device_setup(vd);
+	if (!ret && vm->cfg->iommu)
+		ret = vfio_container_shadow(c, vd);
+	if (ret) {
+		dev_remove(&vm->devs, &vd->dev);
+		return ret;
+	}
 	pr_info("%s: assigned at 00:%02x.0", vd->name, vd->pci.devfn >> 3);
 	return 0;
 err:
@@ -553,7 +576,7 @@ err:
 int vfio_devices_init(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg->nvfio; i++) {
-		int ret = device_add(vm, vm->cfg->vfio[i]);
+		int ret = device_add(vm, vm->cfg->vfio[i], vm->cfg->vfio_id[i]);
 
 		if (ret)
 			return ret;
@@ -563,11 +586,12 @@ int vfio_devices_init(struct vm *vm)
 
 void vfio_devices_exit(struct vm *vm)
 {
-	while (vm->vfio) {
-		struct vfio_device *vd = vm->vfio;
+	unsigned int n;
+	struct device **v = dev_snapshot(&vm->devs, &n);
 
-		vm->vfio = vd->next;
-		device_remove(vd);
-	}
+	for (unsigned int i = n; i-- > 0;)
+		if (v[i]->ops == &vfio_dev_ops)
+			dev_remove(&vm->devs, v[i]);
+	dev_snapshot_put(v, n);
 	vfio_containers_close(vm);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dev.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
 #include "vfio/sysfs.h"
@@ -58,6 +59,7 @@ struct vfio_cfg_layout {
 enum vfio_irq_mode { VFIO_IRQ_NONE, VFIO_IRQ_INTX, VFIO_IRQ_MSI, VFIO_IRQ_MSIX };
 
 struct vfio_device {
+	struct device dev;		/* in vm->devs (dev.h) */
 	struct vm *vm;
 	struct vfio_container *container;
 	char bdf[VFIO_BDF_LEN];
@@ -94,12 +96,17 @@ struct vfio_device {
 	 * Returns 0 or negative errno.
 	 */
 	int (*set_irqs)(struct vfio_device *vd, struct vfio_irq_set *set);
-	struct vfio_device *next;
 };
 
 /* vm.c: assign every --device vfio= of the VM's config (after RAM and the PCI host). */
 int vfio_devices_init(struct vm *vm);
 void vfio_devices_exit(struct vm *vm);
+/*
+ * vfio_device_register - list @vd (vm set) in the VM's registry as @id (NULL:
+ * generated), before vfio_device_build. Returns 0 or dev_register's errors.
+ * From then on dev_remove takes it off the machine and frees it.
+ */
+int vfio_device_register(struct vfio_device *vd, const char *id);
 
 /*
  * device.c: vfio_device_build - with vd->fd, vd->region[], vd->irq_count/

@@ -883,6 +883,8 @@ int virtio_blk_create(struct vm *vm, const struct disk_opts *o, unsigned int ind
 	b->vdev.ops = &blk_ops;
 	b->vdev.priv = b;
 	b->vdev.vm = vm;
+	b->vdev.id = o->id;
+	b->vdev.id_prefix = "disk";
 	b->vdev.host_features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
 		(1ULL << VIRTIO_BLK_F_TOPOLOGY) | (1ULL << VIRTIO_BLK_F_FLUSH) |
 		(1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC);

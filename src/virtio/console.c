@@ -548,6 +548,7 @@ int virtio_console_create(struct vm *vm, enum vcon_mode mode, const char *path,
 		}
 	}
 
+	c->vdev.id_prefix = "console";
 	ret = virtio_pci_add(vm, &c->vdev);
 	if (ret)
 		goto fail;

@@ -886,7 +886,7 @@ void virtio_net_get_stats(struct virtio_dev *vdev, struct virtio_net_stats *s)
 
 /* Takes @fd whatever happens. */
 static int net_new(struct vm *vm, int fd, const uint8_t mac[6], const char *name, bool is_tap,
-		   uint16_t mtu, unsigned int tx_usecs)
+		   uint16_t mtu, unsigned int tx_usecs, const char *id)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	int ret = -ENOMEM;
@@ -934,6 +934,8 @@ static int net_new(struct vm *vm, int fd, const uint8_t mac[6], const char *name
 	 */
 	if (mtu != 1500)
 		n->vdev.host_features |= BIT(VIRTIO_NET_F_MTU);
+	n->vdev.id = id;
+	n->vdev.id_prefix = "net";
 	ret = virtio_pci_add(vm, &n->vdev);
 	if (ret)
 		goto fail;
@@ -951,7 +953,7 @@ fail:
 int virtio_net_create_fd(struct vm *vm, int fd, const uint8_t mac[6], const char *name,
 			 unsigned int tx_usecs)
 {
-	return net_new(vm, fd, mac, name ? name : "fd", false, 1500, tx_usecs);
+	return net_new(vm, fd, mac, name ? name : "fd", false, 1500, tx_usecs, NULL);
 }
 
 /* The tap's MTU, which the user may have set before starting kvmio; 1500 if unknown. */
@@ -1015,5 +1017,6 @@ int virtio_net_create(struct vm *vm, const struct net_opts *o, unsigned int inde
 		memcpy(mac, o->mac, 6);
 	else
 		virtio_net_mac_from_name(ifr.ifr_name, mac);
-	return net_new(vm, fd, mac, ifr.ifr_name, true, tap_mtu(ifr.ifr_name), o->tx_usecs);
+	return net_new(vm, fd, mac, ifr.ifr_name, true, tap_mtu(ifr.ifr_name), o->tx_usecs,
+		       o->id);
 }

@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "dev.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
 #include "util.h"
@@ -69,12 +70,14 @@ struct vpci_queue {
 };
 
 struct virtio_pci {
+	struct device dev;		/* in vm->devs (dev.h) */
 	struct pci_device pci;
 	struct msix msix;
 	struct virtio_dev *vdev;
 	struct vm *vm;
-	struct virtio_pci *next;	/* vm->virtio list */
 	char name[32];
+	bool gone;			/* unplugged: under lock, never starts again */
+	bool owns_vdev;			/* added: release destroys the device model too */
 
 	pthread_mutex_t lock;		/* common configuration */
 	uint32_t dfselect, gfselect;
@@ -460,7 +463,7 @@ static void device_start(struct virtio_pci *t)
 	uint8_t st = __atomic_load_n(&t->status, __ATOMIC_ACQUIRE);
 	int ret;
 
-	if (t->started || !t->master || !(st & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	if (t->started || t->gone || !t->master || !(st & VIRTIO_CONFIG_S_DRIVER_OK) ||
 	    (st & VIRTIO_CONFIG_S_NEEDS_RESET))
 		return;
 	ret = t->vdev->ops->start(t->vdev);
@@ -710,6 +713,12 @@ static void vpci_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int 
 	struct virtio_pci *t = opaque;
 	const struct virtio_dev_ops *ops = t->vdev->ops;
 
+	/* Unplugged while this vCPU was on its way in: as if the BAR were gone. */
+	if (__atomic_load_n(&t->gone, __ATOMIC_ACQUIRE)) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
 	if (off < VPCI_COMMON + VPCI_COMMON_SIZE) {
 		common_io(t, (unsigned int)off, data, len, is_write);
 	} else if (off == VPCI_ISR) {
@@ -883,21 +892,37 @@ static int build_config_space(struct virtio_pci *t)
 	return msix_init(&t->msix, t->vm, dev, nvec(t), VPCI_BAR, VPCI_MSIX_TABLE, VPCI_MSIX_PBA);
 }
 
-static void transport_free(struct virtio_pci *t)
+/* Stop the worker and the device: no callback, no DMA, no interrupt from the worker after. */
+static void transport_stop(struct virtio_pci *t)
 {
+	pthread_mutex_lock(&t->lock);
+	/* A vCPU still in the BAR handler cannot start it again. */
+	__atomic_store_n(&t->gone, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&t->lock);
 	if (t->thread_up) {
 		worker_set(t, W_EXIT);
 		pthread_join(t->thread, NULL);
+		t->thread_up = false;
 	}
-	if (t->pci.host)
-		pci_device_remove(&t->pci);
+	pthread_mutex_lock(&t->lock);
 	if (t->started)
 		t->vdev->ops->stop(t->vdev);
-	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+	t->started = false;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* After transport_stop: the queues' state, which only the worker and queue_enable touch. */
+static void transport_free_queues(struct virtio_pci *t)
+{
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		virtq_destroy(&t->vdev->vq[i]);
+}
+
+static void transport_free(struct virtio_pci *t)
+{
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		if (t->q[i].kick_fd >= 0)
 			close(t->q[i].kick_fd);
-	}
 	msix_exit(&t->msix);
 	if (t->ctl_fd >= 0)
 		close(t->ctl_fd);
@@ -910,6 +935,33 @@ static void transport_free(struct virtio_pci *t)
 	pthread_cond_destroy(&t->qcond);
 	free(t);
 }
+
+/*
+ * Off the bus first (config reads all-ones, BAR and ioeventfds gone), then
+ * the worker and the device stop. A vCPU already inside the BAR handler
+ * finds it gone and touches only the transport, which stays until release.
+ */
+static void vpci_unplug(struct device *d)
+{
+	struct virtio_pci *t = container_of(d, struct virtio_pci, dev);
+
+	if (t->pci.host)
+		pci_device_remove(&t->pci);
+	transport_stop(t);
+	transport_free_queues(t);
+}
+
+static void vpci_release(struct device *d)
+{
+	struct virtio_pci *t = container_of(d, struct virtio_pci, dev);
+	struct virtio_dev *vdev = t->owns_vdev ? t->vdev : NULL;
+
+	transport_free(t);
+	if (vdev)
+		vdev->ops->destroy(vdev);
+}
+
+static const struct device_ops vpci_dev_ops = { .unplug = vpci_unplug, .release = vpci_release };
 
 int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 {
@@ -965,9 +1017,20 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	ret = build_config_space(t);
 	if (ret)
 		goto err;
-	ret = pci_device_add(vm->pci, &t->pci, 0, 1);
+	t->dev.ops = &vpci_dev_ops;
+	t->dev.vm = vm;
+	t->dev.kind = ops->name;
+	t->dev.pci = &t->pci;
+	t->pci.owner = &t->dev;
+	ret = dev_register(&vm->devs, &t->dev, vdev->id, vdev->id_prefix ? vdev->id_prefix : "virtio");
+	if (ret) {
+		pr_err("%s: id '%s' %s", ops->name, vdev->id,
+		       ret == -EEXIST ? "is taken by another device" : "is not valid");
+		goto err_quiet;
+	}
+	ret = pci_device_add(vm->pci, &t->pci, vdev->slot, 1);
 	if (ret < 0)
-		goto err;
+		goto err_unlist;
 	snprintf(t->name, sizeof(t->name), "%s@%02x", ops->name, (unsigned int)ret);
 	/* Behind an IOMMU: invalidations wait for the worker (quiesce). */
 	if (t->pci.dma.ops) {
@@ -977,14 +1040,21 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	ret = pthread_create(&t->thread, NULL, worker, t);
 	if (ret) {
 		ret = -ret;
-		goto err;
+		goto err_unlist;
 	}
 	t->thread_up = true;
-	t->next = vm->virtio;
-	vm->virtio = t;
+	t->owns_vdev = true;
 	return 0;
+err_unlist:
+	/* Listed but never reached by a guest: unplug and let the last reference free it. */
+	pr_err("%s: cannot add the PCI function: %s", ops->name, strerror(-ret));
+	vdev->transport = NULL;
+	dev_remove(&vm->devs, &t->dev);
+	return ret;
 err:
 	pr_err("%s: cannot add the PCI function: %s", ops->name, strerror(-ret));
+err_quiet:
+	transport_free_queues(t);
 	transport_free(t);
 	vdev->transport = NULL;
 	return ret;
@@ -992,12 +1062,11 @@ err:
 
 void virtio_pci_destroy_all(struct vm *vm)
 {
-	while (vm->virtio) {
-		struct virtio_pci *t = vm->virtio;
-		struct virtio_dev *vdev = t->vdev;
+	unsigned int n;
+	struct device **v = dev_snapshot(&vm->devs, &n);
 
-		vm->virtio = t->next;
-		transport_free(t);
-		vdev->ops->destroy(vdev);
-	}
+	for (unsigned int i = n; i-- > 0;)
+		if (v[i]->ops == &vpci_dev_ops)
+			dev_remove(&vm->devs, v[i]);
+	dev_snapshot_put(v, n);
 }

@@ -220,6 +220,7 @@ int virtio_rng_create(struct vm *vm)
 	r->vdev.ops = &rng_ops;
 	r->vdev.priv = r;
 	r->vdev.vm = vm;
+	r->vdev.id_prefix = "rng";
 	r->vdev.host_features = (1ULL << VIRTIO_RING_F_EVENT_IDX) |
 				(1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	ret = virtio_pci_add(vm, &r->vdev);

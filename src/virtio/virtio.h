@@ -81,17 +81,22 @@ struct virtio_dev {
 	struct virtio_pci *transport;
 	struct virtio_watch watch[VIRTIO_MAX_WATCH];	/* see virtio_watch */
 	unsigned int nwatch;
+	/* For virtio_pci_add: the device's id (NULL: generated from id_prefix) and PCI slot (0: any). */
+	const char *id;
+	const char *id_prefix;
+	unsigned int slot;
 };
 
 /*
- * virtio_pci_add - give @vdev (ops, priv, vm and host_features filled in)
- * a PCI function on the VM's bus and a worker thread. Returns 0 or a
+ * virtio_pci_add - give @vdev (ops, priv, vm and host_features filled in,
+ * id, id_prefix and slot optional) a PCI function on the VM's bus, an
+ * entry in its device registry and a worker thread. Returns 0 or a
  * negative errno after printing one line. On success the transport owns
- * @vdev and calls ops->destroy at teardown.
+ * @vdev and calls ops->destroy when the device is released.
  */
 int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev);
 
-/* virtio_pci_destroy_all - stop and free every virtio device of @vm (teardown). */
+/* virtio_pci_destroy_all - remove every virtio device of @vm (teardown, tests). */
 void virtio_pci_destroy_all(struct vm *vm);
 
 /*

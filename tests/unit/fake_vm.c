@@ -227,6 +227,7 @@ void fake_vm_init_fail(struct vm *vm, void (*on_fail)(const char *msg))
 	rec.fail = on_fail;
 	pthread_mutex_unlock(&rec.lock);
 	fake_vm_reset();
+	dev_registry_init(&vm->devs);
 	ret = bus_init(&vm->bus);
 	if (ret)
 		fail("bus_init: %d", ret);

@@ -475,9 +475,9 @@ static int setup(void **state)
 	vd->irq_flags[VFIO_PCI_MSI_IRQ_INDEX] = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
 	vd->irq_flags[VFIO_PCI_MSIX_IRQ_INDEX] = VFIO_IRQ_INFO_EVENTFD |
 						 (opt.resize ? 0 : VFIO_IRQ_INFO_NORESIZE);
+	assert_int_equal(vfio_device_register(vd, "hostdev"), 0);
 	assert_int_equal(vfio_device_build(vd), 0);
 	assert_int_equal(vd->pci.devfn, SLOT << 3);
-	vm.vfio = vd;
 	fv_ok();
 	return 0;
 }
