@@ -409,17 +409,51 @@ void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, unsigned int len, bo
 
 /* Devices */
 
-static uint64_t alloc_from(uint64_t *next, uint64_t end, uint64_t size)
+/*
+ * The end of a BAR in the same space that [addr, addr + size) overlaps: of a
+ * function present, or one of @dev's own BARs placed already (below @upto).
+ * 0: none. Addresses come from config space, so a BAR the guest moved is
+ * where it is now, and a removed function's space is free again.
+ */
+static uint64_t bar_conflict(const struct pci_host *h, const struct pci_device *dev,
+			     unsigned int upto, bool io, uint64_t addr, uint64_t size)
 {
-	uint64_t addr = ALIGN_UP(*next, size);
+	for (unsigned int s = 0; s <= PCI_NR_SLOTS; s++) {
+		const struct pci_device *o = s < PCI_NR_SLOTS ? h->slot[s] : dev;
 
-	if (addr < *next || addr + size > end || addr + size < addr)
-		return 0;
-	*next = addr + size;
-	return addr;
+		if (!o || (o == dev && s < PCI_NR_SLOTS))
+			continue;
+		for (unsigned int i = 0; i <= PCI_ROM_SLOT && (o != dev || i < upto); i++) {
+			const struct pci_bar *b = &o->bar[i];
+			uint64_t a = bar_cfg_addr(o, i);
+
+			if (!b->size || !a || (b->type == PCI_BAR_IO) != io)
+				continue;
+			if (ranges_overlap(addr, size, a, b->size))
+				return a + b->size;
+		}
+	}
+	return 0;
 }
 
-/* Firmware's job, done before boot: give every BAR an address, turn decoding on. */
+/* The lowest @size-aligned free place for BAR @i of @dev in [lo, end), or 0. */
+static uint64_t alloc_bar(const struct pci_host *h, const struct pci_device *dev, unsigned int i,
+			  uint64_t lo, uint64_t end)
+{
+	uint64_t size = dev->bar[i].size, addr = ALIGN_UP(lo, size);
+	bool io = dev->bar[i].type == PCI_BAR_IO;
+
+	while (addr >= lo && addr + size > addr && addr + size <= end) {
+		uint64_t c = bar_conflict(h, dev, i, io, addr, size);
+
+		if (!c)
+			return addr;
+		addr = ALIGN_UP(c, size);
+	}
+	return 0;
+}
+
+/* Firmware's job, done before boot and on hot-add: give every BAR an address, turn decoding on. */
 static int assign_bars(struct pci_host *h, struct pci_device *dev)
 {
 	uint16_t cmd = 0;
@@ -433,19 +467,19 @@ static int assign_bars(struct pci_host *h, struct pci_device *dev)
 			continue;
 		switch (b->type) {
 		case PCI_BAR_IO:
-			addr = alloc_from(&h->io_next, h->io_end, b->size);
+			addr = alloc_bar(h, dev, i, h->io_base, h->io_end);
 			cmd |= PCI_COMMAND_IO;
 			break;
 		case PCI_BAR_MEM64:
 			/* 64-bit BARs above RAM, where large ones fit. */
-			addr = alloc_from(&h->mmio64_next, h->mmio64_end, b->size);
+			addr = alloc_bar(h, dev, i, h->mmio64_base, h->mmio64_end);
 			cmd |= PCI_COMMAND_MEMORY;
 			break;
 		case PCI_BAR_ROM:
 			off = PCI_ROM_ADDRESS;
 			/* fallthrough */
 		default:
-			addr = alloc_from(&h->mmio32_next, h->mmio32_end, b->size);
+			addr = alloc_bar(h, dev, i, h->mmio32_base, h->mmio32_end);
 			cmd |= PCI_COMMAND_MEMORY;
 			break;
 		}
@@ -526,11 +560,11 @@ int pci_host_init(struct pci_host *h, struct vm *vm, uint64_t mmio64_base, uint6
 	h->vm = vm;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->intx_lock, NULL);
-	h->mmio32_next = PCI_MMIO32_BASE;
+	h->mmio32_base = PCI_MMIO32_BASE;
 	h->mmio32_end = PCI_MMIO32_BASE + PCI_MMIO32_SIZE;
-	h->mmio64_base = h->mmio64_next = mmio64_base;
+	h->mmio64_base = mmio64_base;
 	h->mmio64_end = mmio64_base + mmio64_size;
-	h->io_next = PCI_IOPORT_BASE;
+	h->io_base = PCI_IOPORT_BASE;
 	h->io_end = PCI_IOPORT_BASE + PCI_IOPORT_SIZE;
 
 	pci_device_init(&h->bridge, "pci-host", PCI_VENDOR_REDHAT, PCI_DEVICE_REDHAT_HOST,

@@ -121,10 +121,10 @@ struct pci_host {
 	uint32_t cf8;			/* the address latch */
 	struct pci_device *slot[PCI_NR_SLOTS];
 	struct pci_device bridge;	/* 00:00.0 */
-	/* Allocators for BAR addresses kvmio assigns before boot. */
-	uint64_t mmio32_next, mmio32_end;
-	uint64_t mmio64_base, mmio64_next, mmio64_end;
-	uint64_t io_next, io_end;
+	/* Windows kvmio assigns BARs from (before boot and on hot-add), first fit. */
+	uint64_t mmio32_base, mmio32_end;
+	uint64_t mmio64_base, mmio64_end;
+	uint64_t io_base, io_end;
 	/* INTx: devices asserting each shared GSI. */
 	pthread_mutex_t intx_lock;
 	unsigned int intx_count[PCI_INTX_NR_GSI_MAX];
