@@ -20,6 +20,7 @@ struct loop_entry {
 	loop_fn fn;
 	void *opaque;
 	bool in_epoll;		/* false: epoll refused it (a regular file): always ready */
+	bool armed;		/* in the epoll set: events are not 0 (else HUP/ERR would still wake us) */
 	bool dead;		/* deleted during a dispatch; freed after it */
 	struct loop_entry *next;
 };
@@ -94,8 +95,9 @@ void loop_destroy(struct loop *l)
 {
 	if (!l->calls_tail)
 		return;		/* never initialised */
-	/* Deferred work may release devices: it runs even at the end. */
-	run_calls(l);
+	/* Deferred work may release devices: it runs even at the end, and may defer more. */
+	while (l->calls)
+		run_calls(l);
 	for (struct loop_entry *e = l->entries; e; e = e->next)
 		e->dead = true;
 	reap(l);
@@ -108,11 +110,24 @@ void loop_destroy(struct loop *l)
 	l->calls_tail = NULL;
 }
 
-static int ctl(struct loop *l, struct loop_entry *e, int op)
+/*
+ * Put @e in the epoll set while its events are on and take it out while
+ * they are off: epoll reports HUP and ERR even for an empty mask, which
+ * would wake the loop every turn for an fd nobody wants to hear from.
+ */
+static int arm(struct loop *l, struct loop_entry *e)
 {
 	struct epoll_event ev = { .events = e->events, .data.ptr = e };
+	bool want = e->events != 0;
+	int op;
 
-	return epoll_ctl(l->epfd, op, e->fd, &ev) < 0 ? -errno : 0;
+	if (want == e->armed && !want)
+		return 0;
+	op = !want ? EPOLL_CTL_DEL : e->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(l->epfd, op, e->fd, &ev) < 0)
+		return -errno;
+	e->armed = want;
+	return 0;
 }
 
 int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *opaque)
@@ -128,11 +143,17 @@ int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *opaque)
 	if (!e)
 		return -ENOMEM;
 	*e = (struct loop_entry){ .fd = fd, .events = events, .fn = fn, .opaque = opaque, .in_epoll = true };
-	ret = ctl(l, e, EPOLL_CTL_ADD);
-	if (ret == -EPERM) {
+	/* Tried in the set even when off: that is how a regular file is told apart. */
+	ret = epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = events, .data.ptr = e });
+	if (ret == 0) {
+		e->armed = true;
+		ret = arm(l, e);
+	} else if (errno == EPERM) {
 		/* A regular file: poll(2) calls it always ready; so do we. */
 		e->in_epoll = false;
 		ret = 0;
+	} else {
+		ret = -errno;
 	}
 	if (ret) {
 		free(e);
@@ -152,7 +173,7 @@ int loop_mod(struct loop *l, int fd, uint32_t events)
 	if (e->events == events)
 		return 0;
 	e->events = events;
-	return e->in_epoll ? ctl(l, e, EPOLL_CTL_MOD) : 0;
+	return e->in_epoll ? arm(l, e) : 0;
 }
 
 void loop_del(struct loop *l, int fd)
@@ -161,7 +182,7 @@ void loop_del(struct loop *l, int fd)
 
 	if (!e)
 		return;
-	if (e->in_epoll)
+	if (e->armed)
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	e->dead = true;
 	if (!l->dispatching)
