@@ -513,6 +513,24 @@ static int (*const exit_handlers[])(struct vcpu *) = {
 	[KVM_EXIT_SYSTEM_EVENT]		= exit_system_event,
 };
 
+/*
+ * Paused (vm_pause): wait outside KVM_RUN until resumed or stopped. The kick
+ * that brought us here left immediate_exit set; clear it to run again.
+ */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nparked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && atomic_load(&vm->stop_reason) == VM_RUNNING)
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nparked--;
+	v->run->immediate_exit = 0;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -530,6 +548,8 @@ static void *vcpu_thread(void *arg)
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
 		uint32_t reason;
 
+		if (atomic_load(&vm->pause_req))
+			vcpu_park(v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -345,6 +345,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->serial_rx_fd = vm->serial_out_fd = -1;
 	atomic_init(&vm->stop_reason, VM_RUNNING);
 	dev_registry_init(&vm->devs);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 
 	ret = check_kvm(vm);
 	if (ret)
@@ -587,6 +589,54 @@ static int exit_status(struct vm *vm)
 	}
 }
 
+int vm_pause(struct vm *vm)
+{
+	unsigned int started = 0;
+	int ret = 0;
+
+	if (atomic_exchange(&vm->pause_req, true))
+		return -EALREADY;
+	for (unsigned int i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i]->started)
+			started++;
+		vcpu_kick(vm->vcpus[i]);
+	}
+	/* Short waits: a vCPU that stops the VM instead of parking must not hold us. */
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nparked < started) {
+		struct timespec ts;
+
+		if (atomic_load(&vm->stop_reason) != VM_RUNNING) {
+			ret = -ESHUTDOWN;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &ts);
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (!atomic_exchange(&vm->pause_req, false))
+		return -EALREADY;
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause_req);
+}
+
 /* Signals whose default action ends the process; each stops the VM cleanly. */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, SIGALRM };
 
@@ -759,6 +809,10 @@ int vm_run(struct vm *vm)
 
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_kick(vm->vcpus[i]);
+	/* Parked vCPUs see the stop once woken. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_join(vm->vcpus[i]);
 	/* The guest's last words (the panic, the power-off line) before ours. */

@@ -173,6 +173,12 @@ struct vm {
 
 	struct loop loop;	/* the main thread's (loop.h) */
 
+	/* vm_pause: vCPUs park outside KVM_RUN while pause_req is set. */
+	atomic_bool pause_req;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;	/* nparked changed, or pause_req cleared */
+	unsigned int nparked;		/* under pause_lock */
+
 	/* Stop request: first writer wins; the main loop wakes on stop_fd. */
 	_Atomic int stop_reason;
 	int stop_signal;	/* for VM_STOP_SIGNAL */
@@ -243,6 +249,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg);
  * (0 poweroff/reboot/quit, 1 error, 128+N signal N). Call once.
  */
 int vm_run(struct vm *vm);
+
+/*
+ * vm_pause - stop the vCPUs outside KVM_RUN and wait until all are; devices
+ * keep serving what is in flight. vm_resume lets them run again. Main
+ * thread, while vm_run runs. Both return 0, or -EALREADY when the VM already
+ * is in that state; vm_pause -ESHUTDOWN when the VM stopped meanwhile.
+ * vm_paused says which.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
 
 /* vm_destroy - release everything vm_create built; safe after a failure. */
 void vm_destroy(struct vm *vm);
