@@ -11,6 +11,7 @@
 
 #include "boot/acpi.h"
 #include "boot/aml.h"
+#include "hw/pcihp.h"
 #include "util.h"
 #include "vm.h"
 
@@ -551,6 +552,8 @@ static void dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 	pci0_crs(a, cfg);
 	pci0_prt(a, cfg);
 	pci0_osc(a);
+	if (cfg->pcihp)
+		pcihp_aml_pci0(a);
 	aml_end(a, dev);
 }
 
@@ -613,6 +616,12 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		dsdt_ecam_reservation(a, cfg);
 	}
 	aml_end(a, sb);
+	if (cfg->pci && cfg->pcihp) {
+		size_t gpe = aml_scope(a, "_GPE");
+
+		pcihp_aml_gpe(a);
+		aml_end(a, gpe);
+	}
 }
 
 static int dsdt_build(struct acpi_buf *b, const struct acpi_config *cfg, uint64_t *gpa)
@@ -681,7 +690,8 @@ static struct acpi_fadt *fadt_build(struct acpi_buf *b, const struct acpi_config
 	f->p_lvl3_lat = FADT_NO_C3_LAT;
 	f->century = CMOS_CENTURY;
 	f->iapc_boot_arch = IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT;
-	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
+	/* A fixed-feature power button (PM1 PWRBTN_STS): vm.power-button presses it. */
+	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 
 	/* 4.8.4.6: the reset register is 8 bits wide; Linux writes it with a byte access. */
@@ -843,6 +853,7 @@ void acpi_config_init(struct acpi_config *cfg, unsigned int ncpus)
 		.sci_irq = ACPI_SCI_IRQ,
 		.s5_typ = ACPI_S5_TYP,
 		.pci = true,
+		.pcihp = true,
 		.pci_ecam_base = PCI_ECAM_BASE,
 		.pci_bus_end = PCI_ECAM_BUS_END,
 		.pci_io_base = PCI_IOPORT_BASE,

@@ -39,6 +39,7 @@ struct acpi_config {
 	 * single-function devices, which all use INTA, spread over four lines.
 	 */
 	bool pci;
+	bool pcihp;			/* ACPI PCI hotplug slots on bus 0 (hw/pcihp.h) */
 	uint64_t pci_ecam_base;		/* ECAM of bus 0, 1 MiB-aligned: 1 MiB per bus */
 	uint8_t pci_bus_end;		/* buses 0..pci_bus_end */
 	uint16_t pci_io_base;		/* I/O window for BARs: at or above 0xD00 */

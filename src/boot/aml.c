@@ -25,6 +25,11 @@
 #define AML_MULTI_NAME_PREFIX	0x2F
 #define AML_EXT_OP_PREFIX	0x5B
 #define AML_DEVICE_OP		0x82	/* after AML_EXT_OP_PREFIX */
+#define AML_OPREGION_OP		0x80	/* after AML_EXT_OP_PREFIX */
+#define AML_FIELD_OP		0x81	/* after AML_EXT_OP_PREFIX */
+#define AML_LOCAL0_OP		0x60
+#define AML_AND_OP		0x7B
+#define AML_NOTIFY_OP		0x86
 #define AML_ROOT_CHAR		'\\'
 #define AML_PARENT_PREFIX	'^'
 #define AML_NULL_NAME		0x00
@@ -563,4 +568,68 @@ void aml_uuid(struct aml *a, const char *uuid)
 		d[4 + order[n++]] = (uint8_t)(h << 4 | l);
 	}
 	aml_bytes(a, d, sizeof(d));
+}
+
+void aml_operation_region(struct aml *a, const char *name, uint8_t space, uint64_t offset,
+			  uint64_t len)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_OPREGION_OP);
+	aml_namestring(a, name);
+	aml_byte(a, space);
+	aml_integer(a, offset);
+	aml_integer(a, len);
+}
+
+size_t aml_field(struct aml *a, const char *region, uint8_t flags)
+{
+	size_t mark;
+
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_FIELD_OP);
+	mark = a->len;
+	aml_namestring(a, region);
+	aml_byte(a, flags);
+	return mark;
+}
+
+void aml_field_unit(struct aml *a, const char *name, unsigned int bits)
+{
+	unsigned int extra = bits < 64 ? 0 : bits < 1u << 12 ? 1 : bits < 1u << 20 ? 2 : 3;
+
+	if (strlen(name) != 4 || bits == 0 || bits >= 1u << 28) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_bytes(a, name, 4);
+	/*
+	 * The bit count in PkgLength's encoding (20.2.5.2: NamedField), but as
+	 * a plain value: unlike a package's length it does not count itself.
+	 */
+	if (!extra) {
+		aml_byte(a, (uint8_t)bits);
+		return;
+	}
+	aml_byte(a, (uint8_t)(extra << 6 | (bits & 0xf)));
+	for (unsigned int i = 0; i < extra; i++)
+		aml_byte(a, (uint8_t)(bits >> (4 + 8 * i)));
+}
+
+void aml_local(struct aml *a, unsigned int n)
+{
+	if (n > 7) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, (uint8_t)(AML_LOCAL0_OP + n));
+}
+
+void aml_and(struct aml *a)
+{
+	aml_byte(a, AML_AND_OP);
+}
+
+void aml_notify(struct aml *a)
+{
+	aml_byte(a, AML_NOTIFY_OP);
 }

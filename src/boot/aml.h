@@ -156,6 +156,23 @@ void aml_lequal(struct aml *a);		/* LEqual(a, b) */
 void aml_lnot(struct aml *a);		/* LNot(a) */
 void aml_or(struct aml *a);		/* Or(a, b, target) */
 void aml_store(struct aml *a);		/* Store(source, target) */
+void aml_and(struct aml *a);		/* And(a, b, target) */
+void aml_notify(struct aml *a);		/* Notify(object, value) */
+void aml_local(struct aml *a, unsigned int n);	/* Local0..Local7 */
+
+/* OperationRegion(name, space, offset, len): space 0 SystemMemory, 1 SystemIO. */
+#define AML_REGION_IO		1
+void aml_operation_region(struct aml *a, const char *name, uint8_t space, uint64_t offset,
+			  uint64_t len);
+/*
+ * Field(region, flags) { units }: aml_field opens it, aml_field_unit adds a
+ * named unit of @bits bits (a 4-character NameSeg), aml_end closes it.
+ * Flags: access type in bits 0-3 (3: DWordAcc), lock rule bit 4, update
+ * rule bits 5-6 (1: WriteAsZeros).
+ */
+#define AML_FIELD_DWORD_WRITE_ZEROS	0x23
+size_t aml_field(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *name, unsigned int bits);
 
 /*
  * aml_create_dword_field - CreateDWordField(Arg@arg, @byte_index, @name): a

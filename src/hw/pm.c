@@ -228,6 +228,22 @@ int pm_gpe_raise(struct vm *vm, unsigned int bit)
 	return ret;
 }
 
+int pm_power_button(struct vm *vm)
+{
+	struct pm *p = vm->pm;
+	bool enabled;
+
+	if (!p || p->vm != vm)
+		return -ENODEV;
+	pthread_mutex_lock(&p->lock);
+	p->st.pm1_sts |= PM1_STS_PWRBTN;
+	enabled = p->st.pm1_en & PM1_EN_PWRBTN;
+	pm_sync_sci(p);
+	pthread_mutex_unlock(&p->lock);
+	/* Pressed either way; a guest that has not enabled it sees the status bit later. */
+	return enabled ? 0 : -EAGAIN;
+}
+
 static int pm_dev_init(struct vm *vm)
 {
 	struct pm *p = calloc(1, sizeof(*p));

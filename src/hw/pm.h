@@ -21,6 +21,7 @@
 #define PM1_STS_RTC		0x0400
 #define PM1_STS_WAK		0x8000
 
+#define PM1_EN_PWRBTN		0x0100
 #define PM1_CNT_SCI_EN		0x0001
 #define PM1_CNT_BM_RLD		0x0002
 #define PM1_CNT_GBL_RLS		0x0004
@@ -79,5 +80,13 @@ int pm_state_gpe_set(struct pm_state *s, unsigned int bit);
  * before pm_dev_ops.init or after exit.
  */
 int pm_gpe_raise(struct vm *vm, unsigned int bit);
+
+/*
+ * pm_power_button - press the fixed-feature power button: PWRBTN_STS, and
+ * SCI when the guest enabled it. Returns 0, -EAGAIN when the guest has not
+ * enabled the event (no ACPI, or too early in boot), -ENODEV without the
+ * device. Any thread.
+ */
+int pm_power_button(struct vm *vm);
 
 #endif

@@ -177,7 +177,7 @@ static void check_fadt(const struct acpi_config *cfg)
 
 	assert_int_equal(flags & (1u << 0), 1u << 0);		/* WBINVD */
 	assert_int_equal(flags & (1u << 2), 1u << 2);		/* PROC_C1 */
-	assert_int_equal(flags & (3u << 4), 3u << 4);		/* no fixed power/sleep buttons */
+	assert_int_equal(flags & (3u << 4), 1u << 5);		/* a fixed power button, no sleep button */
 	assert_int_equal(flags & (1u << 8), 1u << 8);		/* TMR_VAL_EXT */
 	assert_int_equal(flags & (1u << 10), 1u << 10);		/* RESET_REG_SUP */
 	assert_int_equal(flags & (1u << 20), 0);		/* not HW_REDUCED_ACPI */
@@ -418,6 +418,7 @@ static void test_dsdt_pci(void **state)
 	const uint8_t *d;
 
 	acpi_config_init(&cfg, 1);
+	cfg.pcihp = false;	/* its slots have _ADRs: test_dsdt_pcihp */
 	assert_true(build(&cfg) > 0);
 	d = dsdt();
 	/* Device(PCI0) with _HID PNP0A08, _CID PNP0A03, _UID, _SEG and _BBN 0, and no _ADR. */
@@ -525,7 +526,7 @@ static void test_enospc(void **state)
 
 	acpi_config_init(&cfg, 64);
 	need = build(&cfg);
-	assert_true(need > 0 && need < 4096);
+	assert_true(need > 0 && need < 8192);
 	for (int size = 0; size < need; size++) {
 		memset(mem, 0xEE, sizeof(mem));
 		assert_int_equal(acpi_build(mem, (size_t)size, GPA, &cfg), -ENOSPC);
@@ -539,6 +540,7 @@ static void test_einval(void **state)
 	struct acpi_config cfg;
 
 	acpi_config_init(&cfg, 1);
+	cfg.pcihp = false;	/* the tables fit 4 KiB */
 	assert_int_equal(acpi_build(mem, 4096, GPA + 8, &cfg), -EINVAL);	/* RSDP not 16-aligned */
 	assert_int_equal(acpi_build(mem, 4096, 0xD0000, &cfg), -EINVAL);	/* below the scan range */
 	assert_int_equal(acpi_build(mem, 4096, 0xFFFF0, &cfg), -EINVAL);	/* RSDP crosses 1 MiB */
