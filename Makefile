@@ -5,7 +5,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration \
            -D_GNU_SOURCE -Isrc -MMD -MP
-LDLIBS  += -lpthread -luring
+LDLIBS  += -lpthread -luring -lmicrohttpd -ljansson -lcurl
 
 B := build
 

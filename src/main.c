@@ -18,13 +18,11 @@
 #include "boot/linux.h"
 #include "util.h"
 #include "vfio/sysfs.h"
+#include "api/api.h"
 #include "dev.h"
 #include "virtio/net.h"
 #include "vm.h"
 
-#ifndef KVMIO_VERSION
-#define KVMIO_VERSION "0.1.0"
-#endif
 
 #define EXIT_USAGE 2
 
@@ -42,6 +40,8 @@ static const char usage_main[] =
 	"  check-device BDF\n"
 	"                 say whether host PCI device BDF can be assigned to a VM\n"
 	"                 (--device vfio=BDF) and why not, without starting one\n"
+	"  remote         talk to a running kvmio's control socket: pause, add a disk...\n"
+	"                 (see 'kvmio remote --help')\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
@@ -60,9 +60,9 @@ static const char usage_run[] =
 	"                          a multiple of 4K (default: 512M)\n"
 	"  -s, --serial MODE       COM1 (ttyS0): stdio (default; none when --console is\n"
 	"                          stdio), file=PATH, or none\n"
-	"  -d, --disk PATH[,readonly=on][,serial=STR]\n"
+	"  -d, --disk PATH[,readonly=on][,serial=STR][,id=ID]\n"
 	"                          virtio-blk disk on a raw image (repeatable, up to 8)\n"
-	"  -n, --net tap=IFNAME[,mac=MAC][,tx-usecs=auto|N]\n"
+	"  -n, --net tap=IFNAME[,mac=MAC][,tx-usecs=auto|N][,id=ID]\n"
 	"                          virtio-net on a tap device, created if missing\n"
 	"                          (repeatable, up to 4; MAC default: stable, from IFNAME;\n"
 	"                          tx-usecs: TX moderation, a tick every N us while frames\n"
@@ -71,7 +71,8 @@ static const char usage_run[] =
 	"      --rng               virtio-rng, fed from getrandom()\n"
 	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
 	"                          with stdio the default command line is \"console=hvc0\"\n"
-	"      --device vfio=BDF   assign host PCI device BDF ([DDDD:]BB:DD.F), bound to\n"
+	"      --device vfio=BDF[,id=ID]\n"
+	"                          assign host PCI device BDF ([DDDD:]BB:DD.F), bound to\n"
 	"                          vfio-pci, to the guest (repeatable, up to 8; see\n"
 	"                          'kvmio check-device BDF')\n"
 	"      --iommu[=caching-mode=on|off]\n"
@@ -82,6 +83,10 @@ static const char usage_run[] =
 	"                          in their host IOMMU domain. caching-mode=off (default on)\n"
 	"                          lets Linux batch its invalidations: faster, but not with\n"
 	"                          --device vfio=\n"
+	"      --api-socket PATH   serve the control API (HTTP/JSON, docs/api.md) on a Unix\n"
+	"                          socket at PATH, mode 0600: 'kvmio remote' or curl\n"
+	"                          --unix-socket PATH pause the VM, add and remove devices\n"
+	"                          (ACPI hotplug), press the power button, shut it down\n"
 	"  -v, --verbose           more messages on stderr (repeat for debug)\n"
 	"  -q, --quiet             only errors on stderr\n"
 	"  -h, --help              show this help and exit\n"
@@ -89,8 +94,11 @@ static const char usage_run[] =
 	"With --serial stdio and a terminal on stdin, the terminal is in raw mode:\n"
 	"Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n"
 	"\n"
+	"ID: 1-31 of A-Z a-z 0-9 _ . - naming the device in the control API; devices\n"
+	"without one get a generated id starting with _.\n"
+	"\n"
 	"Exit status: 0 when the guest powers off or reboots (kvmio exits rather than\n"
-	"restarting it) or on Ctrl-A x; 1 on a runtime error (KVM error, guest crash);\n"
+	"restarting it), on Ctrl-A x or vm.shutdown; 1 on a runtime error (KVM error, guest crash);\n"
 	"2 on a usage error; 128+N when stopped by signal N (SIGINT, SIGTERM, SIGHUP, SIGQUIT,\n"
 	"SIGUSR2, SIGALRM).\n";
 
@@ -234,20 +242,6 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-/* A unicast MAC in the usual aa:bb:cc:dd:ee:ff form. */
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-	    strlen(s) != 17)
-		return false;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return !(mac[0] & 1);
-}
-
 static int parse_net(char *arg, struct vm_config *cfg)
 {
 	struct net_opts *n = &cfg->nets[cfg->nnets];
@@ -380,6 +374,7 @@ static int cmd_run(int argc, char **argv)
 		{ "console", required_argument, NULL, 'C' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "iommu", optional_argument, NULL, 'I' },
+		{ "api-socket", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -454,6 +449,11 @@ static int cmd_run(int argc, char **argv)
 			if (ret)
 				return ret;
 			break;
+		case 'A':
+			if (!*optarg)
+				return usage_error("--api-socket: expected a path");
+			cfg.api_socket = optarg;
+			break;
 		case 'v': log_level++; break;
 		case 'q': log_level = 0; break;
 		case 'h': fputs(usage_run, stdout); return 0;
@@ -516,6 +516,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check-device"))
 		return cmd_check_device(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "remote"))
+		return api_remote_main(argc - 1, argv + 1);
 	fprintf(stderr, "kvmio: unknown command '%s' (see 'kvmio --help')\n", argv[1]);
 	return EXIT_USAGE;
 }

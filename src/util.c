@@ -12,6 +12,7 @@
 #include "util.h"
 
 int log_level = 1;
+__thread char pr_last_error[256];
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
@@ -19,6 +20,8 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
 	int n = snprintf(buf, sizeof(buf), "kvmio: %s", prefix);
 
 	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	if (!strcmp(prefix, "error: "))
+		snprintf(pr_last_error, sizeof(pr_last_error), "%s", buf + n);
 	/* One fputs per line so lines from concurrent vCPU threads don't interleave. */
 	strncat(buf, "\n", sizeof(buf) - strlen(buf) - 1);
 	fputs(buf, stderr);
@@ -124,4 +127,18 @@ int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned lon
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+/* A unicast MAC in the usual aa:bb:cc:dd:ee:ff form. */
+bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+	    strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return !(mac[0] & 1);
 }

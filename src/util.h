@@ -23,7 +23,17 @@
  * printf formats; die() prints and exits 1 and is only for setup paths, never
  * for anything a guest controls.
  */
+#ifndef KVMIO_VERSION
+#define KVMIO_VERSION "0.1.0"
+#endif
+
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The calling thread's last pr_err message (without "kvmio: error: "), so
+ * that a control-socket request can tell its client why it failed. Clear it
+ * before the call whose failure it should explain.
+ */
+extern __thread char pr_last_error[256];
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,6 +71,9 @@ int parse_size(const char *s, uint64_t *out);
 
 /* parse_uint - decimal unsigned integer with range check; -EINVAL / -ERANGE. */
 int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* parse_mac - a unicast MAC written aa:bb:cc:dd:ee:ff; false if it is not one. */
+bool parse_mac(const char *s, uint8_t mac[6]);
 
 /* Little-endian access to a byte buffer (device registers, guest tables). */
 /* [a, a + alen) and [b, b + blen) intersect; an empty range meets nothing; neither wraps. */

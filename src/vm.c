@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "boot/acpi.h"
 #include "boot/layout.h"
 #include "boot/linux.h"
@@ -44,6 +45,7 @@ static const struct vm_device_ops *const vm_devices[] = {
 	&i8042_dev_ops,
 	&pm_dev_ops,
 	&ports_dev_ops,
+	&pcihp_dev_ops,
 };
 
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
@@ -580,6 +582,9 @@ static int exit_status(struct vm *vm)
 	case VM_STOP_QUIT:
 		fprintf(stderr, "kvmio: quit from the console\n");
 		return 0;
+	case VM_STOP_API:
+		fprintf(stderr, "kvmio: shut down through the control socket\n");
+		return 0;
 	case VM_STOP_SIGNAL:
 		fprintf(stderr, "kvmio: terminating on signal %d (%s)\n", vm->stop_signal,
 			strsignal(vm->stop_signal));
@@ -754,6 +759,7 @@ static void console_stop(struct console *c)
 int vm_run(struct vm *vm)
 {
 	struct console con = { .vm = vm };
+	struct api_server *api = NULL;
 	sigset_t sigs;
 	int sfd, ret = 0;
 
@@ -786,6 +792,13 @@ int vm_run(struct vm *vm)
 		pr_err("event loop: %s", strerror(-ret));
 		vm_request_stop(vm, VM_STOP_ERROR);
 	}
+	if (!ret && vm->cfg->api_socket) {
+		api = api_start(&vm->loop, vm->cfg->api_socket, &vm_api_ops, vm);
+		if (!api) {
+			ret = -EINVAL;
+			vm_request_stop(vm, VM_STOP_ERROR);
+		}
+	}
 	for (unsigned int i = 0; i < vm->ncpus && !ret; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret) {
@@ -803,6 +816,7 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	api_stop(api);
 	console_stop(&con);
 	loop_del(&vm->loop, sfd);
 	loop_del(&vm->loop, vm->stop_fd);

@@ -19,6 +19,7 @@ struct rtc;
 struct i8042;
 struct pm;
 struct ports;
+struct pcihp;
 struct pci_host;
 struct irq_routes;
 struct virtio_pci;
@@ -31,6 +32,7 @@ enum vm_stop_reason {
 	VM_STOP_REBOOT,		/* i8042/ACPI reset, deliberate triple fault: exit 0 */
 	VM_STOP_QUIT,		/* Ctrl-A x on the console: exit 0 */
 	VM_STOP_SIGNAL,		/* SIGINT/SIGTERM/SIGHUP: exit 128 + signal */
+	VM_STOP_API,		/* vm.shutdown on the control socket: exit 0 */
 	VM_STOP_ERROR,		/* KVM internal error, failed entry, unexpected shutdown: exit 1 */
 };
 
@@ -80,6 +82,7 @@ struct vm_config {
 	bool iommu_no_cm;	/* --iommu=caching-mode=off */
 	enum vcon_mode console;
 	const char *console_path;
+	const char *api_socket;	/* --api-socket PATH (src/api/), or NULL */
 };
 
 /*
@@ -157,6 +160,7 @@ struct vm {
 	struct i8042 *i8042;
 	struct pm *pm;
 	struct ports *ports;
+	struct pcihp *pcihp;
 
 	/* PCI, MSI routing and the virtio devices (src/pci/, src/virtio/). */
 	struct pci_host *pci;
@@ -225,6 +229,7 @@ extern const struct vm_device_ops rtc_dev_ops;
 extern const struct vm_device_ops i8042_dev_ops;
 extern const struct vm_device_ops pm_dev_ops;
 extern const struct vm_device_ops ports_dev_ops;
+extern const struct vm_device_ops pcihp_dev_ops;
 
 /*
  * vm_create - build the whole VM from @cfg (kept by pointer): KVM VM,

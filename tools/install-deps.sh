@@ -8,6 +8,8 @@
 #
 # What each package is for:
 #   build-essential (cc, make), liburing-dev     build kvmio
+#   libmicrohttpd-dev, libjansson-dev            the control socket's HTTP server and JSON
+#   libcurl4-openssl-dev                         `kvmio remote`, its client
 #   libcmocka-dev, acpica-tools (iasl)           unit tests; the ACPI tables through iasl
 #   tmux                                         terminal tests (Ctrl-A x, raw mode)
 #   qemu-system-x86, linux-image-amd64,          the rig: QEMU TCG with nested SVM runs a Linux
@@ -15,7 +17,8 @@
 #                                                host's /dev/kvm cannot run them
 set -eu
 
-PACKAGES="build-essential libcmocka-dev liburing-dev acpica-tools tmux
+PACKAGES="build-essential libcmocka-dev liburing-dev libmicrohttpd-dev libjansson-dev
+libcurl4-openssl-dev acpica-tools tmux
 qemu-system-x86 linux-image-amd64 busybox-static kmod cpio"
 
 if ! command -v apt-get >/dev/null 2>&1; then

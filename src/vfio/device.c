@@ -510,7 +510,7 @@ int vfio_device_register(struct vfio_device *vd, const char *id)
 	return dev_register(&vd->vm->devs, &vd->dev, id, "vfio");
 }
 
-static int device_add(struct vm *vm, const char *bdf, const char *id)
+int vfio_device_add(struct vm *vm, const char *bdf, const char *id)
 {
 	struct vfio_container *c;
 	struct vfio_device *vd;
@@ -576,7 +576,7 @@ err:
 int vfio_devices_init(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg->nvfio; i++) {
-		int ret = device_add(vm, vm->cfg->vfio[i], vm->cfg->vfio_id[i]);
+		int ret = vfio_device_add(vm, vm->cfg->vfio[i], vm->cfg->vfio_id[i]);
 
 		if (ret)
 			return ret;

@@ -98,6 +98,14 @@ struct vfio_device {
 	int (*set_irqs)(struct vfio_device *vd, struct vfio_irq_set *set);
 };
 
+/*
+ * vfio_device_add - assign host device @bdf (canonical) to the VM as @id
+ * (NULL: generated): group, container, device fd, config space, BARs,
+ * interrupts, and with --iommu its shadow. Before boot or while the VM
+ * runs (the caller tells the guest). Returns 0 or a negative errno after
+ * printing why.
+ */
+int vfio_device_add(struct vm *vm, const char *bdf, const char *id);
 /* vm.c: assign every --device vfio= of the VM's config (after RAM and the PCI host). */
 int vfio_devices_init(struct vm *vm);
 void vfio_devices_exit(struct vm *vm);
