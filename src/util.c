@@ -135,8 +135,13 @@ bool parse_mac(const char *s, uint8_t mac[6])
 	unsigned int b[6];
 	char end;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-	    strlen(s) != 17)
+	/* sscanf's %x takes signs and spaces: check the shape first. */
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
 		return false;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];

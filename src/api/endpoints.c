@@ -36,7 +36,18 @@ int api_status_of(int err)
 
 char *api_error_json(const char *msg)
 {
-	json_t *o = json_pack("{s:s}", "error", msg);
+	char clean[API_ERR_LEN + 64];
+	json_t *o;
+	size_t i;
+
+	/*
+	 * JSON strings are UTF-8; a message may quote a client's bytes, or be
+	 * cut inside a character. Keep ASCII, so the reply always exists.
+	 */
+	for (i = 0; msg[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+	clean[i] = '\0';
+	o = json_pack("{s:s}", "error", clean);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);

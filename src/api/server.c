@@ -46,6 +46,7 @@ struct conn {
 	char *body;
 	size_t len;
 	bool refused;		/* a reply went out before the body was read */
+	bool too_big;		/* a chunked body passed API_BODY_MAX: dropped, 413 at its end */
 	api_after_fn after;	/* run once the reply is sent */
 };
 
@@ -94,13 +95,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!cn->refused && cn->len + *upload_size > API_BODY_MAX) {
-			/* Chunked, so undeclared: stop at the limit. */
-			cn->refused = true;
-			*upload_size = 0;
-			return send_json(c, 413, api_error_json("request body over 65536 bytes"));
+		if (!cn->too_big && cn->len + *upload_size > API_BODY_MAX) {
+			/*
+			 * Chunked, so undeclared: past the limit the rest is
+			 * read and dropped (libmicrohttpd takes no reply during
+			 * an upload), and the 413 goes out at its end.
+			 */
+			cn->too_big = true;
+			free(cn->body);
+			cn->body = NULL;
+			cn->len = 0;
 		}
-		if (!cn->refused) {
+		if (!cn->refused && !cn->too_big) {
 			char *b = realloc(cn->body, cn->len + *upload_size);
 
 			if (!b)
@@ -114,6 +120,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (cn->refused)
 		return MHD_YES;
+	if (cn->too_big)
+		return send_json(c, 413, api_error_json("request body over 65536 bytes"));
 	status = api_dispatch(s->ops, s->vmm, method, url, cn->body, cn->len, &reply, &cn->after);
 	pr_debug("api: %s %s -> %d", method, url, status);
 	return send_json(c, status, reply);
@@ -228,13 +236,25 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 	} else {
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	}
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-				MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_END);
+	/* MHD refuses a listen socket option with NO_LISTEN_SOCKET, even of -1. */
+	if (path)
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+					MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+					MHD_OPTION_END);
+	else
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+					MHD_OPTION_END);
+	/* The daemon owns the listening socket now: MHD_stop_daemon closes it. */
+	if (s->d)
+		s->listen_fd = -1;
 	if (!s->d) {
 		pr_err("api: cannot start the HTTP server");
 		goto err;
