@@ -94,7 +94,7 @@ void dev_put(struct device *d)
 	 * The last reference may be a vCPU's, returning from a handler: the
 	 * release runs on the main thread, where the device was unplugged.
 	 */
-	if (d->vm && d->vm->loop.calls_tail && loop_defer(&d->vm->loop, release_now, d) == 0)
+	if (d->vm && loop_defer(&d->vm->loop, release_now, d) == 0)
 		return;
 	release_now(d);
 }

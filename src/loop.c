@@ -96,8 +96,16 @@ void loop_destroy(struct loop *l)
 	if (!l->calls_tail)
 		return;		/* never initialised */
 	/* Deferred work may release devices: it runs even at the end, and may defer more. */
-	while (l->calls)
+	for (;;) {
+		pthread_mutex_lock(&l->defer_lock);
+		if (!l->calls) {
+			l->calls_tail = NULL;	/* loop_defer refuses from now on */
+			pthread_mutex_unlock(&l->defer_lock);
+			break;
+		}
+		pthread_mutex_unlock(&l->defer_lock);
 		run_calls(l);
+	}
 	for (struct loop_entry *e = l->entries; e; e = e->next)
 		e->dead = true;
 	reap(l);
@@ -106,8 +114,7 @@ void loop_destroy(struct loop *l)
 	if (l->wake_fd >= 0)
 		close(l->wake_fd);
 	l->epfd = l->wake_fd = -1;
-	pthread_mutex_destroy(&l->defer_lock);
-	l->calls_tail = NULL;
+	/* defer_lock stays: a late loop_defer from another thread still finds it and is refused. */
 }
 
 /*
@@ -229,6 +236,11 @@ int loop_defer(struct loop *l, void (*fn)(void *opaque), void *opaque)
 		return -ENOMEM;
 	*c = (struct loop_call){ .fn = fn, .opaque = opaque };
 	pthread_mutex_lock(&l->defer_lock);
+	if (!l->calls_tail) {
+		pthread_mutex_unlock(&l->defer_lock);
+		free(c);
+		return -ESHUTDOWN;
+	}
 	*l->calls_tail = c;
 	l->calls_tail = &c->next;
 	pthread_mutex_unlock(&l->defer_lock);

@@ -59,7 +59,9 @@ void loop_timer_free(struct loop *l, int tfd);
 
 /*
  * loop_defer - run @fn(@opaque) on the loop's thread at its next turn.
- * Any thread. Returns 0 or -ENOMEM.
+ * Any thread. Returns 0, -ENOMEM, or -ESHUTDOWN when the loop is not up
+ * (before loop_init of a zeroed loop, after loop_destroy): then the caller
+ * runs @fn itself.
  */
 int loop_defer(struct loop *l, void (*fn)(void *opaque), void *opaque);
 
