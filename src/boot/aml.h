@@ -168,9 +168,9 @@ void aml_operation_region(struct aml *a, const char *name, uint8_t space, uint64
  * Field(region, flags) { units }: aml_field opens it, aml_field_unit adds a
  * named unit of @bits bits (a 4-character NameSeg), aml_end closes it.
  * Flags: access type in bits 0-3 (3: DWordAcc), lock rule bit 4, update
- * rule bits 5-6 (1: WriteAsZeros).
+ * rule bits 5-6 (0 Preserve, 1 WriteAsOnes, 2 WriteAsZeros).
  */
-#define AML_FIELD_DWORD_WRITE_ZEROS	0x23
+#define AML_FIELD_DWORD_WRITE_ZEROS	0x43
 size_t aml_field(struct aml *a, const char *region, uint8_t flags);
 void aml_field_unit(struct aml *a, const char *name, unsigned int bits);
 

@@ -166,5 +166,51 @@ for run in 1:nopci 4:pci 255:mem64 4:wide 2:iommu; do
 			fail "acpiexec: no _OSC result $want ($run)" "$log"
 	done
 	echo "acpi-iasl: $ncpus cpus, $pci: acpiexec loads FADT+DSDT+MADT+MCFG cleanly, \\_S5, _CRS, _PRT and _OSC evaluate"
+
+	# ACPI PCI hotplug (src/hw/pcihp.h), the same AML in every PCI variant:
+	# checked once. acpiexec backs the SystemIO region with memory: a read
+	# gives what was written, else the fill value (-fv, 0 by default). With
+	# zeros, PCNT and \_GPE._E01 run and notify nothing, each slot's _EJ0
+	# writes 1 << slot to B0EJ, and _ADR and _SUN name the slot. With every
+	# byte 0x82, PCIU and PCID both say slots 1, 7, 9, 15, 17, 23, 25 and 31:
+	# PCNT sends each a Device Check (1) and an Eject Request (3), and
+	# nothing else. acpiexec takes at most 1023 characters of commands: 8
+	# slots a run.
+	[ $pci = pci ] || continue
+	want=
+	got=
+	ran=0
+	for slots in '1 2 3 4 5 6 7 8' '9 10 11 12 13 14 15 16' '17 18 19 20 21 22 23 24' \
+		     '25 26 27 28 29 30 31'; do
+		log=$d/pcihp-${slots%% *}.log
+		cmds='evaluate \_SB.PCI0.PCNT; evaluate \_GPE._E01'
+		for s in $slots; do
+			sxx=\\_SB.PCI0.$(printf 'S%02X' $s)
+			cmds="$cmds; evaluate $sxx._EJ0 1; evaluate \_SB.PCI0.B0EJ; evaluate $sxx._ADR; evaluate $sxx._SUN"
+			want="$want$(printf '%016X %016X %016X ' $((1 << s)) $((s << 16)) $s)"
+		done
+		(cd "$d" && acpiexec -b "$cmds" $files) >"$log" 2>&1 || fail "acpiexec: hotplug ($run)" "$log"
+		bad_lines "$log" >/dev/null && fail "acpiexec: hotplug ($run)" "$log"
+		grep -q -e 'failed with status' -e 'exceeded maximum' -e 'Received a .* Notify' "$log" &&
+			fail "acpiexec: hotplug methods fail, or notify with nothing to report ($run)" "$log"
+		ran=$((ran + $(grep -c '^No object was returned from evaluation of ' "$log")))
+		got="$got$(sed -n 's/^ *\[Integer\] = \([0-9A-F]*\)$/\1/p' "$log" | tr '\n' ' ')"
+	done
+	[ $ran -eq $((4 * 2 + 31)) ] || fail "acpiexec: PCNT, _E01 and every _EJ0 do not all run ($run)" "$d/pcihp-1.log"
+	[ "$got" = "$want" ] ||
+		fail "acpiexec: B0EJ after _EJ0, _ADR, _SUN of S01-S1F are '$got', want '$want' ($run)"
+
+	log=$d/pcihp-fill.log
+	(cd "$d" && acpiexec -fv 0x82 -b 'evaluate \_SB.PCI0.PCNT' $files) >"$log" 2>&1 ||
+		fail "acpiexec: PCNT with slots to report ($run)" "$log"
+	bad_lines "$log" >/dev/null && fail "acpiexec: PCNT with slots to report ($run)" "$log"
+	want=
+	for s in 1 7 9 15 17 23 25 31; do
+		want="$want$(printf 'S%02X 0x01 S%02X 0x03 ' $s $s)"
+	done
+	got=$(sed -n 's/.*Received a System Notify on \[\(S[0-9A-F][0-9A-F]\)_\].* Value \(0x0[0-9A-F]\).*/\1 \2/p' "$log" |
+		LC_ALL=C sort | tr '\n' ' ')
+	[ "$got" = "$want" ] || fail "acpiexec: PCNT notifies '$got', want '$want' ($run)" "$log"
+	echo "acpi-iasl: $ncpus cpus, $pci: acpiexec runs PCNT, \\_GPE._E01 and every slot's _EJ0, _ADR and _SUN"
 done
 echo "acpi-iasl: ok"

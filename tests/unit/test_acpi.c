@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -472,6 +473,164 @@ static void test_dsdt_pci(void **state)
 	check_mcfg(&cfg);
 }
 
+/* The NameSeg of hotplug slot @slot's Device: "S01_".."S1F_". */
+static void slot_seg(char seg[5], unsigned int slot)
+{
+	snprintf(seg, 5, "S%02X_", slot);
+}
+
+/*
+ * The PkgLength of the object that opcode @op (1 byte, or 0x5B and a second
+ * byte when @op > 0xFF) opens with NameSeg @seg in table @t, or NULL.
+ */
+static const uint8_t *aml_find_open(const uint8_t *t, unsigned int op, const char *seg)
+{
+	size_t len = rd(t, 4, 4);
+
+	for (const uint8_t *p = t + 36; (p = memmem(p, len - (size_t)(p - t), seg, 4)); p++) {
+		for (unsigned int n = 1; n <= 4 && p - n - 2 >= t; n++) {
+			const uint8_t *pl = p - n;
+
+			if ((unsigned int)(pl[0] >> 6) + 1 != n)
+				continue;
+			if (op > 0xFF ? pl[-2] == op >> 8 && pl[-1] == (op & 0xFF) : pl[-1] == op)
+				return pl;
+		}
+	}
+	return NULL;
+}
+
+/* Step over NameSeg @seg at *@p. */
+static void aml_seg(const uint8_t **p, const char *seg)
+{
+	if (memcmp(*p, seg, 4))
+		fail_msg("expected NameSeg %.4s, found %.4s", seg, (const char *)*p);
+	*p += 4;
+}
+
+/*
+ * ACPI PCI hotplug (src/hw/pcihp.h), inside \_SB.PCI0:
+ *   OperationRegion (PCST, SystemIO, 0xAE00, 0x0C)
+ *   Field (PCST, DWordAcc, NoLock, ...) { PCIU, 32, PCID, 32, B0EJ, 32 }
+ *   Device (Sxx) { Name (_ADR, xx << 16)  Name (_SUN, xx)  Method (_EJ0, 1) { B0EJ = 1 << xx } }
+ *   Method (PCNT, 0, Serialized) { Local0 = PCIU  Local1 = PCID
+ *       If (Local0 & (1 << xx)) { Notify (Sxx, 1) }  If (Local1 & (1 << xx)) { Notify (Sxx, 3) } }
+ * and \_GPE._E01 calling \_SB.PCI0.PCNT; none of it without pcihp or PCI.
+ */
+static void test_dsdt_pcihp(void **state)
+{
+	static const char *const absent[] = { "PCST", "PCIU", "PCID", "B0EJ", "PCNT", "_E01", "_GPE",
+					      "_EJ0", "_SUN", "_ADR", "S01_", "S1F_" };
+	struct acpi_config cfg;
+	const uint8_t *d, *p, *end, *f;
+	char seg[5];
+
+	acpi_config_init(&cfg, 1);
+	assert_true(cfg.pcihp);
+	assert_true(build(&cfg) > 0);
+	d = dsdt();
+
+	/* OperationRegion (PCST, SystemIO, 0xAE00, 0x0C) */
+	assert_non_null(CONTAINS(d, 0x5B, 0x80, 'P', 'C', 'S', 'T', 0x01, 0x0B, 0x00, 0xAE, 0x0A, 0x0C));
+	/* Field (PCST, flags) { PCIU, 32, PCID, 32, B0EJ, 32 }: PkgLength 0x15 covers it all. */
+	f = CONTAINS(d, 0x5B, 0x81, 0x15, 'P', 'C', 'S', 'T');
+	assert_non_null(f);
+	assert_int_equal(f[7] & 0x0F, 3);	/* DWordAcc */
+	assert_int_equal(f[7] & 0x10, 0);	/* NoLock */
+	assert_int_equal(f[7] & 0x60, 0x40);	/* WriteAsZeros */
+	assert_memory_equal(f + 8, ((const uint8_t[]){ 'P', 'C', 'I', 'U', 0x20, 'P', 'C', 'I', 'D', 0x20,
+						       'B', '0', 'E', 'J', 0x20 }), 15);
+	/* S01 in full, as iasl writes Name (_SUN, One) and B0EJ = 0x02. */
+	assert_non_null(CONTAINS(d, 0x5B, 0x82, 0x23, 'S', '0', '1', '_',
+				 0x08, '_', 'A', 'D', 'R', 0x0C, 0x00, 0x00, 0x01, 0x00,
+				 0x08, '_', 'S', 'U', 'N', 0x01,
+				 0x14, 0x0D, '_', 'E', 'J', '0', 0x01, 0x70, 0x0A, 0x02, 'B', '0', 'E', 'J'));
+
+	/* Every slot 1-31: Device (Sxx) with _ADR, _SUN and _EJ0 and nothing else. */
+	for (unsigned int slot = 1; slot < 32; slot++) {
+		const uint8_t *dev_end, *m_end;
+
+		slot_seg(seg, slot);
+		p = aml_find_open(d, 0x5B82, seg);		/* DeviceOp */
+		if (!p)
+			fail_msg("no Device (%.3s)", seg);
+		dev_end = p;
+		dev_end += aml_pkglen(&p);
+		aml_seg(&p, seg);
+		assert_int_equal(*p++, 0x08);			/* NameOp */
+		aml_seg(&p, "_ADR");
+		assert_int_equal(aml_int(&p), (uint64_t)slot << 16);
+		assert_int_equal(*p++, 0x08);
+		aml_seg(&p, "_SUN");
+		assert_int_equal(aml_int(&p), slot);
+		assert_int_equal(*p++, 0x14);			/* MethodOp */
+		m_end = p;
+		m_end += aml_pkglen(&p);
+		aml_seg(&p, "_EJ0");
+		assert_int_equal(*p++, 0x01);			/* 1 argument, NotSerialized */
+		assert_int_equal(*p++, 0x70);			/* StoreOp */
+		assert_int_equal(aml_int(&p), 1ULL << slot);
+		aml_seg(&p, "B0EJ");
+		assert_ptr_equal(p, m_end);
+		assert_ptr_equal(p, dev_end);
+	}
+	/* No slot 0 (the host bridge) and nothing past 31. */
+	assert_null(CONTAINS(d, 'S', '0', '0', '_'));
+	assert_null(CONTAINS(d, 'S', '2', '0', '_'));
+
+	/* Method (PCNT, 0, Serialized) */
+	p = aml_find_open(d, 0x14, "PCNT");			/* MethodOp */
+	assert_non_null(p);
+	end = p;
+	end += aml_pkglen(&p);
+	aml_seg(&p, "PCNT");
+	assert_int_equal(*p++, 0x08);			/* 0 arguments, Serialized */
+	assert_int_equal(*p++, 0x70);			/* Store (PCIU, Local0) */
+	aml_seg(&p, "PCIU");
+	assert_int_equal(*p++, 0x60);
+	assert_int_equal(*p++, 0x70);			/* Store (PCID, Local1) */
+	aml_seg(&p, "PCID");
+	assert_int_equal(*p++, 0x61);
+	for (unsigned int slot = 1; slot < 32; slot++) {
+		slot_seg(seg, slot);
+		for (unsigned int local = 0; local < 2; local++) {
+			const uint8_t *if_end;
+
+			assert_int_equal(*p++, 0xA0);	/* IfOp */
+			if_end = p;
+			if_end += aml_pkglen(&p);
+			assert_int_equal(*p++, 0x7B);	/* And (LocalN, 1 << slot, no target) */
+			assert_int_equal(*p++, 0x60 + local);
+			assert_int_equal(aml_int(&p), 1ULL << slot);
+			assert_int_equal(*p++, 0x00);
+			assert_int_equal(*p++, 0x86);	/* Notify (Sxx, 1: check / 3: eject) */
+			aml_seg(&p, seg);
+			assert_int_equal(aml_int(&p), local ? 3 : 1);
+			assert_ptr_equal(p, if_end);
+		}
+	}
+	assert_ptr_equal(p, end);
+
+	/* Scope (_GPE) { Method (_E01, 0) { \_SB.PCI0.PCNT } } */
+	assert_non_null(CONTAINS(d, 0x10, 0x1B, '_', 'G', 'P', 'E', 0x14, 0x15, '_', 'E', '0', '1', 0x00,
+				 0x5C, 0x2F, 0x03, '_', 'S', 'B', '_', 'P', 'C', 'I', '0', 'P', 'C', 'N', 'T'));
+
+	/* Without hotplug, or without PCI at all: none of it. */
+	for (int variant = 0; variant < 2; variant++) {
+		acpi_config_init(&cfg, 1);
+		if (variant)
+			cfg.pci = false;
+		else
+			cfg.pcihp = false;
+		assert_true(build(&cfg) > 0);
+		d = dsdt();
+		for (size_t i = 0; i < ARRAY_SIZE(absent); i++)
+			if (memmem(d, rd(d, 4, 4), absent[i], 4))
+				fail_msg("%s: %s in the DSDT", variant ? "no PCI" : "no pcihp", absent[i]);
+		assert_null(CONTAINS(d, 0x5B, 0x80, 'P', 'C', 'S', 'T'));
+	}
+}
+
 /* cfg.pci = false: the tables kvmio had before PCI, nothing of it anywhere. */
 static void test_no_pci(void **state)
 {
@@ -645,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_dsdt),
 		cmocka_unit_test(test_mcfg),
 		cmocka_unit_test(test_dsdt_pci),
+		cmocka_unit_test(test_dsdt_pcihp),
 		cmocka_unit_test(test_no_pci),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_enospc),

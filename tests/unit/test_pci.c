@@ -1108,6 +1108,114 @@ static void test_intx_disable(void **state)
 	assert_int_equal(cf8_rd(1, 0, PCI_STATUS, 1), 0);
 }
 
+/* The addresses in @slot's BAR registers: I/O, MEM32, MEM64, ROM (enable bit aside). */
+struct bar_addrs {
+	uint64_t io, mem32, mem64, rom;
+};
+
+static struct bar_addrs bar_addrs(unsigned int slot)
+{
+	return (struct bar_addrs){
+		.io = cfg32(slot, PCI_BASE_ADDRESS_0) & PCI_BASE_ADDRESS_IO_MASK,
+		.mem32 = cfg32(slot, PCI_BASE_ADDRESS_1) & PCI_BASE_ADDRESS_MEM_MASK,
+		.mem64 = (cfg32(slot, PCI_BASE_ADDRESS_2) & PCI_BASE_ADDRESS_MEM_MASK) |
+			 (uint64_t)cfg32(slot, PCI_BASE_ADDRESS_3) << 32,
+		.rom = cfg32(slot, PCI_ROM_ADDRESS) & PCI_ROM_ADDRESS_MASK,
+	};
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * The allocator takes its picture of the bus from config space: a removed
+ * function's BARs are free again, and a BAR the guest moved is where it is
+ * now (its old place free, its new one taken), for the next hot-add.
+ */
+static void test_bar_space_reused(void **state)
+{
+	static struct tdev dd;
+	struct bar_addrs a, b, c, d, bnew;
+
+	add_devices(2);
+	a = bar_addrs(1);
+	b = bar_addrs(2);
+	assert_int_equal(a.io, A_IO);
+	assert_int_equal(a.mem32, A_MEM32);
+	assert_int_equal(a.mem64, A_MEM64);
+	assert_int_equal(a.rom, A_ROM);
+	assert_int_equal(b.mem32, B_MEM32);
+
+	/* A goes; C, the same layout, in another slot, gets exactly A's places. */
+	pci_device_remove(&da.pci);
+	tdev_init(&da, "tdev-c", 0xc);
+	assert_int_equal(pci_device_add(&host, &da.pci, 3, 1), 3);
+	c = bar_addrs(3);
+	assert_int_equal(c.io, a.io);
+	assert_int_equal(c.mem32, a.mem32);
+	assert_int_equal(c.mem64, a.mem64);
+	assert_int_equal(c.rom, a.rom);
+	assert_mem_decoded(&da, 1, a.mem32);
+	assert_mem_decoded(&da, 2, a.mem64);
+	assert_int_equal(bar_addrs(2).mem32, b.mem32);	/* B untouched */
+
+	/*
+	 * The guest moves B's BARs up by one BAR size each: onto the places the
+	 * next device would have got. The next device must go around them, and
+	 * may take B's old places.
+	 */
+	bnew = (struct bar_addrs){ .io = b.io + IO_SIZE, .mem32 = b.mem32 + MEM32_SIZE,
+				   .mem64 = b.mem64 + MEM64_SIZE, .rom = b.rom };
+	cfg_wr32(2, PCI_BASE_ADDRESS_0, (uint32_t)bnew.io);
+	cfg_wr32(2, PCI_BASE_ADDRESS_1, (uint32_t)bnew.mem32);
+	cfg_wr32(2, PCI_BASE_ADDRESS_2, (uint32_t)bnew.mem64);
+	cfg_wr32(2, PCI_BASE_ADDRESS_3, (uint32_t)(bnew.mem64 >> 32));
+	assert_mem_decoded(&db, 1, bnew.mem32);
+	assert_mem_decoded(&db, 2, bnew.mem64);
+
+	tdev_init(&dd, "tdev-d", 0xd);
+	assert_int_equal(pci_device_add(&host, &dd.pci, 4, 1), 4);
+	d = bar_addrs(4);
+	if (overlaps(d.io, IO_SIZE, bnew.io, IO_SIZE))
+		fail_msg("D's I/O BAR at 0x%llx overlaps B's, moved to 0x%llx",
+			 (unsigned long long)d.io, (unsigned long long)bnew.io);
+	if (overlaps(d.mem32, MEM32_SIZE, bnew.mem32, MEM32_SIZE) ||
+	    overlaps(d.rom, ROM_SIZE, bnew.mem32, MEM32_SIZE))
+		fail_msg("D's BAR 1 at 0x%llx or ROM at 0x%llx overlaps B's BAR 1, moved to 0x%llx",
+			 (unsigned long long)d.mem32, (unsigned long long)d.rom,
+			 (unsigned long long)bnew.mem32);
+	if (overlaps(d.mem64, MEM64_SIZE, bnew.mem64, MEM64_SIZE))
+		fail_msg("D's BAR 2 at 0x%llx overlaps B's, moved to 0x%llx",
+			 (unsigned long long)d.mem64, (unsigned long long)bnew.mem64);
+	/* The lowest free places: B's old ones. */
+	assert_int_equal(d.io, b.io);
+	assert_int_equal(d.mem32, b.mem32);
+	assert_int_equal(d.mem64, b.mem64);
+	/* Nor over anything else placed: C's BARs, B's ROM (not enabled, but assigned). */
+	assert_false(overlaps(d.rom, ROM_SIZE, c.mem32, MEM32_SIZE));
+	assert_false(overlaps(d.rom, ROM_SIZE, c.rom, ROM_SIZE));
+	assert_false(overlaps(d.rom, ROM_SIZE, b.rom, ROM_SIZE));
+	assert_false(overlaps(d.rom, ROM_SIZE, d.mem32, MEM32_SIZE));
+	/* Everyone decodes where their registers say. */
+	assert_mem_decoded(&dd, 1, d.mem32);
+	assert_mem_decoded(&dd, 2, d.mem64);
+	assert_mem_decoded(&db, 1, bnew.mem32);
+	assert_mem_decoded(&db, 2, bnew.mem64);
+	assert_mem_decoded(&da, 1, c.mem32);
+	{
+		uint64_t v;
+
+		assert_int_equal(io_rd(d.io, 1, &v), 0);
+		assert_int_equal(dd.rec[0].reads, 1);
+		assert_int_equal(io_rd(bnew.io, 1, &v), 0);
+		assert_int_equal(db.rec[0].reads, 1);
+	}
+	pci_device_remove(&dd.pci);
+	memset(&dd, 0, sizeof(dd));
+}
+
 static void test_device_remove(void **state)
 {
 	add_devices(2);
@@ -1160,6 +1268,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intx_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_disable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_space_reused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
