@@ -18,6 +18,7 @@
 #include "boot/linux.h"
 #include "util.h"
 #include "vfio/sysfs.h"
+#include "vfio/vfio.h"
 #include "api/api.h"
 #include "dev.h"
 #include "virtio/net.h"
@@ -71,10 +72,12 @@ static const char usage_run[] =
 	"      --rng               virtio-rng, fed from getrandom()\n"
 	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
 	"                          with stdio the default command line is \"console=hvc0\"\n"
-	"      --device vfio=BDF[,id=ID]\n"
+	"      --device vfio=BDF[,id=ID][,request-timeout=S]\n"
 	"                          assign host PCI device BDF ([DDDD:]BB:DD.F), bound to\n"
 	"                          vfio-pci, to the guest (repeatable, up to 8; see\n"
-	"                          'kvmio check-device BDF')\n"
+	"                          'kvmio check-device BDF'). When the host unbinds it, the\n"
+	"                          guest is asked to eject it and has S seconds (default\n"
+	"                          10, 0: none) before it is removed anyway\n"
 	"      --iommu[=caching-mode=on|off]\n"
 	"                          an emulated Intel VT-d (DMA remapping) in front of every\n"
 	"                          PCI device: the guest's intel-iommu driver (intel_iommu=on)\n"
@@ -309,18 +312,26 @@ static int parse_console(const char *arg, struct vm_config *cfg)
 static int parse_device(char *arg, struct vm_config *cfg)
 {
 	char bdf[VFIO_BDF_LEN], *rest, *item;
+	unsigned long secs = VFIO_REQ_TIMEOUT_S;
 	const char *id = NULL;
 
 	if (strncmp(arg, "vfio=", 5))
-		return usage_error("--device '%s': expected vfio=BDF[,id=ID]", arg);
+		return usage_error("--device '%s': expected vfio=BDF[,id=ID][,request-timeout=S]", arg);
 	rest = arg + 5;
 	item = next_item(&rest);
 	if (!item || vfio_bdf_parse(item, bdf))
 		return usage_error("--device '%s': expected a PCI address such as 0000:01:00.0 or 01:00.0",
 				   item ? item : arg);
 	while ((item = next_item(&rest))) {
+		if (!strncmp(item, "request-timeout=", 16)) {
+			if (parse_uint(item + 16, 0, 3600, &secs))
+				return usage_error("--device: request-timeout='%s': expected seconds, "
+						   "0 to 3600", item + 16);
+			continue;
+		}
 		if (strncmp(item, "id=", 3))
-			return usage_error("--device: unknown option '%s' (expected id=ID)", item);
+			return usage_error("--device: unknown option '%s' (expected id=ID, "
+					   "request-timeout=S)", item);
 		id = item + 3;
 		if (!dev_id_valid(id))
 			return usage_error("--device: id '%s': expected 1-31 of A-Z a-z 0-9 _ . - "
@@ -332,6 +343,7 @@ static int parse_device(char *arg, struct vm_config *cfg)
 		if (!strcmp(cfg->vfio[i], bdf))
 			return usage_error("--device: %s given twice", bdf);
 	cfg->vfio_id[cfg->nvfio] = id;
+	cfg->vfio_req_timeout[cfg->nvfio] = (unsigned int)secs;
 	snprintf(cfg->vfio[cfg->nvfio++], sizeof(cfg->vfio[0]), "%s", bdf);
 	return 0;
 }

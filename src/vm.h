@@ -76,6 +76,7 @@ struct vm_config {
 	unsigned int nnets;
 	char vfio[VM_MAX_VFIO][16];	/* --device vfio=BDF, canonical "dddd:bb:dd.f" */
 	const char *vfio_id[VM_MAX_VFIO];	/* its id=, or NULL */
+	unsigned int vfio_req_timeout[VM_MAX_VFIO];	/* request-timeout=, seconds */
 	unsigned int nvfio;
 	bool rng;
 	bool iommu;		/* --iommu: the emulated VT-d (src/iommu/) */

@@ -199,7 +199,7 @@ static int vmm_add_device(void *vmm, const char *bdf, const char *id, struct api
 	if (ret)
 		return ret;
 	pr_last_error[0] = '\0';
-	return plugged(vm, vfio_device_add(vm, bdf, id), "assigned device", out, err);
+	return plugged(vm, vfio_device_add(vm, bdf, id, VFIO_REQ_TIMEOUT_S), "assigned device", out, err);
 }
 
 static int vmm_remove_device(void *vmm, const char *id, bool *pending, char *err)

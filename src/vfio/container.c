@@ -354,6 +354,28 @@ int vfio_container_get(struct vm *vm, int group, struct vfio_container **out)
 	return 0;
 }
 
+void vfio_group_release(struct vm *vm, struct vfio_container *c, int group)
+{
+	struct vfio_container **pp;
+	unsigned int i;
+
+	for (i = 0; i < c->ngroups && c->group[i].num != group; i++)
+		;
+	if (i == c->ngroups)
+		return;
+	/* The group leaves the container: VFIO unsets it when the fd closes. */
+	close(c->group[i].fd);
+	c->group[i] = c->group[--c->ngroups];
+	if (c->ngroups)
+		return;
+	/* Its last group gone, the container goes: the domain, its mappings, the pinned RAM. */
+	for (pp = &vm->vfio_container; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = c->next;
+	vfio_container_close(c);
+}
+
 void vfio_containers_close(struct vm *vm)
 {
 	while (vm->vfio_container) {

@@ -488,20 +488,65 @@ static void vfio_unplug(struct device *d)
 {
 	struct vfio_device *vd = container_of(d, struct vfio_device, dev);
 
+	vfio_req_exit(vd);
 	vfio_irq_exit(vd);
 	pci_device_remove(&vd->pci);
 	vfio_container_unshadow(vd->container, vd);
 }
 
+static const struct device_ops vfio_dev_ops;
+
+/* Is another assigned device of @group still listed? */
+static bool group_in_use(struct vm *vm, int group)
+{
+	struct device **v;
+	unsigned int n;
+	bool used = false;
+
+	v = dev_snapshot(&vm->devs, &n);
+	for (unsigned int i = 0; i < n && !used; i++)
+		used = v[i]->ops == &vfio_dev_ops &&
+		       container_of(v[i], struct vfio_device, dev)->group == group;
+	dev_snapshot_put(v, n);
+	return used;
+}
+
+/* A hot-add of a device the VM has: say which id it has rather than VFIO's EBUSY. */
+static int assigned_already(struct vm *vm, const char *bdf)
+{
+	struct device **v;
+	unsigned int n;
+	int ret = 0;
+
+	v = dev_snapshot(&vm->devs, &n);
+	for (unsigned int i = 0; i < n && !ret; i++) {
+		if (v[i]->ops == &vfio_dev_ops &&
+		    !strcmp(container_of(v[i], struct vfio_device, dev)->bdf, bdf)) {
+			pr_err("%s is assigned to this VM already, as %s", bdf, v[i]->id);
+			ret = -EEXIST;
+		}
+	}
+	dev_snapshot_put(v, n);
+	return ret;
+}
+
 static void vfio_release(struct device *d)
 {
-	vfio_device_free(container_of(d, struct vfio_device, dev));
+	struct vfio_device *vd = container_of(d, struct vfio_device, dev);
+	struct vfio_container *c = vd->container;
+	struct vm *vm = vd->vm;
+	int group = vd->group;
+
+	vfio_device_free(vd);	/* the device fd first: a group with an open device stays put */
+	if (c && !group_in_use(vm, group))
+		vfio_group_release(vm, c, group);
 }
 
 static const struct device_ops vfio_dev_ops = { .unplug = vfio_unplug, .release = vfio_release };
 
 int vfio_device_register(struct vfio_device *vd, const char *id)
 {
+	vd->req_fd = vd->req_timer = -1;	/* vfio_req_init arms them */
 	vd->dev.ops = &vfio_dev_ops;
 	vd->dev.vm = vd->vm;
 	vd->dev.kind = "vfio-pci";
@@ -510,7 +555,7 @@ int vfio_device_register(struct vfio_device *vd, const char *id)
 	return dev_register(&vd->vm->devs, &vd->dev, id, "vfio");
 }
 
-int vfio_device_add(struct vm *vm, const char *bdf, const char *id)
+int vfio_device_add(struct vm *vm, const char *bdf, const char *id, unsigned int req_timeout_s)
 {
 	struct vfio_container *c;
 	struct vfio_device *vd;
@@ -531,6 +576,9 @@ int vfio_device_add(struct vm *vm, const char *bdf, const char *id)
 		vfio_explain_not_bound("", bdf, ret ? "" : driver);
 		return -ENODEV;
 	}
+	ret = assigned_already(vm, bdf);
+	if (ret)
+		return ret;
 	ret = vfio_container_get(vm, group, &c);
 	if (ret)
 		return ret;
@@ -539,12 +587,16 @@ int vfio_device_add(struct vm *vm, const char *bdf, const char *id)
 		return ret;
 
 	vd = calloc(1, sizeof(*vd));
-	if (!vd)
-		return -ENOMEM;
+	if (!vd) {
+		ret = -ENOMEM;
+		goto err_group;
+	}
 	vd->vm = vm;
 	vd->container = c;
 	vd->group = group;
 	vd->intx_fd = vd->intx_resample_fd = -1;
+	vd->req_fd = vd->req_timer = -1;
+	vd->req_timeout_s = req_timeout_s;
 	pthread_mutex_init(&vd->irq_lock, NULL);
 	snprintf(vd->bdf, sizeof(vd->bdf), "%s", bdf);
 	snprintf(vd->name, sizeof(vd->name), "vfio-%s", bdf);
@@ -562,6 +614,8 @@ int vfio_device_add(struct vm *vm, const char *bdf, const char *id)
 	ret = device_setup(vd);
 	if (!ret && vm->cfg->iommu)
 		ret = vfio_container_shadow(c, vd);
+	if (!ret)
+		ret = vfio_req_init(vd);
 	if (ret) {
 		dev_remove(&vm->devs, &vd->dev);
 		return ret;
@@ -570,13 +624,17 @@ int vfio_device_add(struct vm *vm, const char *bdf, const char *id)
 	return 0;
 err:
 	vfio_device_free(vd);
+err_group:
+	if (!group_in_use(vm, group))
+		vfio_group_release(vm, c, group);
 	return ret;
 }
 
 int vfio_devices_init(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg->nvfio; i++) {
-		int ret = vfio_device_add(vm, vm->cfg->vfio[i], vm->cfg->vfio_id[i]);
+		int ret = vfio_device_add(vm, vm->cfg->vfio[i], vm->cfg->vfio_id[i],
+					  vm->cfg->vfio_req_timeout[i]);
 
 		if (ret)
 			return ret;

@@ -27,8 +27,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
+#include "dev.h"
+#include "hw/pcihp.h"
+#include "loop.h"
 #include "util.h"
 #include "vfio/vfio.h"
 #include "vm.h"
@@ -378,4 +382,92 @@ void vfio_irq_exit(struct vfio_device *vd)
 	vd->intx_fd = vd->intx_resample_fd = -1;
 	free(vd->hw_fd);
 	vd->hw_fd = NULL;
+}
+
+/*
+ * Host-initiated removal. When the host unbinds the device from vfio-pci,
+ * the kernel signals the request eventfd (again every few seconds) and
+ * waits for us to close the device. The guest is asked to eject it through
+ * ACPI hotplug; if it has not within req_timeout_s, the device is removed
+ * by surprise: off the bus, its slots, IRQs and mappings gone, the fd
+ * closed, and the guest told to rescan the now empty slot. Either way the
+ * host's unbind does not wait on the guest for longer than the timeout.
+ */
+static void surprise_remove(struct vfio_device *vd)
+{
+	struct vm *vm = vd->vm;
+	unsigned int slot = vd->pci.devfn >> 3;
+
+	pr_warn("%s (%s): the guest did not eject it within %u s; removing it by surprise",
+		vd->name, vd->dev.id, vd->req_timeout_s);
+	dev_remove(&vm->devs, &vd->dev);
+	/* A device check on an empty slot: the guest's driver lets go of it. */
+	if (pcihp_plugged(vm, slot))
+		pr_debug("%s: cannot tell the guest slot %u is empty", vd->name, slot);
+}
+
+static void on_req_timeout(void *opaque, int fd, uint32_t events)
+{
+	struct vfio_device *vd = opaque;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	surprise_remove(vd);
+}
+
+static void on_req(void *opaque, int fd, uint32_t events)
+{
+	struct vfio_device *vd = opaque;
+	unsigned int slot = vd->pci.devfn >> 3;
+	eventfd_t v;
+
+	if (eventfd_read(fd, &v) < 0 || vd->req_asked)
+		return;
+	vd->req_asked = true;
+	pr_info("%s (%s): the host wants the device back; asking the guest to eject it "
+		"(%u s before it goes anyway)", vd->name, vd->dev.id, vd->req_timeout_s);
+	dev_set_state(&vd->vm->devs, &vd->dev, DEV_EJECTING);
+	if (pcihp_request_eject(vd->vm, slot) || !vd->req_timeout_s) {
+		surprise_remove(vd);
+		return;
+	}
+	loop_timer_arm(vd->req_timer, (uint64_t)vd->req_timeout_s * 1000);
+}
+
+int vfio_req_init(struct vfio_device *vd)
+{
+	struct loop *l = &vd->vm->loop;
+	int ret;
+
+	vd->req_fd = vd->req_timer = -1;
+	if (vd->irq_count[VFIO_PCI_REQ_IRQ_INDEX] < 1 ||
+	    !(vd->irq_flags[VFIO_PCI_REQ_IRQ_INDEX] & VFIO_IRQ_INFO_EVENTFD))
+		return 0;
+	vd->req_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vd->req_fd < 0)
+		return -errno;
+	vd->req_timer = loop_timer_new(l, on_req_timeout, vd);
+	ret = vd->req_timer < 0 ? vd->req_timer : loop_add(l, vd->req_fd, EPOLLIN, on_req, vd);
+	if (!ret)
+		ret = irqs_set_fds(vd, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1,
+				   &vd->req_fd);
+	if (ret)
+		vfio_req_exit(vd);
+	return ret;
+}
+
+void vfio_req_exit(struct vfio_device *vd)
+{
+	struct loop *l = &vd->vm->loop;
+
+	if (vd->req_fd < 0)
+		return;
+	irqs_disable(vd, VFIO_PCI_REQ_IRQ_INDEX);
+	loop_del(l, vd->req_fd);
+	close(vd->req_fd);
+	vd->req_fd = -1;
+	if (vd->req_timer >= 0)
+		loop_timer_free(l, vd->req_timer);
+	vd->req_timer = -1;
 }

@@ -89,6 +89,15 @@ struct vfio_device {
 	unsigned int hw_nvec;		/* vectors VFIO has enabled for MSI/MSI-X */
 	int *hw_fd;			/* per MSI-X vector: the eventfd VFIO signals */
 	int intx_fd, intx_resample_fd;
+	/*
+	 * Host-initiated removal: VFIO signals req_fd when the host wants
+	 * the device back (unbind); the guest is asked to eject it and has
+	 * req_timeout_s seconds (req_timer) before it is removed by surprise.
+	 * Main thread only.
+	 */
+	int req_fd, req_timer;
+	unsigned int req_timeout_s;
+	bool req_asked;
 	bool intx_bound;		/* the KVM irqfd with resample is registered */
 
 	/*
@@ -105,7 +114,18 @@ struct vfio_device {
  * runs (the caller tells the guest). Returns 0 or a negative errno after
  * printing why.
  */
-int vfio_device_add(struct vm *vm, const char *bdf, const char *id);
+int vfio_device_add(struct vm *vm, const char *bdf, const char *id, unsigned int req_timeout_s);
+
+/* The default time a guest has to eject a device the host asks back (--device vfio=,request-timeout=). */
+#define VFIO_REQ_TIMEOUT_S	10
+
+/*
+ * irq.c: vfio_req_init - arm the device's request interrupt on the VM's
+ * event loop (nothing when VFIO has none); vfio_req_exit disarms it.
+ * Main thread.
+ */
+int vfio_req_init(struct vfio_device *vd);
+void vfio_req_exit(struct vfio_device *vd);
 /* vm.c: assign every --device vfio= of the VM's config (after RAM and the PCI host). */
 int vfio_devices_init(struct vm *vm);
 void vfio_devices_exit(struct vm *vm);
@@ -143,6 +163,12 @@ int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf);
  * vfio_containers_close closes them all.
  */
 int vfio_container_get(struct vm *vm, int group, struct vfio_container **out);
+/*
+ * vfio_group_release - no device of @group is open any more: take it out
+ * of @c, and close @c (its DMA mappings, its pinned RAM) when it was the
+ * last; a later vfio_container_get starts afresh.
+ */
+void vfio_group_release(struct vm *vm, struct vfio_container *c, int group);
 void vfio_containers_close(struct vm *vm);
 /*
  * vfio_container_shadow - with --iommu, once @vd is on the bus (its
