@@ -47,6 +47,7 @@ struct device {
 	atomic_uint refs;
 	enum device_state state;	/* under the registry's lock */
 	bool hotplugged;		/* added while the VM ran */
+	bool pinned;			/* kvmio holds it by pointer: not removed before teardown */
 	struct device *next;		/* registry list, oldest first */
 };
 

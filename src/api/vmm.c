@@ -213,6 +213,12 @@ static int vmm_remove_device(void *vmm, const char *id, bool *pending, char *err
 		snprintf(err, API_ERR_LEN, "no device with id \"%s\"", id);
 		return -ENOENT;
 	}
+	if (d->pinned) {
+		snprintf(err, API_ERR_LEN, "device \"%s\" (%s) cannot be removed while the VM runs",
+			 id, d->kind);
+		dev_put(d);
+		return -EBUSY;
+	}
 	slot = d->pci ? d->pci->devfn >> 3 : 0;
 	/* Asking twice asks the guest again: a first request may have come too early. */
 	dev_set_state(&vm->devs, d, DEV_EJECTING);

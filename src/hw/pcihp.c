@@ -180,6 +180,12 @@ static void eject(void *opaque)
 			pr_debug("pcihp: guest ejected empty slot %u", slot);
 			continue;
 		}
+		if (d->pinned) {
+			pr_warn("pcihp: guest ejected %s (%s) from slot %u; it stays (kvmio needs it)",
+				d->id, d->kind, slot);
+			dev_put(d);
+			continue;
+		}
 		pr_info("pcihp: guest ejected %s (%s) from slot %u", d->id, d->kind, slot);
 		dev_remove(&w->vm->devs, d);
 		dev_put(d);

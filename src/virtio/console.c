@@ -549,6 +549,8 @@ int virtio_console_create(struct vm *vm, enum vcon_mode mode, const char *path,
 	}
 
 	c->vdev.id_prefix = "console";
+	/* vm.c feeds stdin to it by pointer: it stays for the VM's life. */
+	c->vdev.pinned = mode == VCON_STDIO;
 	ret = virtio_pci_add(vm, &c->vdev);
 	if (ret)
 		goto fail;

@@ -1021,6 +1021,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	t->dev.vm = vm;
 	t->dev.kind = ops->name;
 	t->dev.pci = &t->pci;
+	t->dev.pinned = vdev->pinned;
 	t->pci.owner = &t->dev;
 	ret = dev_register(&vm->devs, &t->dev, vdev->id, vdev->id_prefix ? vdev->id_prefix : "virtio");
 	if (ret) {

@@ -85,6 +85,7 @@ struct virtio_dev {
 	const char *id;
 	const char *id_prefix;
 	unsigned int slot;
+	bool pinned;		/* never removed while the VM runs (dev.h) */
 };
 
 /*
