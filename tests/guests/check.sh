@@ -48,7 +48,7 @@ esac
 tree=$(mktemp -d "${TMPDIR:-/tmp}/kvmio-guests.XXXXXX") || exit 2
 trap 'rm -rf "$tree"' EXIT
 mkdir -p "$tree/rig/runner/bin"
-cp "$here/run.sh" "$here/tty.sh" "$tree/rig/runner/"
+cp "$here/run.sh" "$here/tty.sh" "$here/api.sh" "$tree/rig/runner/"
 for t in bash cksum timeout date tmux; do
 	p=$(command -v "$t") && cp -L "$p" "$tree/rig/runner/bin/"
 done

@@ -3,7 +3,8 @@
 # Tier-2 runner: boots each test guest under kvmio and checks both kvmio's exit
 # status and the guest's ucall lines on COM1 (see guest.h), plus kvmio's stderr
 # where the test is about how the VM ended; then the console tests: piped
-# stdin (stdin.c) and a terminal driven through tmux (tty.sh, echo.c). One
+# stdin (stdin.c) and a terminal driven through tmux (tty.sh, echo.c), and the
+# control socket driven by kvmio remote (api.sh). One
 # line per test with its wall time, then "guests: N passed, N failed";
 # non-zero exit on any failure.
 #
@@ -231,6 +232,9 @@ run_stdin stdin-fifo   1
 # shellcheck source=tests/guests/tty.sh
 . "$(dirname "$0")/tty.sh"
 run_tty_tests
+# shellcheck source=tests/guests/api.sh
+. "$(dirname "$0")/api.sh"
+run_api_tests
 
 echo "guests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=sh
+# Control-socket tests, sourced by run.sh (uses its KVMIO, DIR, LOGS, now_ms,
+# selected, report): kvmio with --api-socket and the echo guest, which halts
+# waiting for input, driven by `kvmio remote`. The guest has no ACPI, so a
+# removal stays pending here; the rig's hotplug scenario has Linux eject.
+#   api       ping; info (state, devices with given and generated ids);
+#             pause (twice: the second is refused), info Paused, resume;
+#             add-disk (reply, info lists it hot-plugged), the same id again
+#             and the same image again (refused: id taken, image locked);
+#             remove-device: pending, info says removing; an unknown id;
+#             remote's usage errors (exit 2); power-button; shutdown: exit
+#             0, the socket removed
+#   api-path  a regular file at the socket path is refused and left as it was;
+#             a stale socket is replaced
+# GUESTS=api selects the first. Logs stay in LOGS/api/.
+
+# api_expect WHAT WANT_RC OUT_ERE -- remote ARGS...: one remote call; its
+# status must be WANT_RC and its stdout+stderr match OUT_ERE (empty: print
+# nothing). Sets $why on the first failure.
+api_expect() {
+	what=$1 want=$2 ere=$3
+	shift 4
+	[ -z "$why" ] || return 0
+	"$KVMIO" remote --api-socket "$adir/sock" "$@" >"$adir/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		why="$what: remote exit status $rc, want $want: $(head -c 200 "$adir/out")"
+	elif [ -z "$ere" ] && [ -s "$adir/out" ]; then
+		why="$what: printed '$(head -c 200 "$adir/out")', want nothing"
+	elif [ -n "$ere" ] && ! grep -Eq -- "$ere" "$adir/out"; then
+		why="$what: '$(head -c 200 "$adir/out")' does not match '$ere'"
+	fi
+}
+
+run_api_tests() {
+	if selected api; then
+		adir=$LOGS/api
+		rm -rf "$adir"
+		mkdir -p "$adir"
+		why=
+		t0=$(now_ms)
+		truncate -s 1M "$adir/boot.img" "$adir/data.img"
+		timeout 60 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial "file=$adir/serial" \
+			--api-socket "$adir/sock" --disk "$adir/boot.img,id=boot" --rng -v \
+			</dev/null >"$adir/stdout" 2>"$adir/stderr" &
+		pid=$!
+		n=0
+		until [ -S "$adir/sock" ] || [ $n -ge 100 ]; do sleep 0.05; n=$((n + 1)); done
+		[ -S "$adir/sock" ] || why="no socket at $adir/sock"
+		[ -n "$why" ] || [ "$(stat -c %a "$adir/sock")" = 600 ] ||
+			why="socket mode $(stat -c %a "$adir/sock"), want 600"
+		api_expect ping 0 '"version":"[0-9.]+","pid":[0-9]+' -- ping
+		api_expect info 0 '"state":"Running".*"id":"boot","kind":"virtio-blk","bdf":"0000:00:0[0-9a-f].0","state":"present","hotplugged":false.*"id":"_rng[0-9]+","kind":"virtio-rng"' -- info
+		api_expect pause 0 '' -- pause
+		api_expect "pause again" 1 'paused already \(HTTP 409\)' -- pause
+		api_expect "info paused" 0 '"state":"Paused"' -- info
+		api_expect resume 0 '' -- resume
+		api_expect "info running" 0 '"state":"Running"' -- info
+		api_expect add-disk 0 '^\{"id":"data","bdf":"0000:00:0[0-9a-f].0"\}$' -- add-disk path="$adir/data.img" id=data serial=d1
+		api_expect "info lists it" 0 '"id":"data","kind":"virtio-blk","bdf":"[0-9a-f:.]+","state":"present","hotplugged":true' -- info
+		api_expect "id taken" 1 'taken by another device \(HTTP 409\)' -- add-disk path="$adir/boot.img" id=data
+		api_expect "image locked" 1 'in use by another process.*\(HTTP 409\)' -- add-disk path="$adir/data.img" readonly=on
+		api_expect "missing image" 1 'cannot open.*\(HTTP 404\)' -- add-disk path="$adir/none.img"
+		api_expect remove 0 '^\{"id":"data","state":"pending"\}$' -- remove-device id=data
+		api_expect "info removing" 0 '"id":"data","kind":"virtio-blk","bdf":"[0-9a-f:.]+","state":"removing"' -- info
+		api_expect "unknown id" 1 'no device with id "nope" \(HTTP 404\)' -- remove-device id=nope
+		api_expect "bad key" 2 'bogus: unknown key' -- add-disk bogus=1
+		api_expect "unknown command" 2 "unknown command 'frobnicate'" -- frobnicate
+		api_expect "bad readonly" 2 "readonly='maybe'" -- add-disk path=x readonly=maybe
+		api_expect power-button 0 '' -- power-button
+		api_expect shutdown 0 '' -- shutdown
+		[ -z "$why" ] || kill "$pid" 2>/dev/null
+		n=0
+		while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+		wait "$pid"
+		rc=$?
+		if [ -z "$why" ] && [ "$rc" -ne 0 ]; then
+			why="kvmio exit status $rc after shutdown, want 0"
+		elif [ -z "$why" ] && [ -e "$adir/sock" ]; then
+			why="the socket is still there after kvmio exited"
+		elif [ -z "$why" ] && ! grep -q 'shut down through the control socket' "$adir/stderr"; then
+			why="no shutdown line on stderr"
+		elif [ -z "$why" ] && grep -q 'error:' "$adir/stderr" &&
+			grep 'error:' "$adir/stderr" | grep -v -q -E 'none.img|data.img: in use'; then
+			why="stderr: $(grep 'error:' "$adir/stderr" | grep -v -E 'none.img|data.img: in use' | head -n 1)"
+		fi
+		report api "$t0" "$adir/stdout" "$adir/stderr"
+	fi
+	if selected api-path; then
+		adir=$LOGS/api-path
+		rm -rf "$adir"
+		mkdir -p "$adir"
+		why=
+		t0=$(now_ms)
+		echo precious >"$adir/sock"
+		timeout 30 "$KVMIO" run --kernel "$DIR/uart.bzImage" --serial none --api-socket "$adir/sock" \
+			</dev/null >/dev/null 2>"$adir/stderr"
+		rc=$?
+		if [ "$rc" -ne 1 ]; then
+			why="kvmio exit status $rc with a file at the socket path, want 1"
+		elif [ "$(cat "$adir/sock")" != precious ]; then
+			why="the file at the socket path was changed"
+		elif ! grep -q 'exists and is not a socket' "$adir/stderr"; then
+			why="stderr does not say why: $(head -n 1 "$adir/stderr")"
+		fi
+		# A socket nobody listens on (left by a killed kvmio) is replaced.
+		rm -f "$adir/sock"
+		if [ -z "$why" ]; then
+			"$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none \
+				--api-socket "$adir/sock" </dev/null >/dev/null 2>"$adir/stderr1" &
+			pid=$!
+			n=0
+			until [ -S "$adir/sock" ] || [ $n -ge 100 ]; do sleep 0.05; n=$((n + 1)); done
+			kill -KILL "$pid"
+			wait "$pid" 2>/dev/null
+			timeout 30 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none -v \
+				--api-socket "$adir/sock" </dev/null >/dev/null 2>"$adir/stderr" &
+			pid=$!
+			n=0
+			until grep -q 'listening on' "$adir/stderr" 2>/dev/null || [ $n -ge 100 ]; do
+				sleep 0.05
+				n=$((n + 1))
+			done
+			"$KVMIO" remote --api-socket "$adir/sock" shutdown >/dev/null 2>&1 ||
+				why="no server on the path after a stale socket: $(tail -n 1 "$adir/stderr")"
+			wait "$pid"
+			grep -q 'removed a stale socket' "$adir/stderr" || [ -n "$why" ] ||
+				why="stderr does not say the stale socket was replaced"
+		fi
+		report api-path "$t0" /dev/null "$adir/stderr"
+	fi
+}
