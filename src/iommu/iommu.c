@@ -187,6 +187,18 @@ int iommu_init(struct vm *vm)
 	return 0;
 }
 
+void iommu_lock(struct vm *vm)
+{
+	if (vm->iommu)
+		vtd_lock(&vm->iommu->vtd);
+}
+
+void iommu_unlock(struct vm *vm)
+{
+	if (vm->iommu)
+		vtd_unlock(&vm->iommu->vtd);
+}
+
 void iommu_exit(struct vm *vm)
 {
 	struct iommu *io = vm->iommu;

@@ -13,4 +13,12 @@ struct vm;
 int iommu_init(struct vm *vm);
 void iommu_exit(struct vm *vm);
 
+/*
+ * iommu_lock/iommu_unlock - hold off invalidations (and the DMA-space
+ * listeners they call) while a listener is attached or detached with the
+ * VM running: a hot-added or removed device. No-ops without --iommu.
+ */
+void iommu_lock(struct vm *vm);
+void iommu_unlock(struct vm *vm);
+
 #endif

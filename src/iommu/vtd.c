@@ -183,6 +183,16 @@ static void unlock(struct vtd *v)
 	}
 }
 
+void vtd_lock(struct vtd *v)
+{
+	pthread_mutex_lock(&v->lock);
+}
+
+void vtd_unlock(struct vtd *v)
+{
+	unlock(v);
+}
+
 /*
  * Device threads report faults here while a vCPU may hold the lock and wait
  * for them (an invalidation quiescing the devices): so this only ever

@@ -320,6 +320,15 @@ void vtd_destroy(struct vtd *v);
 void vtd_mmio(struct vtd *v, uint64_t off, uint8_t *data, unsigned int len, bool is_write);
 
 /*
+ * vtd_lock/vtd_unlock - the lock register accesses, and so invalidations
+ * and the listeners they call, run under: taken by whoever attaches or
+ * detaches a listener while the VM runs. Never held while waiting for a
+ * device thread.
+ */
+void vtd_lock(struct vtd *v);
+void vtd_unlock(struct vtd *v);
+
+/*
  * vtd_lookup - translate @iova for requester @sid (bus << 8 | devfn) for
  * @dir: 0 with @x filled (pass-through and translation off give IOVA =
  * GPA), or a fault reason, with VTD_FAULT_NO_RECORD added when the

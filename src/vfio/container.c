@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "iommu/iommu.h"
 #include "iommu/shadow.h"
 #include "util.h"
 #include "vfio/vfio.h"
@@ -300,9 +301,12 @@ int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd)
 			"guest gives %s", vd->name, vd->group, c->shadow.name, c->shadow.name);
 		return 0;
 	}
+	/* With the unit's lock: a hot-added device's first sync and invalidations do not interleave. */
+	iommu_lock(c->vm);
 	shadow_init(&c->shadow, &vd->pci.dma, &shadow_ops, c, vd->name, SHADOW_MAX_LEAVES);
 	/* Translation is off at reset: this maps all of RAM, as without --iommu. */
 	ret = shadow_sync(&c->shadow, 0, ~0ULL);
+	iommu_unlock(c->vm);
 	if (ret == -ENOMEM) {
 		unsigned int n = 0;
 
@@ -324,7 +328,9 @@ void vfio_container_unshadow(struct vfio_container *c, struct vfio_device *vd)
 		(unsigned long long)c->shadow.unmaps, (unsigned long long)c->shadow.errors,
 		c->shadow.n);
 	/* What stays mapped goes with the container; it must not point into @vd. */
+	iommu_lock(c->vm);
 	shadow_destroy(&c->shadow);
+	iommu_unlock(c->vm);
 }
 
 /* The container that holds @group already, or NULL. */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "iommu/iommu.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
 #include "util.h"
@@ -1036,7 +1037,9 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	/* Behind an IOMMU: invalidations wait for the worker (quiesce). */
 	if (t->pci.dma.ops) {
 		t->dma_listener.changed = quiesce;
+		iommu_lock(vm);
 		t->pci.dma.listener = &t->dma_listener;
+		iommu_unlock(vm);
 	}
 	ret = pthread_create(&t->thread, NULL, worker, t);
 	if (ret) {
