@@ -117,7 +117,7 @@ wait_serial 'RIG-L2 hotplug done' 30
 # --- 100 add/remove cycles of a disk: nothing leaks ----------------------------------------
 # Threads and fds of kvmio before and after, and its resident memory.
 res() { echo "$(ls "/proc/$VMM_PID/fd" | wc -l) $(ls "/proc/$VMM_PID/task" | wc -l)"; }
-rss() { sed -n 's/^VmRSS: *\([0-9]*\).*/\1/p' "/proc/$VMM_PID/status"; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$VMM_PID/status"; }
 res0=$(res) rss0=$(rss) i=0 t0=$(ms)
 while [ $i -lt 100 ]; do
 	R add-disk path="$w/hp.img" id=cyc >/dev/null || { fail "cycle $i: add-disk failed"; break; }
@@ -129,7 +129,8 @@ while [ $i -lt 100 ]; do
 done
 info "$i add/remove cycles in $(($(ms) - t0)) ms"
 expect_eq "kvmio's fds and threads after $i cycles" "$(res)" "$res0"
-if [ $(($(rss) - rss0)) -lt 4096 ]; then ok "kvmio's RSS after $i cycles: $(rss) KiB (before: $rss0 KiB)"
+if [ -z "$rss0" ] || [ -z "$(rss)" ]; then fail "no VmRSS for kvmio (pid $VMM_PID)"
+elif [ $(($(rss) - rss0)) -lt 4096 ]; then ok "kvmio's RSS after $i cycles: $(rss) KiB (before: $rss0 KiB)"
 else fail "kvmio's RSS grew from $rss0 to $(rss) KiB over $i cycles"; fi
 
 # --- power button ----------------------------------------------------------------------------
