@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -512,6 +513,11 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * A closed stdout or stderr must not kill kvmio during setup either:
+	 * writes fail with EPIPE, which the console and logging handle.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		fputs("kvmio: no command given (see 'kvmio --help')\n", stderr);
 		return EXIT_USAGE;

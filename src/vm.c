@@ -781,7 +781,6 @@ int vm_run(struct vm *vm)
 		pr_err("signalfd: %s", strerror(errno));
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 
 	ret = loop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm);
 	if (!ret)

@@ -252,7 +252,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg);
 /*
  * vm_run - start the vCPUs, serve the console and signals on the calling
  * thread until the VM stops, join the vCPUs. Returns kvmio's exit status
- * (0 poweroff/reboot/quit, 1 error, 128+N signal N). Call once.
+ * (0 poweroff/reboot/quit, 1 error, 128+N signal N). Call once, with
+ * SIGPIPE ignored (main does it first thing).
  */
 int vm_run(struct vm *vm);
 

@@ -251,7 +251,7 @@ static void pci_update_bars(struct pci_device *dev)
 static void intx_sync(struct pci_device *dev)
 {
 	struct pci_host *h = dev->host;
-	bool on = dev->intx_level && !(pci_cfg16(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
+	bool on = dev->intx_level && !dev->intx_disabled;
 	unsigned int idx = dev->intx_gsi - PCI_INTX_GSI_BASE;
 
 	if (!dev->cfg[PCI_INTERRUPT_PIN] || on == dev->intx_asserted || idx >= PCI_INTX_NR_GSI_MAX)
@@ -264,7 +264,8 @@ static void intx_sync(struct pci_device *dev)
 void pci_set_irq(struct pci_device *dev, bool level)
 {
 	pthread_mutex_lock(&dev->host->intx_lock);
-	dev->intx_level = level;
+	/* Atomic: pci_cfg_read shows it in STATUS without this lock. */
+	__atomic_store_n(&dev->intx_level, level, __ATOMIC_RELAXED);
 	intx_sync(dev);
 	pthread_mutex_unlock(&dev->host->intx_lock);
 }
@@ -326,7 +327,9 @@ void pci_cfg_write(struct pci_host *h, uint16_t bdf, unsigned int off, const uin
 		dev->cfg[o] = v;
 	}
 	if (changed && ranges_overlap(off, len, PCI_COMMAND, 2)) {
+		/* intx_sync runs under intx_lock alone: it gets the bit from here, not from cfg. */
 		pthread_mutex_lock(&h->intx_lock);
+		dev->intx_disabled = pci_cfg16(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
 		intx_sync(dev);
 		pthread_mutex_unlock(&h->intx_lock);
 	}

@@ -102,7 +102,9 @@ struct pci_device {
 	uint8_t next_cap;		/* where pci_add_cap puts the next capability */
 	uint16_t next_ext_cap;
 	unsigned int intx_gsi;		/* IOAPIC pin of INTA after the swizzle */
-	bool intx_level;		/* the device's line, before INTx-disable */
+	bool intx_level;		/* the device's line, before INTx-disable (atomic) */
+	bool intx_disabled;		/* COMMAND.INTx-disable, as intx_lock sees it: whoever
+					 * writes cfg[PCI_COMMAND] outside pci_cfg_write updates it */
 	bool intx_asserted;		/* what we told the host's GSI counter */
 	bool intx_external;		/* INTx wired outside pci_set_irq (VFIO): STATUS.interrupt is in cfg */
 	/*

@@ -205,7 +205,8 @@ static void vcon_tx(struct vcon *c)
 	if (!c->tx_running || c->tx_wait_out)
 		return;
 	virtq_set_notify(vq, false);
-	for (unsigned int chains = 0;;) {
+	/* A chain carried over from the last wakeup counts against this one's bound. */
+	for (unsigned int chains = c->tx_busy ? 1 : 0;;) {
 		enum vcon_out r;
 
 		if (!c->tx_busy) {

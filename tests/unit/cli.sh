@@ -103,5 +103,46 @@ if [ -n "${KVMIO_TEST_KERNEL:-}" ]; then
 	expect 2 "initrd '/nonexistent': No such file" run --kernel "$KVMIO_TEST_KERNEL" --initrd /nonexistent
 fi
 
+# stderr a pipe whose reader is gone, before kvmio starts: the error line
+# gets EPIPE, and kvmio still exits with its own status instead of dying
+# of SIGPIPE (141). SIGPIPE is put back to its default for kvmio (env
+# --default-signal) in case this script inherited it ignored; a control
+# command that must die of SIGPIPE shows the setup is what it claims.
+dflpipe=
+if env --default-signal=PIPE true >/dev/null 2>&1; then
+	dflpipe="env --default-signal=PIPE"
+fi
+# readerless_stderr ARGS...: run ARGS with stderr on a pipe without a reader; exit status into $tmp/status
+readerless_stderr() {
+	rm -f "$tmp/fifo"
+	if ! mkfifo "$tmp/fifo"; then
+		echo 99 >"$tmp/status"
+		return
+	fi
+	exec 8<>"$tmp/fifo"	# a reader, so that opening the write end does not block
+	exec 9>"$tmp/fifo"
+	exec 8<&-		# the only reader closed: writes to fd 9 get EPIPE (and SIGPIPE)
+	$dflpipe "$@" >/dev/null 2>&9 </dev/null
+	echo $? >"$tmp/status"
+	exec 9>&-
+}
+readerless_stderr sh -c 'printf "x\n" >&2; exit 0'
+if [ "$(cat "$tmp/status")" -ne 141 ]; then
+	echo "SKIP: kvmio with stderr on a closed pipe: SIGPIPE cannot be reset here" \
+	     "(control got status $(cat "$tmp/status"), want 141)"
+else
+	for args in "" "run" "run --kernel /nonexistent/bzImage" "frobnicate"; do
+		# shellcheck disable=SC2086
+		readerless_stderr "$KVMIO" $args
+		got=$(cat "$tmp/status")
+		if [ "$got" -eq 2 ]; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+			echo "FAIL: kvmio $args with stderr on a pipe without a reader: status $got (want 2)"
+		fi
+	done
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,10 +7,12 @@
  * BARs placed where they must not be decoded (RAM, IOAPIC, LAPIC, ECAM,
  * another BAR, wrapping), read-only and write-1-to-clear registers, the
  * capability walk on hostile lists (hostile-guest.md cases 19 and 20), and
- * INTx routing, sharing and INTx-disable.
+ * INTx routing, sharing and INTx-disable, also with the line and COMMAND
+ * moving on different threads.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1108,6 +1110,157 @@ static void test_intx_disable(void **state)
 	assert_int_equal(cf8_rd(1, 0, PCI_STATUS, 1), 0);
 }
 
+/*
+ * An asserted line while the guest toggles INTx-disable, through every way
+ * COMMAND can be written: the GSI follows each toggle, once per change,
+ * STATUS.interrupt shows the line throughout, and COMMAND writes that leave
+ * INTx-disable alone (the same value, other bits) do not move the GSI.
+ */
+static void test_intx_disable_toggle_asserted(void **state)
+{
+	const unsigned int gsi = PCI_INTX_GSI_BASE + 1;
+	const uint16_t bdf = 1 << 3;
+	uint16_t cmd;
+	uint8_t b[4];
+
+	add_devices(0);
+	cmd = (uint16_t)cf8_rd(1, 0, PCI_COMMAND, 2);
+	assert_false(cmd & PCI_COMMAND_INTX_DISABLE);
+	pci_set_irq(&da.pci, true);
+	assert_int_equal(fake_irq_level(gsi), 1);
+	fake_vm_reset();
+	for (unsigned int i = 0; i < 8; i++) {
+		bool dis = !(i & 1);
+		uint16_t v = (uint16_t)(dis ? cmd | PCI_COMMAND_INTX_DISABLE : cmd);
+
+		switch (i % 4) {
+		case 0:
+			cf8_wr(1, 0, PCI_COMMAND, 2, v);
+			break;
+		case 1:
+			ecam_wr(1, 0, PCI_COMMAND + 1, 1, v >> 8);	/* the high byte alone */
+			break;
+		case 2:
+			/* COMMAND and STATUS in one dword, STATUS.interrupt written as 1. */
+			cfg_wr32(1, PCI_COMMAND, (uint32_t)PCI_STATUS_INTERRUPT << 16 | v);
+			break;
+		default:
+			le_write(b, 2, v);
+			pci_cfg_write(&host, bdf, PCI_COMMAND, b, 2);
+			break;
+		}
+		assert_int_equal(fake_irq_level(gsi), !dis);
+		assert_int_equal(fake_irq_calls(gsi), i + 1);
+		assert_int_equal(cf8_rd(1, 0, PCI_COMMAND, 2), v);
+		assert_int_equal(cf8_rd(1, 0, PCI_STATUS, 2), PCI_STATUS_INTERRUPT);
+		pci_cfg_read(&host, bdf, PCI_STATUS, b, 1);
+		assert_int_equal(b[0], PCI_STATUS_INTERRUPT);
+		/* The same value again, then another bit of COMMAND: the GSI stays. */
+		cf8_wr(1, 0, PCI_COMMAND, 2, v);
+		cf8_wr(1, 0, PCI_COMMAND, 2, v ^ PCI_COMMAND_SERR);
+		cf8_wr(1, 0, PCI_COMMAND, 2, v);
+		assert_int_equal(fake_irq_level(gsi), !dis);
+		assert_int_equal(fake_irq_calls(gsi), i + 1);
+	}
+	assert_int_equal(fake_irq_edges(gsi), 4);
+	/* Enabled now: the line dropping and rising is seen directly. */
+	pci_set_irq(&da.pci, false);
+	assert_int_equal(fake_irq_level(gsi), 0);
+	assert_int_equal(cf8_rd(1, 0, PCI_STATUS, 2), 0);
+	assert_int_equal(host.intx_count[1], 0);
+}
+
+/*
+ * The device's line and the guest's COMMAND writes on different threads
+ * (a device thread calls pci_set_irq, a vCPU writes COMMAND and reads
+ * STATUS): the GSI never gets the same level twice (fake_vm records it),
+ * and once both are quiet it is (line && !INTx-disable), whichever came
+ * last. Meant for ThreadSanitizer too: pci_set_irq runs under intx_lock
+ * only, config accesses under the host lock.
+ */
+enum { INTX_RACE_ITERS = 4000 };
+
+struct intx_race {
+	pthread_barrier_t go;
+	struct pci_device *dev;
+	uint16_t cmd;			/* COMMAND without INTx-disable */
+	bool last_level, last_disabled;	/* where each thread leaves it */
+};
+
+static void *intx_race_line(void *arg)
+{
+	struct intx_race *r = arg;
+
+	pthread_barrier_wait(&r->go);
+	for (unsigned int i = 0; i < INTX_RACE_ITERS; i++)
+		pci_set_irq(r->dev, !(i & 1));
+	pci_set_irq(r->dev, r->last_level);
+	return NULL;
+}
+
+static void *intx_race_cfg(void *arg)
+{
+	struct intx_race *r = arg;
+	struct pci_host *h = r->dev->host;
+	uint16_t bdf = r->dev->devfn;
+	uint8_t b[2];
+
+	pthread_barrier_wait(&r->go);
+	for (unsigned int i = 0; i < INTX_RACE_ITERS; i++) {
+		le_write(b, 2, (i & 1) ? r->cmd : r->cmd | PCI_COMMAND_INTX_DISABLE);
+		pci_cfg_write(h, bdf, PCI_COMMAND, b, 2);
+		pci_cfg_read(h, bdf, PCI_STATUS, b, 1);	/* the line, without intx_lock */
+	}
+	le_write(b, 2, r->last_disabled ? r->cmd | PCI_COMMAND_INTX_DISABLE : r->cmd);
+	pci_cfg_write(h, bdf, PCI_COMMAND, b, 2);
+	return NULL;
+}
+
+static void test_intx_disable_threads(void **state)
+{
+	const unsigned int gsi = PCI_INTX_GSI_BASE + 1;
+	char err[256];
+
+	add_devices(0);
+	for (unsigned int round = 0; round < 8; round++) {
+		struct intx_race r = {
+			.dev = &da.pci,
+			.cmd = (uint16_t)(cf8_rd(1, 0, PCI_COMMAND, 2) & ~PCI_COMMAND_INTX_DISABLE),
+			.last_level = round & 1,
+			.last_disabled = round & 2,
+		};
+		bool want = r.last_level && !r.last_disabled;
+		pthread_t tl, tc;
+
+		assert_int_equal(pthread_barrier_init(&r.go, NULL, 2), 0);
+		assert_int_equal(pthread_create(&tl, NULL, intx_race_line, &r), 0);
+		assert_int_equal(pthread_create(&tc, NULL, intx_race_cfg, &r), 0);
+		pthread_join(tl, NULL);
+		pthread_join(tc, NULL);
+		pthread_barrier_destroy(&r.go);
+
+		if (fake_vm_error(err, sizeof(err)))
+			fail_msg("round %u: %s", round, err);
+		if (fake_irq_level(gsi) != want)
+			fail_msg("round %u: line %d, INTx-disable %d: GSI level %d, want %d", round,
+				 r.last_level, r.last_disabled, fake_irq_level(gsi), want);
+		assert_int_equal(host.intx_count[1], want);
+		assert_int_equal(da.pci.intx_asserted, want);
+		assert_int_equal(cf8_rd(1, 0, PCI_STATUS, 1),
+				 r.last_level ? PCI_STATUS_INTERRUPT : 0);
+		assert_int_equal(!!(cf8_rd(1, 0, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE),
+				 r.last_disabled);
+		/* From the quiet state, one more change of each goes straight through. */
+		pci_set_irq(&da.pci, !r.last_level);
+		assert_int_equal(fake_irq_level(gsi), !r.last_level && !r.last_disabled);
+		cf8_wr(1, 0, PCI_COMMAND, 2,
+		       r.last_disabled ? r.cmd : r.cmd | PCI_COMMAND_INTX_DISABLE);
+		assert_int_equal(fake_irq_level(gsi), !r.last_level && r.last_disabled);
+	}
+	pci_set_irq(&da.pci, false);
+	assert_int_equal(fake_irq_level(gsi), 0);
+}
+
 /* The addresses in @slot's BAR registers: I/O, MEM32, MEM64, ROM (enable bit aside). */
 struct bar_addrs {
 	uint64_t io, mem32, mem64, rom;
@@ -1267,6 +1420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intx_swizzle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_disable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_disable_toggle_asserted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_disable_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_space_reused, setup, teardown),
 	};

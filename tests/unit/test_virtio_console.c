@@ -397,6 +397,145 @@ static void test_tx_flood_many_chains(void **state)
 }
 
 /*
+ * Case 18, the two bounds together: a chain cut by the byte budget and
+ * finished in the next wakeup counts against that wakeup's chains. A first
+ * chain one byte over VIRTIO_CONSOLE_TX_WAKEUP_MAX with many one-byte
+ * chains behind it: the first wakeup returns nothing, the second at most
+ * VIRTIO_CONSOLE_TX_WAKEUP_CHAINS (the long chain and 127 more), the third
+ * the rest; the output is complete and in order.
+ */
+static void test_tx_flood_carried_chain_budget(void **state)
+{
+	struct ctx *c = *state;
+	size_t len = VIRTIO_CONSOLE_TX_WAKEUP_MAX + 1;
+	unsigned int n = VIRTIO_CONSOLE_TX_WAKEUP_CHAINS + 50;	/* small chains */
+	uint8_t *data = malloc(len), *want = malloc(len + n), *out = malloc(len + n + 1);
+	uint16_t h, head;
+	uint32_t l;
+
+	assert_non_null(data);
+	assert_non_null(want);
+	assert_non_null(out);
+	assert_true(n + 1 <= FAKE_QSIZE);
+	pattern(data, len, 5);
+	memcpy(want, data, len);
+	create(c, VCON_FILE);
+	start(c, 0);
+	h = fake_ring_add(&c->g, TXQ,
+			  (struct fake_seg[]){ { guest_bytes(c, data, len), (uint32_t)len, false } }, 1);
+	for (unsigned int i = 0; i < n; i++) {
+		char s[2] = { (char)('a' + i % 26), 0 };
+
+		want[len + i] = (uint8_t)s[0];
+		tx_str(c, s);
+	}
+
+	notify(c, TXQ);				/* the budget runs out inside the long chain */
+	expect_no_used(c, TXQ);
+	assert_int_equal(read_file(c->path, out, len + n + 1), VIRTIO_CONSOLE_TX_WAKEUP_MAX);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 1);
+
+	notify(c, TXQ);				/* that self-kick: the long chain's last byte first */
+	assert_true(fake_ring_used(&c->g, TXQ, &head, &l));
+	assert_int_equal(head, h);
+	assert_int_equal(count_used(c, TXQ) + 1, VIRTIO_CONSOLE_TX_WAKEUP_CHAINS);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 2);	/* more waiting: yield */
+
+	notify(c, TXQ);
+	assert_int_equal(count_used(c, TXQ), n + 1 - VIRTIO_CONSOLE_TX_WAKEUP_CHAINS);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 2);	/* ring empty: no more */
+	assert_int_equal(read_file(c->path, out, len + n + 1), len + n);
+	assert_memory_equal(out, want, len + n);
+	free(data);
+	free(want);
+	free(out);
+}
+
+/*
+ * The same bound for a chain carried over a wait for POLLOUT: a FIFO takes
+ * part of a first chain, then is full; when the reader drains it, the watch's
+ * wakeup finishes that chain and counts it, so it returns at most
+ * VIRTIO_CONSOLE_TX_WAKEUP_CHAINS, and self-kicks for the rest.
+ */
+static void test_tx_flood_carried_chain_pollout(void **state)
+{
+	struct ctx *c = *state;
+	unsigned int n = VIRTIO_CONSOLE_TX_WAKEUP_CHAINS + 50;	/* small chains */
+	size_t len, got = 0, total;
+	uint8_t *data, *want, *out;
+	char fifo[160];
+	int rfd, psz;
+	uint16_t h, head;
+	uint32_t l;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", c->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	psz = fcntl(rfd, F_SETPIPE_SZ, 4096);
+	/*
+	 * The first chain fills the FIFO with 100 bytes to spare, well within
+	 * one wakeup's budget; all the rest fits once the FIFO is drained.
+	 */
+	assert_true(psz > 0 && (size_t)psz < VIRTIO_CONSOLE_TX_WAKEUP_MAX / 2);
+	len = (size_t)psz + 100;
+	total = len + n;
+	assert_true(100 + n < (size_t)psz);
+	data = malloc(len);
+	want = malloc(total);
+	out = malloc(total);
+	assert_non_null(data);
+	assert_non_null(want);
+	assert_non_null(out);
+	pattern(data, len, 9);
+	memcpy(want, data, len);
+	strcpy(c->path, fifo);
+	create(c, VCON_FILE);
+	start(c, 0);
+	h = fake_ring_add(&c->g, TXQ,
+			  (struct fake_seg[]){ { guest_bytes(c, data, len), (uint32_t)len, false } }, 1);
+	for (unsigned int i = 0; i < n; i++) {
+		char s[2] = { (char)('A' + i % 26), 0 };
+
+		want[len + i] = (uint8_t)s[0];
+		tx_str(c, s);
+	}
+
+	notify(c, TXQ);				/* the FIFO fills inside the first chain */
+	expect_no_used(c, TXQ);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 0);
+	while (got < (size_t)psz) {		/* drain what it took */
+		ssize_t r = read(rfd, out + got, total - got);
+
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	assert_int_equal(got, psz);
+
+	assert_int_equal(fake_virtio_poll_watches(c->vdev, 1000), 1);	/* POLLOUT */
+	assert_true(fake_ring_used(&c->g, TXQ, &head, &l));
+	assert_int_equal(head, h);
+	assert_int_equal(count_used(c, TXQ) + 1, VIRTIO_CONSOLE_TX_WAKEUP_CHAINS);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 1);
+
+	notify(c, TXQ);				/* that self-kick */
+	assert_int_equal(count_used(c, TXQ), n + 1 - VIRTIO_CONSOLE_TX_WAKEUP_CHAINS);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 1);
+	for (unsigned int i = 0; got < total && i < 1000; i++) {
+		ssize_t r = read(rfd, out + got, total - got);
+
+		if (r > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, total);
+	assert_memory_equal(out, want, total);
+	close(rfd);
+	free(data);
+	free(want);
+	free(out);
+}
+
+/*
  * A FIFO whose reader lags: the worker never blocks. It writes what fits,
  * then waits on the fd's POLLOUT watch holding the chain (no self-kick, no
  * used buffer); reading the FIFO lets the watch finish the chain, in order.
@@ -461,7 +600,7 @@ static void test_tx_fifo_reader_gone(void **state)
 	uint16_t h1, h2;
 
 	assert_non_null(data);
-	signal(SIGPIPE, SIG_IGN);	/* as vm_run does */
+	signal(SIGPIPE, SIG_IGN);	/* as main does */
 	snprintf(fifo, sizeof(fifo), "%s/fifo", c->dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -893,6 +1032,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_bad_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_flood_long_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_flood_many_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_flood_carried_chain_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_flood_carried_chain_pollout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_fifo_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_fifo_reader_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_stop_mid_chain, setup, teardown),
