@@ -12,7 +12,7 @@
 #include "util.h"
 
 int log_level = 1;
-__thread char pr_last_error[256];
+__thread char pr_last_error[512];
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {

@@ -33,7 +33,7 @@ void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * that a control-socket request can tell its client why it failed. Clear it
  * before the call whose failure it should explain.
  */
-extern __thread char pr_last_error[256];
+extern __thread char pr_last_error[512];
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -22,7 +22,7 @@
 
 #define API_PREFIX		"/api/v1/"
 #define API_BODY_MAX		(64 * 1024)	/* a bigger request body is refused (413) */
-#define API_ERR_LEN		256
+#define API_ERR_LEN		512
 
 /* What an add gives back: the new device's id and its PCI address. */
 struct api_added {
@@ -33,8 +33,9 @@ struct api_added {
 /*
  * The VMM as the API sees it. Each returns 0 or a negative errno, with a
  * sentence in @err for the client (the API maps the errno to an HTTP
- * status: -EINVAL 400, -ENOENT 404, -EEXIST/-EBUSY/-EALREADY 409, -ENOSPC
- * 507, -ENOTSUP 501, else 500). Called on the main thread.
+ * status, api_status_of: -EINVAL 400, -EACCES/-EPERM 403, -ENOENT/-ENODEV
+ * 404, -EEXIST/-EBUSY/-EALREADY 409, -ENOTSUP 501, -ESHUTDOWN 503, -ENOSPC
+ * 507, else 500). Called on the main thread.
  */
 struct api_ops {
 	/* info - the vm.info object (a new jansson reference, json_t *), or NULL. */

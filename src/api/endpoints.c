@@ -16,12 +16,15 @@
 
 #include "api/api.h"
 #include "util.h"
+#include "virtio/net.h"
 #include "vfio/sysfs.h"
 
 int api_status_of(int err)
 {
 	switch (err) {
 	case -EINVAL:	return 400;
+	case -EACCES:
+	case -EPERM:	return 403;
 	case -ENOENT:
 	case -ENODEV:	return 404;
 	case -EEXIST:
@@ -192,10 +195,12 @@ static int add_net(const struct api_ops *ops, void *vmm, struct req *r, json_t *
 	if ((ret = only_known(r, known)) || (ret = get_str(r, "tap", true, &o.tap)) ||
 	    (ret = get_str(r, "mac", false, &mac)) || (ret = get_id(r, &o.id)))
 		return ret;
-	if (strlen(o.tap) >= 16) {
-		snprintf(r->err, sizeof(r->err), "tap name must be 1 to 15 characters");
+	if (strlen(o.tap) >= 16 || strchr(o.tap, '/')) {
+		snprintf(r->err, sizeof(r->err), "tap: an interface name is 1-15 characters, no '/'");
 		return -EINVAL;
 	}
+	/* As --net: TX moderation only for one-way bulk streams. */
+	o.tx_usecs = VIRTIO_NET_TX_USECS_AUTO;
 	if (mac) {
 		if (!parse_mac(mac, o.mac)) {
 			snprintf(r->err, sizeof(r->err), "mac \"%.40s\": expected a unicast MAC such as "

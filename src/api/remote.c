@@ -32,7 +32,7 @@ static const char usage_remote[] =
 	"                          hot-add a virtio-blk disk\n"
 	"  add-net tap=IFNAME [mac=MAC] [id=ID]\n"
 	"                          hot-add a virtio-net device on a tap\n"
-	"  add-device bdf=BDF [id=ID]\n"
+	"  add-device bdf=BDF|path=/sys/bus/pci/devices/BDF [id=ID]\n"
 	"                          hot-add host PCI device BDF (bound to vfio-pci)\n"
 	"  remove-device id=ID     ask the guest to eject a device; it is gone when the\n"
 	"                          guest ejects it ('info' shows it as removing until then)\n"

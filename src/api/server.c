@@ -38,6 +38,7 @@ struct api_server {
 	int mhd_epfd;
 	int timer_fd;
 	char *path;
+	bool rerun;		/* a connection closed during MHD_run: run it again */
 };
 
 /* One request's body as it arrives. */
@@ -153,6 +154,22 @@ static void rearm(struct api_server *s)
 		loop_timer_arm(s->timer_fd, 0);
 }
 
+/*
+ * At its connection limit libmicrohttpd takes the listening socket out of
+ * its epoll set, and puts it back at the start of a later MHD_run once a
+ * connection has closed. Nothing else would call MHD_run then (no fd ready,
+ * no timeout left), and the server would stop accepting for good: so a
+ * turn in which a connection closed is followed by another.
+ */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_server *s = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		s->rerun = true;
+}
+
 static void on_ready(void *opaque, int fd, uint32_t events)
 {
 	struct api_server *s = opaque;
@@ -160,7 +177,12 @@ static void on_ready(void *opaque, int fd, uint32_t events)
 
 	if (fd == s->timer_fd && read(fd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		pr_debug("api timer: %s", strerror(errno));
-	MHD_run(s->d);
+	for (unsigned int i = 0; i < 4; i++) {
+		s->rerun = false;
+		MHD_run(s->d);
+		if (!s->rerun)
+			break;
+	}
 	rearm(s);
 }
 
@@ -244,6 +266,7 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+					MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 					MHD_OPTION_END);
 	else
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
@@ -251,6 +274,7 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+					MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 					MHD_OPTION_END);
 	/* The daemon owns the listening socket now: MHD_stop_daemon closes it. */
 	if (s->d)
