@@ -64,7 +64,13 @@ check: all check-unit check-acpi check-guests
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit check check-unit check-acpi clean
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary and its man page.
+PREFIX  ?= /usr/local
+install: $(B)/kvmio
+	install -D -m 0755 $(B)/kvmio $(DESTDIR)$(PREFIX)/bin/kvmio
+	install -D -m 0644 docs/kvmio.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmio.1
+
+.PHONY: all unit check check-unit check-acpi clean install
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # The README's first command: Linux with a busybox shell under kvmio, directly
