@@ -22,6 +22,7 @@
 #include "vfio/vfio.h"
 #include "api/api.h"
 #include "dev.h"
+#include "sandbox.h"
 #include "virtio/net.h"
 #include "vm.h"
 
@@ -91,6 +92,12 @@ static const char usage_run[] =
 	"                          socket at PATH, mode 0600: 'kvmio remote' or curl\n"
 	"                          --unix-socket PATH pause the VM, add and remove devices\n"
 	"                          (ACPI hotplug), press the power button, shut it down\n"
+	"      --seccomp on|log|off\n"
+	"                          a seccomp filter on every thread once the VM is set up,\n"
+	"                          an allow-list for its kind (main, vCPU, each device's\n"
+	"                          worker): a call outside it stops kvmio with a line\n"
+	"                          naming both (on, the default), or is logged by the\n"
+	"                          kernel and allowed (log); see docs/security.md\n"
 	"  -v, --verbose           more messages on stderr (repeat for debug)\n"
 	"  -q, --quiet             only errors on stderr\n"
 	"  -h, --help              show this help and exit\n"
@@ -388,12 +395,14 @@ static int cmd_run(int argc, char **argv)
 		{ "device", required_argument, NULL, 'D' },
 		{ "iommu", optional_argument, NULL, 'I' },
 		{ "api-socket", required_argument, NULL, 'A' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config cfg = {
+		.seccomp = SANDBOX_ON,
 		.cmdline = NULL,
 		.ncpus = 1,
 		.mem_size = 512 * MiB,
@@ -462,6 +471,16 @@ static int cmd_run(int argc, char **argv)
 			if (ret)
 				return ret;
 			break;
+		case 'S':
+			if (!strcmp(optarg, "on"))
+				cfg.seccomp = SANDBOX_ON;
+			else if (!strcmp(optarg, "log"))
+				cfg.seccomp = SANDBOX_LOG;
+			else if (!strcmp(optarg, "off"))
+				cfg.seccomp = SANDBOX_OFF;
+			else
+				return usage_error("--seccomp '%s': expected on, log or off", optarg);
+			break;
 		case 'A':
 			if (!*optarg)
 				return usage_error("--api-socket: expected a path");
@@ -504,6 +523,8 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	raise_fd_limit();
+	if (sandbox_init(cfg.seccomp))
+		return 1;
 	if (vm_create(&vm, &cfg))
 		return 1;
 	ret = vm_run(&vm);

@@ -15,6 +15,7 @@
 #include "boot/layout.h"
 #include "util.h"
 #include "pci/pci.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -540,6 +541,10 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
+	if (sandbox_enter(SANDBOX_VCPU, name)) {
+		vm_request_stop(vm, VM_STOP_ERROR);
+		return NULL;
+	}
 	/* SIGUSR1 is how vcpu_kick interrupts KVM_RUN; every thread else blocks it. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);

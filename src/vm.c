@@ -33,6 +33,7 @@
 #include "iommu/vtd.h"
 #include "virtio/virtio.h"
 #include "loop.h"
+#include "sandbox.h"
 #include "term.h"
 #include "util.h"
 #include "vcpu.h"
@@ -805,6 +806,9 @@ int vm_run(struct vm *vm)
 			vm_request_stop(vm, VM_STOP_ERROR);
 		}
 	}
+	/* Set up: from here the main thread does only what its filter lists. */
+	if (!ret && sandbox_enter(SANDBOX_MAIN, "main"))
+		vm_request_stop(vm, VM_STOP_ERROR);
 
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
 		console_arm(&con);

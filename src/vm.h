@@ -84,6 +84,7 @@ struct vm_config {
 	enum vcon_mode console;
 	const char *console_path;
 	const char *api_socket;	/* --api-socket PATH (src/api/), or NULL */
+	int seccomp;		/* --seccomp: enum sandbox_mode */
 };
 
 /*

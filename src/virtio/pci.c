@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "sandbox.h"
 #include "iommu/iommu.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
@@ -211,6 +212,18 @@ static void *worker(void *arg)
 	/* "virtio-net@03", cut to what the kernel keeps: for top -H, perf and gdb. */
 	snprintf(name, sizeof(name), "%.15s", t->name);
 	pthread_setname_np(pthread_self(), name);
+	/* Its model's filter; a thread left unfiltered by a failure is not one to run. */
+	if (sandbox_enter(sandbox_kind_of(vdev->ops->name), t->name)) {
+		vm_request_stop(t->vm, VM_STOP_ERROR);
+		pthread_mutex_lock(&t->wlock);
+		while (t->wstate != W_EXIT) {
+			t->parked = true;
+			pthread_cond_broadcast(&t->wcond);
+			pthread_cond_wait(&t->wcond, &t->wlock);
+		}
+		pthread_mutex_unlock(&t->wlock);
+		return NULL;
+	}
 	for (;;) {
 		/* A quiescent point: no ring pointer or translation is held across it. */
 		__atomic_store_n(&t->in_cb, false, __ATOMIC_SEQ_CST);

@@ -3,7 +3,8 @@
 # l2/hotplug.sh): pause stops L2's ticks and resume restarts them; add-disk gives L2 a disk it
 # writes and L1 finds the data in the image; remove-device has L2 eject it, after which the
 # image is free for another kvmio; add-net on a tap L1 made, L2 pings L1 over it, and removes it;
-# vm.info follows every change; 100 add/remove cycles of a disk leave kvmio with the fds,
+# vm.info follows every change; every thread of kvmio, boot-time and hot-added, has a seccomp
+# filter; 100 add/remove cycles of a disk leave kvmio with the fds,
 # threads and (nearly) the memory it had; the power button makes L2 power itself off, and kvmio
 # exits 0. Prints add-to-visible and remove-to-gone latencies (qemu-ref-hotplug: QEMU's).
 RIG_VMM_TIMEOUT=370
@@ -132,6 +133,18 @@ expect_eq "kvmio's fds and threads after $i cycles" "$(res)" "$res0"
 if [ -z "$rss0" ] || [ -z "$(rss)" ]; then fail "no VmRSS for kvmio (pid $VMM_PID)"
 elif [ $(($(rss) - rss0)) -lt 4096 ]; then ok "kvmio's RSS after $i cycles: $(rss) KiB (before: $rss0 KiB)"
 else fail "kvmio's RSS grew from $rss0 to $(rss) KiB over $i cycles"; fi
+
+# --- the sandbox: every thread of kvmio, boot-time and hot-added, runs under a seccomp filter ---
+R add-disk path="$w/hp.img" id=late >/dev/null || fail "add-disk late failed"
+sleep 1
+nt=0 nf=0
+for t in /proc/"$VMM_PID"/task/*; do
+	nt=$((nt + 1))
+	[ "$(awk '/^Seccomp:/ { print $2 }' "$t/status")" = 2 ] ||
+		{ nf=$((nf + 1)); info "unfiltered: $(cat "$t/comm")"; }
+done
+[ "$nt" -gt 2 ] && [ "$nf" = 0 ] && ok "all $nt threads of kvmio have a seccomp filter (Seccomp: 2)" ||
+	fail "$nf of $nt threads of kvmio have no seccomp filter"
 
 # --- power button ----------------------------------------------------------------------------
 R power-button || fail "power-button failed"
