@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,11 @@ static const char usage_run[] =
 	"                          socket at PATH, mode 0600: 'kvmio remote' or curl\n"
 	"                          --unix-socket PATH pause the VM, add and remove devices\n"
 	"                          (ACPI hotplug), press the power button, shut it down\n"
+	"      --user USER[:GROUP]\n"
+	"                          once /dev/kvm, the images, taps and VFIO groups are open,\n"
+	"                          leave root for USER (name or uid; GROUP: its own by\n"
+	"                          default), with no capabilities; devices added later must\n"
+	"                          be open to USER (docs/security.md)\n"
 	"      --seccomp on|log|off\n"
 	"                          a seccomp filter on every thread once the VM is set up,\n"
 	"                          an allow-list for its kind (main, vCPU, each device's\n"
@@ -317,6 +324,43 @@ static int parse_console(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* --user USER[:GROUP]: names or numbers; the group defaults to the user's. */
+static int parse_user(char *arg, struct vm_config *cfg)
+{
+	char *colon = strchr(arg, ':');
+	unsigned long n;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (colon)
+		*colon = '\0';
+	if (!parse_uint(arg, 0, 0xfffffffe, &n)) {
+		cfg->uid = (uid_t)n;
+		pw = getpwuid(cfg->uid);
+	} else if ((pw = getpwnam(arg))) {
+		cfg->uid = pw->pw_uid;
+	} else {
+		return usage_error("--user '%s': no such user", arg);
+	}
+	if (colon) {
+		if (!parse_uint(colon + 1, 0, 0xfffffffe, &n))
+			cfg->gid = (gid_t)n;
+		else if ((gr = getgrnam(colon + 1)))
+			cfg->gid = gr->gr_gid;
+		else
+			return usage_error("--user: '%s': no such group", colon + 1);
+	} else if (pw) {
+		cfg->gid = pw->pw_gid;
+	} else {
+		return usage_error("--user %s: a user without an entry needs a group: --user %s:GID",
+				   arg, arg);
+	}
+	if (cfg->uid == 0)
+		return usage_error("--user: dropping to root (uid 0) is not dropping anything");
+	cfg->drop_user = true;
+	return 0;
+}
+
 static int parse_device(char *arg, struct vm_config *cfg)
 {
 	char bdf[VFIO_BDF_LEN], *rest, *item;
@@ -396,6 +440,7 @@ static int cmd_run(int argc, char **argv)
 		{ "iommu", optional_argument, NULL, 'I' },
 		{ "api-socket", required_argument, NULL, 'A' },
 		{ "seccomp", required_argument, NULL, 'S' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -471,6 +516,11 @@ static int cmd_run(int argc, char **argv)
 			if (ret)
 				return ret;
 			break;
+		case 'U':
+			ret = parse_user(optarg, &cfg);
+			if (ret)
+				return ret;
+			break;
 		case 'S':
 			if (!strcmp(optarg, "on"))
 				cfg.seccomp = SANDBOX_ON;
@@ -525,6 +575,12 @@ static int cmd_run(int argc, char **argv)
 	raise_fd_limit();
 	if (sandbox_init(cfg.seccomp))
 		return 1;
+	if (cfg.drop_user) {
+		if (geteuid() != 0)
+			return usage_error("--user: only root can change user, and kvmio runs as uid %u",
+					   (unsigned int)geteuid());
+		sandbox_will_drop_user();
+	}
 	if (vm_create(&vm, &cfg))
 		return 1;
 	ret = vm_run(&vm);

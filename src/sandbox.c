@@ -11,7 +11,10 @@
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
+#include <cap-ng.h>
+#include <grp.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #define MAX_SYSCALL	512
 
 static enum sandbox_mode mode = SANDBOX_OFF;
+static bool will_drop;		/* sandbox_drop_user comes: every filter lets glibc's setxid through */
 static char *syscall_names[MAX_SYSCALL];	/* resolved at init: the SIGSYS handler may not allocate */
 static __thread char thread_name[24] = "?";
 
@@ -42,6 +46,8 @@ static const int base_calls[] = {
 	/* A thread started later installs its own filter: that only ever narrows. */
 	SCMP_SYS(seccomp),
 };
+
+static const int setxid_calls[] = { SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setgroups) };
 
 /* vCPU threads: KVM_RUN, and every device's exit handlers (BAR moves, MSI-X, VFIO regions). */
 static const int vcpu_calls[] = {
@@ -61,6 +67,7 @@ static const unsigned long vcpu_ioctls[] = {
 static const unsigned long worker_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
 };
+static const unsigned long rtc_ioctls[] = { KVM_IRQ_LINE };
 static const int blk_calls[] = {
 	SCMP_SYS(io_uring_enter), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv),
 	SCMP_SYS(pwritev), SCMP_SYS(preadv2), SCMP_SYS(pwritev2), SCMP_SYS(fsync),
@@ -92,7 +99,8 @@ static const int main_calls[] = {
 static const unsigned int main_ioctl_types[] = { KVMIO, VFIO_TYPE, 'T', 0x12 };
 
 static const char *const kind_names[SANDBOX_NR_KINDS] = {
-	[SANDBOX_MAIN] = "main", [SANDBOX_VCPU] = "vcpu", [SANDBOX_BLK] = "virtio-blk",
+	[SANDBOX_MAIN] = "main", [SANDBOX_VCPU] = "vcpu", [SANDBOX_RTC] = "rtc",
+	[SANDBOX_BLK] = "virtio-blk",
 	[SANDBOX_NET] = "virtio-net", [SANDBOX_CONSOLE] = "virtio-console",
 	[SANDBOX_RNG] = "virtio-rng",
 };
@@ -110,30 +118,35 @@ enum sandbox_mode sandbox_mode(void)
 	return mode;
 }
 
-/* Async-signal-safe: write(2) of fixed pieces, then _exit. */
-static void put(const char *s)
+/* Async-signal-safe: the line built on the stack, one write(2), then _exit. */
+static size_t put(char *buf, size_t len, size_t cap, const char *s)
 {
-	if (write(STDERR_FILENO, s, strlen(s)) < 0)
-		return;
+	while (*s && len < cap)
+		buf[len++] = *s++;
+	return len;
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
-	char num[16];
+	char line[256], num[16];
 	int nr = si->si_syscall, i = sizeof(num) - 1;
 	unsigned int n = nr < 0 ? 0 : (unsigned int)nr;
+	size_t len = 0;
 
 	num[i] = '\0';
 	do
 		num[--i] = (char)('0' + n % 10);
 	while ((n /= 10) && i > 0);
-	put("\r\nkvmio: error: seccomp: thread ");
-	put(thread_name);
-	put(" made system call ");
-	put(nr >= 0 && nr < MAX_SYSCALL && syscall_names[nr] ? syscall_names[nr] : "?");
-	put(" (");
-	put(num + i);
-	put("), which its filter does not allow; stopping\n");
+	len = put(line, len, sizeof(line), "\r\nkvmio: error: seccomp: thread ");
+	len = put(line, len, sizeof(line), thread_name);
+	len = put(line, len, sizeof(line), " made system call ");
+	len = put(line, len, sizeof(line),
+		  nr >= 0 && nr < MAX_SYSCALL && syscall_names[nr] ? syscall_names[nr] : "?");
+	len = put(line, len, sizeof(line), " (");
+	len = put(line, len, sizeof(line), num + i);
+	len = put(line, len, sizeof(line), "), which its filter does not allow; stopping\n");
+	if (write(STDERR_FILENO, line, len) < 0)
+		_exit(1);
 	_exit(1);
 }
 
@@ -153,6 +166,34 @@ int sandbox_init(enum sandbox_mode m)
 		pr_err("sandbox: %s", strerror(errno));
 		return err;
 	}
+	return 0;
+}
+
+void sandbox_will_drop_user(void)
+{
+	will_drop = true;
+}
+
+int sandbox_drop_user(uid_t uid, gid_t gid, const char *socket_path)
+{
+	/* The control socket stays the user's to reach (0600) and to remove at exit. */
+	if (socket_path && chown(socket_path, uid, gid) < 0)
+		pr_warn("--user: chown %s: %s", socket_path, strerror(errno));
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		int err = -errno;
+
+		pr_err("--user %u:%u: %s", (unsigned int)uid, (unsigned int)gid, strerror(errno));
+		return err;
+	}
+	/* Leaving root cleared every thread's capabilities; make sure, and drop any left. */
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0 ||
+	    (capng_get_caps_process() == 0 && capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)) {
+		pr_err("--user: capabilities remain after dropping to %u:%u", (unsigned int)uid,
+		       (unsigned int)gid);
+		return -EPERM;
+	}
+	pr_info("running as %u:%u, no capabilities", (unsigned int)uid, (unsigned int)gid);
 	return 0;
 }
 
@@ -194,6 +235,13 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 				       SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
+	/*
+	 * glibc changes ids in every thread (the setxid broadcast), so with
+	 * --user each thread makes these once; after the drop they can only
+	 * set the ids it has.
+	 */
+	if (!ret && will_drop)
+		ret = ALLOW(ctx, setxid_calls);
 	if (ret)
 		return ret;
 	switch (kind) {
@@ -220,6 +268,9 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 		if (!ret)
 			ret = ALLOW_IOCTLS(ctx, net_ioctls);
 		break;
+	case SANDBOX_RTC:
+		/* Sleeps until the next update or alarm, raises IRQ 8: the common set and a line. */
+		return ALLOW_IOCTLS(ctx, rtc_ioctls);
 	case SANDBOX_CONSOLE:
 	case SANDBOX_RNG:
 	case SANDBOX_NR_KINDS:

@@ -22,6 +22,7 @@ enum sandbox_mode { SANDBOX_OFF, SANDBOX_ON, SANDBOX_LOG };
 enum sandbox_kind {
 	SANDBOX_MAIN,		/* the event loop: console, control socket, hot-plug, releases */
 	SANDBOX_VCPU,		/* KVM_RUN and the exit handlers of every device */
+	SANDBOX_RTC,		/* the CMOS clock's update and alarm timer */
 	SANDBOX_BLK,		/* virtio workers, by device */
 	SANDBOX_NET,
 	SANDBOX_CONSOLE,
@@ -42,6 +43,17 @@ int sandbox_init(enum sandbox_mode mode);
  * caller decides whether that is fatal).
  */
 int sandbox_enter(enum sandbox_kind kind, const char *name);
+
+/*
+ * --user: sandbox_will_drop_user, before any thread, lets every filter pass
+ * glibc's id changes; sandbox_drop_user then, once everything privileged is
+ * open, leaves root for @uid:@gid in every thread (capabilities go with
+ * it), handing the control socket at @socket_path (or NULL) to that user.
+ * Returns 0 or a negative errno after printing why.
+ */
+#include <sys/types.h>
+void sandbox_will_drop_user(void);
+int sandbox_drop_user(uid_t uid, gid_t gid, const char *socket_path);
 
 /* sandbox_kind_of - the worker kind of a virtio device model ("virtio-blk"...). */
 enum sandbox_kind sandbox_kind_of(const char *model);

@@ -799,6 +799,12 @@ int vm_run(struct vm *vm)
 			vm_request_stop(vm, VM_STOP_ERROR);
 		}
 	}
+	/* Everything that needs root is open: leave it before the guest runs a cycle. */
+	if (!ret && vm->cfg->drop_user) {
+		ret = sandbox_drop_user(vm->cfg->uid, vm->cfg->gid, vm->cfg->api_socket);
+		if (ret)
+			vm_request_stop(vm, VM_STOP_ERROR);
+	}
 	for (unsigned int i = 0; i < vm->ncpus && !ret; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret) {

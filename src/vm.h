@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bus.h"
 #include "dev.h"
@@ -85,6 +86,9 @@ struct vm_config {
 	const char *console_path;
 	const char *api_socket;	/* --api-socket PATH (src/api/), or NULL */
 	int seccomp;		/* --seccomp: enum sandbox_mode */
+	bool drop_user;		/* --user: run as uid:gid once set up */
+	uid_t uid;
+	gid_t gid;
 };
 
 /*

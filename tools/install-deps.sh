@@ -10,7 +10,7 @@
 #   build-essential (cc, make), liburing-dev     build kvmio
 #   libmicrohttpd-dev, libjansson-dev            the control socket's HTTP server and JSON
 #   libcurl4-openssl-dev                         `kvmio remote`, its client
-#   libseccomp-dev                               the seccomp filters (--seccomp)
+#   libseccomp-dev, libcap-ng-dev                the seccomp filters (--seccomp), --user
 #   libcmocka-dev, acpica-tools (iasl)           unit tests; the ACPI tables through iasl
 #   tmux                                         terminal tests (Ctrl-A x, raw mode)
 #   qemu-system-x86, linux-image-amd64,          the rig: QEMU TCG with nested SVM runs a Linux
@@ -19,7 +19,7 @@
 set -eu
 
 PACKAGES="build-essential libcmocka-dev liburing-dev libmicrohttpd-dev libjansson-dev
-libcurl4-openssl-dev libseccomp-dev acpica-tools tmux
+libcurl4-openssl-dev libseccomp-dev libcap-ng-dev acpica-tools tmux
 qemu-system-x86 linux-image-amd64 busybox-static kmod cpio"
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "hw/rtc.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm.h"
 
@@ -397,6 +398,11 @@ static void *rtc_thread(void *arg)
 {
 	struct rtc *r = arg;
 
+	pthread_setname_np(pthread_self(), "rtc");
+	if (sandbox_enter(SANDBOX_RTC, "rtc")) {
+		vm_request_stop(r->vm, VM_STOP_ERROR);
+		return NULL;
+	}
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
 		int64_t now = realtime_ns(), next;

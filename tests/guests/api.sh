@@ -13,6 +13,9 @@
 #             0, the socket removed
 #   api-path  a regular file at the socket path is refused and left as it was;
 #             a stale socket is replaced
+#   sandbox   every thread of a running kvmio has its seccomp filter (Seccomp: 2),
+#             and with --user (when run as root) runs as that user with no
+#             capabilities, the control socket handed to it
 # GUESTS=api selects the first. Logs stay in LOGS/api/.
 
 # api_expect WHAT WANT_RC OUT_ERE -- remote ARGS...: one remote call; its
@@ -129,5 +132,48 @@ run_api_tests() {
 				why="stderr does not say the stale socket was replaced"
 		fi
 		report api-path "$t0" /dev/null "$adir/stderr"
+	fi
+	if selected sandbox; then
+		adir=$LOGS/sandbox
+		rm -rf "$adir"
+		mkdir -p "$adir"
+		chmod 777 "$adir"
+		why=
+		t0=$(now_ms)
+		user=
+		[ "$(id -u)" = 0 ] && user="--user 65534:65534"
+		# shellcheck disable=SC2086
+		timeout 60 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none --rng -v \
+			--api-socket "$adir/sock" $user </dev/null >/dev/null 2>"$adir/stderr" &
+		pid=$!
+		n=0
+		until grep -q 'listening on' "$adir/stderr" 2>/dev/null || [ $n -ge 100 ]; do
+			sleep 0.05
+			n=$((n + 1))
+		done
+		sleep 0.3
+		kpid=$(pgrep -P "$pid" -x kvmio || echo "$pid")
+		nt=0
+		for t in /proc/"$kpid"/task/*; do
+			nt=$((nt + 1))
+			st=$(cat "$t/status")
+			comm=$(cat "$t/comm")
+			echo "$st" | grep -q '^Seccomp:[[:space:]]*2' || why="thread $comm has no seccomp filter"
+			if [ -n "$user" ]; then
+				echo "$st" | grep -q '^Uid:[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534' ||
+					why="thread $comm is not uid 65534: $(echo "$st" | grep ^Uid)"
+				echo "$st" | grep -q '^CapEff:[[:space:]]*0000000000000000' ||
+					why="thread $comm has capabilities: $(echo "$st" | grep ^CapEff)"
+			fi
+		done
+		[ "$nt" -ge 4 ] || [ -n "$why" ] || why="only $nt threads in /proc/$kpid/task"
+		if [ -n "$user" ] && [ -z "$why" ] && [ "$(stat -c %u "$adir/sock")" != 65534 ]; then
+			why="the control socket is not 65534's"
+		fi
+		"$KVMIO" remote --api-socket "$adir/sock" shutdown >/dev/null 2>&1 || kill "$pid"
+		wait "$pid"
+		rc=$?
+		[ -n "$why" ] || [ "$rc" = 0 ] || why="kvmio exit status $rc"
+		report sandbox "$t0" /dev/null "$adir/stderr"
 	fi
 }

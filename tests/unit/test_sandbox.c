@@ -75,10 +75,16 @@ static int in_child(enum sandbox_mode mode, enum sandbox_kind kind, const char *
 		_exit(0);
 	}
 	close(p[1]);
-	n = read(p[0], err, errlen - 1);
-	err[n > 0 ? n : 0] = '\0';
+	/* Until EOF: the child's line may come in pieces. */
+	size_t len = 0;
+
+	while (len < errlen - 1 && (n = read(p[0], err + len, errlen - 1 - len)) > 0)
+		len += (size_t)n;
+	err[len] = '\0';
 	close(p[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		print_message("child killed by signal %d; stderr: %s\n", WTERMSIG(status), err);
 	return status;
 }
 
