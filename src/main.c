@@ -99,6 +99,11 @@ static const char usage_run[] =
 	"                          leave root for USER (name or uid; GROUP: its own by\n"
 	"                          default), with no capabilities; devices added later must\n"
 	"                          be open to USER (docs/security.md)\n"
+	"      --landlock          once set up, limit the files kvmio may open to those hot-add\n"
+	"                          needs: the paths of --landlock-rules, /dev/net/tun,\n"
+	"                          /dev/vfio, /sys (read)\n"
+	"      --landlock-rules path=PATH[,access=r|rw]\n"
+	"                          a file or directory hot-added devices may use (repeatable)\n"
 	"      --seccomp on|log|off\n"
 	"                          a seccomp filter on every thread once the VM is set up,\n"
 	"                          an allow-list for its kind (main, vCPU, each device's\n"
@@ -324,6 +329,30 @@ static int parse_console(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* --landlock-rules path=P[,access=r|rw]: a path hot-add may use; read-only by default. */
+static int parse_landlock_rule(char *arg, struct vm_config *cfg)
+{
+	char *rest = arg, *item;
+	const char *path = NULL;
+	bool rw = false;
+
+	if (cfg->nlandlock == VM_MAX_LANDLOCK)
+		return usage_error("--landlock-rules: at most %d", VM_MAX_LANDLOCK);
+	while ((item = next_item(&rest))) {
+		if (!strncmp(item, "path=", 5) && item[5])
+			path = item + 5;
+		else if (!strcmp(item, "access=r") || !strcmp(item, "access=rw"))
+			rw = !strcmp(item, "access=rw");
+		else
+			return usage_error("--landlock-rules: '%s': expected path=PATH[,access=r|rw]", item);
+	}
+	if (!path)
+		return usage_error("--landlock-rules: path=PATH is required");
+	cfg->landlock_rules[cfg->nlandlock].path = path;
+	cfg->landlock_rules[cfg->nlandlock++].rw = rw;
+	return 0;
+}
+
 /* --user USER[:GROUP]: names or numbers; the group defaults to the user's. */
 static int parse_user(char *arg, struct vm_config *cfg)
 {
@@ -441,6 +470,8 @@ static int cmd_run(int argc, char **argv)
 		{ "api-socket", required_argument, NULL, 'A' },
 		{ "seccomp", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "landlock", no_argument, NULL, 'L' },
+		{ "landlock-rules", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -516,6 +547,12 @@ static int cmd_run(int argc, char **argv)
 			if (ret)
 				return ret;
 			break;
+		case 'L': cfg.landlock = true; break;
+		case 'W':
+			ret = parse_landlock_rule(optarg, &cfg);
+			if (ret)
+				return ret;
+			break;
 		case 'U':
 			ret = parse_user(optarg, &cfg);
 			if (ret)
@@ -547,6 +584,8 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg.kernel)
 		return usage_error("--kernel is required");
+	if (cfg.nlandlock && !cfg.landlock)
+		return usage_error("--landlock-rules without --landlock");
 	/* One owner for stdin: the virtio console when it is on stdio. */
 	if (cfg.console == VCON_STDIO) {
 		if (serial_given && cfg.serial == SERIAL_STDIO)

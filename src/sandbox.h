@@ -55,6 +55,16 @@ int sandbox_enter(enum sandbox_kind kind, const char *name);
 void sandbox_will_drop_user(void);
 int sandbox_drop_user(uid_t uid, gid_t gid, const char *socket_path);
 
+/*
+ * landlock.c: landlock_apply - with --landlock, limit the calling thread
+ * (the main thread, after setup) and the threads it starts later to the
+ * files hot-add needs: --landlock-rules paths, /dev/net/tun, /dev/vfio,
+ * /sys (read), the control socket's directory (removing it). Returns 0 or
+ * a negative errno after printing why.
+ */
+struct vm_config;
+int landlock_apply(const struct vm_config *cfg);
+
 /* sandbox_kind_of - the worker kind of a virtio device model ("virtio-blk"...). */
 enum sandbox_kind sandbox_kind_of(const char *model);
 

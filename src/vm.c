@@ -813,7 +813,11 @@ int vm_run(struct vm *vm)
 		}
 	}
 	/* Set up: from here the main thread does only what its filter lists. */
+	if (!ret && vm->cfg->landlock && landlock_apply(vm->cfg))
+		ret = -EPERM;
 	if (!ret && sandbox_enter(SANDBOX_MAIN, "main"))
+		ret = -EPERM;
+	if (ret)
 		vm_request_stop(vm, VM_STOP_ERROR);
 
 	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {

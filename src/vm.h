@@ -62,6 +62,7 @@ enum vcon_mode { VCON_NONE, VCON_STDIO, VCON_FILE };
 #define VM_MAX_DISKS	8
 #define VM_MAX_NETS	4
 #define VM_MAX_VFIO	8
+#define VM_MAX_LANDLOCK	16
 
 struct vm_config {
 	const char *kernel;
@@ -87,6 +88,9 @@ struct vm_config {
 	const char *api_socket;	/* --api-socket PATH (src/api/), or NULL */
 	int seccomp;		/* --seccomp: enum sandbox_mode */
 	bool drop_user;		/* --user: run as uid:gid once set up */
+	bool landlock;		/* --landlock (src/landlock.c) */
+	struct { const char *path; bool rw; } landlock_rules[VM_MAX_LANDLOCK];	/* --landlock-rules */
+	unsigned int nlandlock;
 	uid_t uid;
 	gid_t gid;
 };

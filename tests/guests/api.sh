@@ -16,6 +16,9 @@
 #   sandbox   every thread of a running kvmio has its seccomp filter (Seccomp: 2),
 #             and with --user (when run as root) runs as that user with no
 #             capabilities, the control socket handed to it
+#   landlock  with --landlock, a hot-added image under a --landlock-rules
+#             directory opens, one outside it is refused (403), and the
+#             socket is still removed at exit (skipped without Landlock)
 # GUESTS=api selects the first. Logs stay in LOGS/api/.
 
 # api_expect WHAT WANT_RC OUT_ERE -- remote ARGS...: one remote call; its
@@ -175,5 +178,36 @@ run_api_tests() {
 		rc=$?
 		[ -n "$why" ] || [ "$rc" = 0 ] || why="kvmio exit status $rc"
 		report sandbox "$t0" /dev/null "$adir/stderr"
+	fi
+	if selected landlock; then
+		adir=$LOGS/landlock
+		rm -rf "$adir"
+		mkdir -p "$adir/ok"
+		why=
+		t0=$(now_ms)
+		truncate -s 1M "$adir/ok/in.img" "$adir/out.img"
+		timeout 60 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none -v --api-socket "$adir/sock" \
+			--landlock --landlock-rules "path=$adir/ok,access=rw" </dev/null >/dev/null 2>"$adir/stderr" &
+		pid=$!
+		n=0
+		until grep -q -E 'listening on|error' "$adir/stderr" 2>/dev/null || [ $n -ge 100 ]; do
+			sleep 0.05
+			n=$((n + 1))
+		done
+		sleep 0.2
+		if grep -q 'has no Landlock' "$adir/stderr"; then
+			wait "$pid"
+			echo "SKIP landlock: this kernel has no Landlock"
+		else
+			api_expect "add inside the rules" 0 '"id":"in"' -- add-disk path="$adir/ok/in.img" id=in
+			api_expect "add outside them" 1 'out.img: cannot open: Permission denied \(HTTP 403\)' \
+				-- add-disk path="$adir/out.img" id=out
+			"$KVMIO" remote --api-socket "$adir/sock" shutdown >/dev/null 2>&1 || kill "$pid"
+			wait "$pid"
+			rc=$?
+			[ -n "$why" ] || [ "$rc" = 0 ] || why="kvmio exit status $rc"
+			[ -n "$why" ] || [ ! -e "$adir/sock" ] || why="the socket was not removed at exit"
+			report landlock "$t0" /dev/null "$adir/stderr"
+		fi
 	fi
 }
