@@ -70,7 +70,7 @@ else
 fi
 R info | grep -q '"id":"hp1","kind":"virtio-blk","bdf":"0000:00:0[0-9a-f].0","state":"present","hotplugged":true' &&
 	ok "info lists hp1 as a present, hot-plugged virtio-blk" || fail "info: $(R info)"
-if wait_serial 'RIG-L2 hotplug disk written' 60; then
+if wait_serial 'RIG-L2 hotplug disk written rc=[0-9]+ sha=[0-9a-f]{64}' 60; then
 	expect_eq "64 KiB L2 wrote at sector 2048, in the image" \
 		"$(dd if="$w/hp.img" bs=512 skip=2048 count=128 2>/dev/null | sha256sum | cut -c1-64)" \
 		"$(lv 'hotplug disk written' sha)"
@@ -102,7 +102,7 @@ echo "add-net: $out"
 if wait_serial 'RIG-L2 hotplug net seen' 120; then
 	info "add-net to visible in L2 (kvmio): $(($(ms) - t0)) ms"
 fi
-wait_serial 'RIG-L2 hotplug net ping' 60
+wait_serial 'RIG-L2 hotplug net ping rc=[0-9]+ [0-9]+_packets' 60
 expect_eq "L2 pings L1 over the hot-added NIC" "$(lv 'hotplug net ping' rc)" 0
 t0=$(ms)
 R remove-device id=nic1 >/dev/null || fail "remove-device nic1 failed"

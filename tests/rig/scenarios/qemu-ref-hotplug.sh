@@ -46,7 +46,7 @@ if wait_serial 'RIG-L2 hotplug disk seen' 120; then
 else
 	fail "L2 never saw QEMU's hot-added disk"
 fi
-wait_serial 'RIG-L2 hotplug disk written' 60
+wait_serial 'RIG-L2 hotplug disk written rc=[0-9]+ sha=[0-9a-f]{64}' 60
 expect_eq "64 KiB L2 wrote at sector 2048, in the image" \
 	"$(dd if="$w/hp.img" bs=512 skip=2048 count=128 2>/dev/null | sha256sum | cut -c1-64)" \
 	"$(lv 'hotplug disk written' sha)"
@@ -63,7 +63,7 @@ t0=$(ms)
 qmp '{"execute":"netdev_add","arguments":{"type":"tap","id":"n1","ifname":"'"$tap"'","script":"no","downscript":"no"}}'
 qmp '{"execute":"device_add","arguments":{"driver":"virtio-net-pci","netdev":"n1","id":"nic1","mac":"52:54:00:00:09:02","romfile":""}}'
 wait_serial 'RIG-L2 hotplug net seen' 120 && info "add-net to visible in L2 (QEMU): $(($(ms) - t0)) ms"
-wait_serial 'RIG-L2 hotplug net ping' 60
+wait_serial 'RIG-L2 hotplug net ping rc=[0-9]+ [0-9]+_packets' 60
 expect_eq "L2 pings L1 over QEMU's hot-added NIC" "$(lv 'hotplug net ping' rc)" 0
 t0=$(ms)
 qmp '{"execute":"device_del","arguments":{"id":"nic1"}}'

@@ -26,7 +26,7 @@ out=$(R add-device bdf="$bdf" id=nvme1)
 echo "add-device: $out"
 expect_eq "add-device reply id" "$(echo "$out" | grep -o '"id":"nvme1"')" '"id":"nvme1"'
 wait_serial 'RIG-L2 vfio-hotplug seen' 120 && info "add-device to visible in L2 (kvmio): $(($(ms) - t0)) ms"
-wait_serial 'RIG-L2 nvme rd_short' 120
+wait_serial 'RIG-L2 nvme rd_short=.* w2_back=[0-9a-f]{64}' 120
 expect_eq "guest: buffered write (dd status)" "$(lv nvme w1_rc)" 0
 expect_eq "guest reads back its O_DIRECT write" "$(lv nvme w2_back)" "$(lv nvme w2_sha)"
 expect_eq "guest read 4 MiB at 16 MiB = L1's data" "$(lv nvme rd_short)" \
