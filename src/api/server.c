@@ -258,24 +258,21 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 	} else {
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	}
-	/* MHD refuses a listen socket option with NO_LISTEN_SOCKET, even of -1. */
-	if (path)
+	{
+		/* MHD refuses a listen socket option with NO_LISTEN_SOCKET, even of -1: last, and only with a path. */
+		struct MHD_OptionItem opts[] = {
+			{ MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL },
+			{ MHD_OPTION_CONNECTION_LIMIT, API_MAX_CONNS, NULL },
+			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s },
+			{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s },
+			{ path ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, s->listen_fd, NULL },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-					MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
-					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-					MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-					MHD_OPTION_END);
-	else
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-					MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
-					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-					MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-					MHD_OPTION_END);
+					MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	}
 	/* The daemon owns the listening socket now: MHD_stop_daemon closes it. */
 	if (s->d)
 		s->listen_fd = -1;

@@ -39,6 +39,15 @@ api_expect() {
 	fi
 }
 
+# api_wait CMD...: until CMD succeeds, at most 5 s (kvmio starting up).
+api_wait() {
+	n=0
+	until "$@" 2>/dev/null || [ $n -ge 100 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
+
 run_api_tests() {
 	if selected api; then
 		adir=$LOGS/api
@@ -51,8 +60,7 @@ run_api_tests() {
 			--api-socket "$adir/sock" --disk "$adir/boot.img,id=boot" --rng -v \
 			</dev/null >"$adir/stdout" 2>"$adir/stderr" &
 		pid=$!
-		n=0
-		until [ -S "$adir/sock" ] || [ $n -ge 100 ]; do sleep 0.05; n=$((n + 1)); done
+		api_wait [ -S "$adir/sock" ]
 		[ -S "$adir/sock" ] || why="no socket at $adir/sock"
 		[ -n "$why" ] || [ "$(stat -c %a "$adir/sock")" = 600 ] ||
 			why="socket mode $(stat -c %a "$adir/sock"), want 600"
@@ -116,18 +124,13 @@ run_api_tests() {
 			"$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none \
 				--api-socket "$adir/sock" </dev/null >/dev/null 2>"$adir/stderr1" &
 			pid=$!
-			n=0
-			until [ -S "$adir/sock" ] || [ $n -ge 100 ]; do sleep 0.05; n=$((n + 1)); done
+			api_wait [ -S "$adir/sock" ]
 			kill -KILL "$pid"
 			wait "$pid" 2>/dev/null
 			timeout 30 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none -v \
 				--api-socket "$adir/sock" </dev/null >/dev/null 2>"$adir/stderr" &
 			pid=$!
-			n=0
-			until grep -q 'listening on' "$adir/stderr" 2>/dev/null || [ $n -ge 100 ]; do
-				sleep 0.05
-				n=$((n + 1))
-			done
+			api_wait grep -q 'listening on' "$adir/stderr"
 			"$KVMIO" remote --api-socket "$adir/sock" shutdown >/dev/null 2>&1 ||
 				why="no server on the path after a stale socket: $(tail -n 1 "$adir/stderr")"
 			wait "$pid"
@@ -149,11 +152,7 @@ run_api_tests() {
 		timeout 60 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none --rng -v \
 			--api-socket "$adir/sock" $user </dev/null >/dev/null 2>"$adir/stderr" &
 		pid=$!
-		n=0
-		until grep -q 'listening on' "$adir/stderr" 2>/dev/null || [ $n -ge 100 ]; do
-			sleep 0.05
-			n=$((n + 1))
-		done
+		api_wait grep -q 'listening on' "$adir/stderr"
 		sleep 0.3
 		kpid=$(pgrep -P "$pid" -x kvmio || echo "$pid")
 		nt=0
@@ -189,11 +188,7 @@ run_api_tests() {
 		timeout 60 "$KVMIO" run --kernel "$DIR/echo.bzImage" --serial none -v --api-socket "$adir/sock" \
 			--landlock --landlock-rules "path=$adir/ok,access=rw" </dev/null >/dev/null 2>"$adir/stderr" &
 		pid=$!
-		n=0
-		until grep -q -E 'listening on|error' "$adir/stderr" 2>/dev/null || [ $n -ge 100 ]; do
-			sleep 0.05
-			n=$((n + 1))
-		done
+		api_wait grep -q -E 'listening on|error' "$adir/stderr"
 		sleep 0.2
 		if grep -q 'has no Landlock' "$adir/stderr"; then
 			wait "$pid"
