@@ -4,7 +4,8 @@
  * /tmp: data round trips checked against the file itself, flush, discard and
  * write-zeroes, GET_ID, read-only disks, the hostile inputs of
  * hostile-guest.md cases 8 and 16, odd image sizes, locking, reset with I/O in
- * flight, and requests behind an IOMMU that refuses some of their buffers.
+ * flight, requests behind an IOMMU that refuses some of their buffers, and
+ * buffers on MMIO or off RAM's end (cases 3 and 4) with and without one.
  * Device tests run twice: through io_uring and through the synchronous
  * fallback (KVMIO_BLK_NO_URING=1).
  */
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1111,6 +1113,10 @@ static struct {
 	} deny[8];
 	unsigned int ndeny;
 	unsigned int faults;		/* refusals reported through ops->fault */
+	struct {
+		uint64_t page, gpa;	/* IOVA page @page maps onto @gpa (not RAM, say) */
+	} remap[4];
+	unsigned int nremap;
 } M;
 
 static int mmu_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
@@ -1128,6 +1134,9 @@ static int mmu_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct
 	}
 	/* IOVA = GPA, so the fake driver's rings and buffers work unchanged. */
 	m->gpa = iova;
+	for (unsigned int i = 0; i < M.nremap; i++)
+		if (M.remap[i].page == (iova & ~4095ULL))
+			m->gpa = M.remap[i].gpa + (iova & 4095);
 	m->len = 4096 - (iova & 4095);
 	m->perm = perm;
 	return 0;
@@ -1147,6 +1156,14 @@ static void mmu_deny(uint64_t gpa, unsigned int perm)
 	assert_true(M.ndeny < ARRAY_SIZE(M.deny));
 	M.deny[M.ndeny].page = gpa & ~4095ULL;
 	M.deny[M.ndeny++].perm = perm;
+}
+
+/* Map the IOVA page of @iova onto guest-physical page @gpa instead of itself. */
+static void mmu_remap(uint64_t iova, uint64_t gpa)
+{
+	assert_true(M.nremap < ARRAY_SIZE(M.remap));
+	M.remap[M.nremap].page = iova & ~4095ULL;
+	M.remap[M.nremap++].gpa = gpa & ~4095ULL;
 }
 
 /*
@@ -1287,6 +1304,253 @@ static void test_iommu_refused(void **state)
 	free(before);
 }
 
+/* ---- buffers on MMIO rather than RAM (hostile-guest.md cases 3 and 4) ---- */
+
+#define TOP_SIZE	(1 * MiB)
+
+/* The hole's contents (vm.h): a BAR, the ECAM, the IOAPIC, the LAPIC. */
+static const uint64_t mmio_gpa[] = {
+	PCI_MMIO32_BASE, PCI_MMIO32_BASE + 0x3000, PCI_ECAM_BASE, IOAPIC_ADDR, LAPIC_ADDR,
+};
+/* Where test_iommu_mmio's IOMMU maps four IOVA pages of RAM. */
+static const uint64_t remap_gpa[] = { PCI_MMIO32_BASE, PCI_ECAM_BASE, IOAPIC_ADDR, LAPIC_ADDR };
+
+static uint8_t *map_guarded(size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *p = mmap(NULL, len + 2 * pg, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + pg, len, PROT_READ | PROT_WRITE), 0);
+	return p + pg;
+}
+
+/*
+ * Give the fake guest RAM on both sides of the 32-bit hole, as kvmio's
+ * layout (mem.h) has it for a guest over 3 GiB: [3 GiB - 1 MiB, 3 GiB),
+ * the top of low RAM right below the PCI MMIO32 window, and [4 GiB,
+ * 4 GiB + 1 MiB) above the LAPIC. Each sits between guard pages, so a
+ * write past either end faults the test. Before the queue is set up.
+ */
+static void add_hole_regions(void)
+{
+	assert_int_equal(E.g.mem.nr, 1);
+	E.g.mem.region[1] = (struct mem_region){ .gpa = MEM_HOLE_START - TOP_SIZE,
+						 .size = TOP_SIZE, .hva = map_guarded(TOP_SIZE) };
+	E.g.mem.region[2] = (struct mem_region){ .gpa = MEM_4G, .size = TOP_SIZE,
+						 .hva = map_guarded(TOP_SIZE) };
+	E.g.mem.nr = 3;
+	for (unsigned int i = 0; i < ARRAY_SIZE(mmio_gpa); i++)
+		assert_null(guest_ptr(&E.g.mem, mmio_gpa[i], 1));
+}
+
+static void drop_hole_regions(void)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	fake_virtio_destroy_all();
+	for (unsigned int i = 1; i < 3; i++)
+		munmap(E.g.mem.region[i].hva - pg, E.g.mem.region[i].size + 2 * pg);
+	E.g.mem.nr = 1;
+}
+
+/* Host pointer into the hole regions' RAM. */
+static uint8_t *hp(uint64_t gpa, uint64_t len)
+{
+	uint8_t *p = guest_ptr(&E.g.mem, gpa, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static void assert_host_bytes(const uint8_t *p, size_t len, uint8_t byte)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != byte)
+			fail_msg("byte %zu: 0x%02x, want 0x%02x", i, p[i], byte);
+}
+
+/*
+ * Without an IOMMU (the identity space): a read into, or a write from, a
+ * BAR, the ECAM, the IOAPIC or the LAPIC, or a buffer that runs off the end
+ * of RAM into the hole, is a bad chain (queue.h): virtq_pop refuses it
+ * before the device sees anything, so there is no status byte the device
+ * could write (the chain has no iovec), and it comes back with used len 0
+ * and the status byte as it was, no disk I/O, nothing written to the RAM
+ * part of a straddling buffer or to a good data buffer of the same chain
+ * (guard pages after each RAM region: a write past one faults the test).
+ * The queue goes on. (IOERR in the status byte is for what an IOMMU
+ * refuses: test_iommu_mmio.)
+ */
+static void test_mmio_buffers(void **state)
+{
+	uint8_t *before, *top, *high;
+	size_t size;
+	uint64_t st, buf;
+	uint32_t used;
+
+	add_hole_regions();
+	start_disk(NULL, false, ALL_FEATURES);
+	before = file_copy(&size);
+	top = hp(MEM_HOLE_START - 4096, 4096);
+	high = hp(MEM_4G + TOP_SIZE - 4096, 4096);
+	memset(top, 0x5A, 4096);
+	memset(high, 0x5A, 4096);
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(mmio_gpa); i++) {
+		st = new_status();
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						  { mmio_gpa[i], 512, true }, { st, 1, true } },
+					  3, st, &used), ST_UNSET);
+		assert_int_equal(used, 0);
+		st = new_status();
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_OUT, 0), 16, false },
+						  { mmio_gpa[i], 512, false }, { st, 1, true } },
+					  3, st, &used), ST_UNSET);
+		assert_int_equal(used, 0);
+		/* A good data buffer, then a second one on MMIO: the good one is not written. */
+		buf = new_buf(512, 0x5A);
+		st = new_status();
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						  { buf, 512, true }, { mmio_gpa[i], 512, true },
+						  { st, 1, true } }, 4, st, &used), ST_UNSET);
+		assert_int_equal(used, 0);
+		assert_bytes(buf, 512, 0x5A);
+		/* The status byte on MMIO: the data buffer stays as it was. */
+		buf = new_buf(512, 0x5A);
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						  { buf, 512, true }, { mmio_gpa[i], 1, true } },
+					  3, buf, &used), 0x5A);
+		assert_int_equal(used, 0);
+		assert_bytes(buf, 512, 0x5A);
+	}
+	/* Straddling low RAM's end into the BAR window, and high RAM's end. */
+	st = new_status();
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						       { MEM_HOLE_START - 256, 512, true },
+						       { st, 1, true } }, 3, st, &used), ST_UNSET);
+	assert_int_equal(used, 0);
+	st = new_status();
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						       { MEM_4G + TOP_SIZE - 256, 4096, true },
+						       { st, 1, true } }, 3, st, &used), ST_UNSET);
+	assert_int_equal(used, 0);
+	/* From the top of the hole into high RAM. */
+	st = new_status();
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						       { MEM_4G - 256, 512, true },
+						       { st, 1, true } }, 3, st, &used), ST_UNSET);
+	assert_int_equal(used, 0);
+	assert_host_bytes(top, 4096, 0x5A);
+	assert_host_bytes(high, 4096, 0x5A);
+	assert_host_bytes(hp(MEM_4G, 512), 512, 0);
+	assert_file_same(before, size);
+	assert_false(fake_virtio_needs_reset());
+
+	/*
+	 * RAM right up to each end is fine: a read lands there, and only there
+	 * (the status is high RAM's last byte; @st, not in the chain, stays).
+	 */
+	st = new_status();
+	assert_int_equal(run_segs((struct fake_seg[]){ { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						       { MEM_HOLE_START - 1024, 1024, true },
+						       { MEM_4G + TOP_SIZE - 1, 1, true } },
+				  3, st, &used), ST_UNSET);
+	assert_int_equal(*hp(MEM_4G + TOP_SIZE - 1, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1025);
+	assert_host_bytes(top + 4096 - 1024, 1024, 0x11);	/* the image's bytes */
+	assert_host_bytes(top, 4096 - 1024, 0x5A);
+	free(before);
+	drop_hole_regions();
+}
+
+/*
+ * Behind an IOMMU (mapped space, virtio-blk sets keep_faulted): the same
+ * buffers, and IOVAs in RAM that the IOMMU maps onto a BAR, the ECAM, the
+ * IOAPIC or the LAPIC, are refused by translation (the mapping lands
+ * outside RAM): the request fails alone with IOERR in its status byte (used
+ * len 1), no disk I/O, not a byte of a data buffer written, the RAM part of
+ * a straddling one included; with the status byte itself on MMIO, used len
+ * 0 and nothing written. One fault report each; the queue goes on.
+ */
+static void test_iommu_mmio(void **state)
+{
+	uint8_t *before, *top;
+	size_t size;
+	uint64_t st, buf, remap;
+	uint32_t used;
+	unsigned int faults;
+
+	add_hole_regions();
+	start_disk_mapped(ALL_FEATURES);
+	before = file_copy(&size);
+	/* Four IOVA pages in RAM, mapped onto the BAR, the ECAM, the IOAPIC, the LAPIC. */
+	remap = fake_guest_alloc(&E.g, 4 * 4096);
+	for (unsigned int i = 0; i < 4; i++)
+		mmu_remap(remap + i * 4096ULL, remap_gpa[i]);
+	top = hp(MEM_HOLE_START - 4096, 4096);
+	memset(top, 0x5A, 4096);
+	memset(gp(remap), 0x5A, 4 * 4096);
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(mmio_gpa) + 4 + 1; i++) {
+		uint64_t a = i < ARRAY_SIZE(mmio_gpa) ? mmio_gpa[i] :
+			     i < ARRAY_SIZE(mmio_gpa) + 4 ? remap + (i - ARRAY_SIZE(mmio_gpa)) * 4096ULL :
+			     MEM_HOLE_START - 256;	/* straddling into the BAR window */
+
+		faults = M.faults;
+		st = new_status();
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						  { a, 512, true }, { st, 1, true } }, 3, st, &used),
+				 VIRTIO_BLK_S_IOERR);
+		assert_int_equal(used, 1);
+		assert_int_equal(M.faults, faults + 1);
+		st = new_status();
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_OUT, 0), 16, false },
+						  { a, 512, false }, { st, 1, true } }, 3, st, &used),
+				 VIRTIO_BLK_S_IOERR);
+		assert_int_equal(used, 1);
+		/* A good buffer first: not written either. */
+		buf = new_buf(512, 0x5A);
+		st = new_status();
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						  { buf, 512, true }, { a, 512, true }, { st, 1, true } },
+					  4, st, &used), VIRTIO_BLK_S_IOERR);
+		assert_int_equal(used, 1);
+		assert_bytes(buf, 512, 0x5A);
+	}
+	/* The status byte on MMIO, directly or through the IOMMU: len 0, nothing written. */
+	for (unsigned int i = 0; i < 2; i++) {
+		buf = new_buf(512, 0x5A);
+		assert_int_equal(run_segs((struct fake_seg[]){
+						  { new_hdr(VIRTIO_BLK_T_IN, 0), 16, false },
+						  { buf, 512, true },
+						  { i ? remap + 3 * 4096 : LAPIC_ADDR, 1, true } },
+					  3, buf, &used), 0x5A);
+		assert_int_equal(used, 0);
+		assert_bytes(buf, 512, 0x5A);
+	}
+	assert_host_bytes(top, 4096, 0x5A);
+	assert_bytes(remap, 4 * 4096, 0x5A);
+	assert_file_same(before, size);
+	assert_false(fake_virtio_needs_reset());
+
+	/* The queue goes on. */
+	buf = new_buf(512, 0);
+	assert_int_equal(run_req(VIRTIO_BLK_T_IN, 0, buf, 512, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 513);
+	assert_bytes(buf, 512, 0x11);
+	free(before);
+	drop_hole_regions();
+}
+
 #define BOTH(f)									\
 	cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&uring),	\
 	cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&sync_mode)
@@ -1315,6 +1579,8 @@ int main(void)
 		BOTH(test_batch),
 		BOTH(test_stop_inflight),
 		BOTH(test_iommu_refused),
+		BOTH(test_mmio_buffers),
+		BOTH(test_iommu_mmio),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * bounds against a flood (hostile-guest.md case 18); a full FIFO
  * back-pressuring the guest instead of blocking the worker; host input into
  * the receive buffers, the serial_rx_fd retry contract, and input racing the
- * worker; F_SIZE from a terminal; reset, restart and teardown.
+ * worker; F_SIZE from a terminal; reset, restart and teardown; and
+ * descriptors of 4 GiB - 1 on both queues (case 5).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1021,6 +1023,247 @@ static void test_size_not_negotiated(void **state)
 	close(m);
 }
 
+/* ---- a 4 GiB descriptor (hostile-guest.md case 5) ------------------------- */
+
+#define HUGE_LEN	0xFFFFFFFFu	/* the longest a descriptor can say */
+#define HIGH_GPA	MEM_4G		/* RAM above the 32-bit hole, as mem.h lays it out */
+#define HIGH_SIZE	(4 * GiB)
+
+/*
+ * Give the fake guest a second region of 4 GiB at 4 GiB, so that a buffer
+ * of 4 GiB - 1 there is all RAM: MAP_NORESERVE, so only what the device
+ * touches costs, between guard pages, so that a byte read or written past
+ * it faults the test. The rings stay in the first 2 MiB.
+ */
+static uint8_t *add_high_ram(struct ctx *c)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *p = mmap(NULL, HIGH_SIZE + 2 * pg, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + pg, HIGH_SIZE, PROT_READ | PROT_WRITE), 0);
+	assert_int_equal(c->g.mem.nr, 1);
+	c->g.mem.region[1] = (struct mem_region){ .gpa = HIGH_GPA, .size = HIGH_SIZE, .hva = p + pg };
+	c->g.mem.nr = 2;
+	assert_non_null(guest_ptr(&c->g.mem, HIGH_GPA, HUGE_LEN));
+	return p + pg;
+}
+
+/* Before teardown's fake_guest_free, which knows region 0 only. */
+static void drop_high_ram(struct ctx *c)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	fake_virtio_destroy_all();
+	munmap(c->g.mem.region[1].hva - pg, HIGH_SIZE + 2 * pg);
+	c->g.mem.nr = 1;
+}
+
+/*
+ * The peak resident set (VmHWM), in bytes; @reset first sets it back to the
+ * current one where the kernel allows (clear_refs 5), so a copy made and
+ * freed in between still shows.
+ */
+static uint64_t rss_peak(bool reset)
+{
+	unsigned long long kb = 0;
+	char line[128];
+	FILE *f;
+
+	if (reset && (f = fopen("/proc/self/clear_refs", "w"))) {
+		fputs("5", f);
+		fclose(f);
+	}
+	f = fopen("/proc/self/status", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	assert_true(kb > 0);
+	return kb * 1024;
+}
+
+/*
+ * Case 5 on transmitq0, a guest with too little RAM for it: a 4 GiB - 1
+ * descriptor cannot lie in RAM, so the queue refuses the chain; it comes
+ * back with used len 0, nothing is written, no self-kick, no reset, and the
+ * next chain goes out.
+ */
+static void test_tx_4gib_outside_ram(void **state)
+{
+	struct ctx *c = *state;
+	char out[16];
+	uint16_t bad, bad2, good;
+
+	create(c, VCON_FILE);
+	start(c, EVENT_IDX | INDIRECT);
+	bad = fake_ring_add(&c->g, TXQ, (struct fake_seg[]){ { 0x1000, HUGE_LEN, false } }, 1);
+	bad2 = fake_ring_add(&c->g, TXQ, (struct fake_seg[]){ { UINT64_MAX - 16, HUGE_LEN, false } },
+			     1);
+	good = tx_str(c, "ok");
+	notify(c, TXQ);
+	assert_int_equal(read_file(c->path, out, sizeof(out)), 2);
+	assert_memory_equal(out, "ok", 2);
+	expect_used(c, TXQ, bad, 0);
+	expect_used(c, TXQ, bad2, 0);
+	expect_used(c, TXQ, good, 0);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), 0);
+	assert_false(fake_virtio_needs_reset());
+}
+
+/*
+ * Case 5 with the RAM for it: a 4 GiB - 1 buffer is guest output like any
+ * other, written VIRTIO_CONSOLE_TX_WAKEUP_MAX bytes per wakeup, each wakeup
+ * ending in a self-kick, from the buffer's start and in order, without a
+ * copy or an allocation the guest sized; a reset in the middle drops it
+ * unreturned and the console works after a new start.
+ */
+static void test_tx_4gib_bounded(void **state)
+{
+	struct ctx *c = *state;
+	const size_t w = VIRTIO_CONSOLE_TX_WAKEUP_MAX;
+	uint8_t *high, *out = malloc(3 * w + 16);
+	uint16_t h;
+
+	assert_non_null(out);
+	high = add_high_ram(c);
+	pattern(high, 3 * w, 13);
+	create(c, VCON_FILE);
+	start(c, 0);
+	fake_ring_add(&c->g, TXQ, (struct fake_seg[]){ { HIGH_GPA, HUGE_LEN, false } }, 1);
+	for (unsigned int i = 1; i <= 3; i++) {
+		notify(c, TXQ);
+		assert_int_equal(read_file(c->path, out, 3 * w + 16), i * w);
+		assert_int_equal(fake_virtio_self_kicks(TXQ), i);
+		expect_no_used(c, TXQ);
+	}
+	assert_memory_equal(out, high, 3 * w);
+	assert_false(fake_virtio_needs_reset());
+
+	/* Reset mid-chain: not returned, nothing more written. */
+	fake_virtio_stop(c->vdev);
+	notify(c, TXQ);				/* the self-kick, after the reset */
+	assert_int_equal(read_file(c->path, out, 3 * w + 16), 3 * w);
+	start(c, 0);
+	h = tx_str(c, "after");
+	notify(c, TXQ);
+	expect_used(c, TXQ, h, 0);
+	expect_no_used(c, TXQ);
+	assert_int_equal(read_file(c->path, out, 3 * w + 16), 3 * w + 5);
+	assert_memory_equal(out + 3 * w, "after", 5);
+	free(out);
+	drop_high_ram(c);
+}
+
+/*
+ * The same buffer written out to its end (to an output that reads none of
+ * it): the chain comes back, once, with used len 0 and one interrupt, after
+ * exactly ceil((2^32 - 1) / VIRTIO_CONSOLE_TX_WAKEUP_MAX) wakeups, each
+ * ending in one self-kick (counted after every wakeup: no wakeup loops or
+ * gives up); the next chain follows. Nothing on the way costs memory in
+ * proportion to the length (a copy of the buffer, even one freed again,
+ * would add 4 GiB to the peak resident set).
+ */
+static void test_tx_4gib_to_the_end(void **state)
+{
+	struct ctx *c = *state;
+	const unsigned long wakeups =
+		(unsigned long)(((uint64_t)HUGE_LEN + VIRTIO_CONSOLE_TX_WAKEUP_MAX - 1) /
+				VIRTIO_CONSOLE_TX_WAKEUP_MAX);
+	uint64_t rss0;
+	uint16_t h, h2;
+
+	add_high_ram(c);
+	/*
+	 * VCON_STDIO with no serial_out_fd: the fake vm_console_write drops
+	 * the output without reading it, so no byte of the 4 GiB is touched
+	 * but by the device (no write(2), whose sanitizer interceptors would
+	 * scan the range).
+	 */
+	assert_int_equal(c->vm.serial_out_fd, -1);
+	create(c, VCON_STDIO);
+	start(c, 0);
+	h = fake_ring_add(&c->g, TXQ, (struct fake_seg[]){ { HIGH_GPA, HUGE_LEN, false } }, 1);
+	h2 = tx_str(c, "next");
+	rss0 = rss_peak(true);
+	for (unsigned long i = 1; i < wakeups; i++) {
+		notify(c, TXQ);
+		if (fake_virtio_self_kicks(TXQ) != i)
+			fail_msg("wakeup %lu: %lu self-kicks", i, fake_virtio_self_kicks(TXQ));
+	}
+	expect_no_used(c, TXQ);
+	assert_int_equal(fake_virtio_irqs(TXQ), 0);
+	/*
+	 * The last 64 KiB - 1: the chain comes back; the budget's one byte
+	 * left goes to the next chain's first, so one more self-kick.
+	 */
+	notify(c, TXQ);
+	expect_used(c, TXQ, h, 0);
+	expect_no_used(c, TXQ);
+	assert_int_equal(fake_virtio_irqs(TXQ), 1);
+	assert_int_equal(fake_virtio_self_kicks(TXQ), wakeups);
+	notify(c, TXQ);
+	expect_used(c, TXQ, h2, 0);
+	assert_int_equal(fake_virtio_irqs(TXQ), 2);
+	notify(c, TXQ);				/* nothing left: no more self-kicks */
+	assert_int_equal(fake_virtio_self_kicks(TXQ), wakeups);
+	expect_no_used(c, TXQ);
+	if (rss_peak(false) > rss0 + 64 * MiB)
+		fail_msg("peak resident set grew by %llu MiB",
+			 (unsigned long long)((rss_peak(false) - rss0) / MiB));
+	assert_false(fake_virtio_needs_reset());
+	drop_high_ram(c);
+}
+
+/*
+ * Case 5 on receiveq0: a 4 GiB - 1 receive buffer in RAM takes what input
+ * has and no more (used len = the input's length, not a byte written past
+ * it, the rest of the buffer untouched); one the guest's RAM cannot hold is
+ * refused and given back empty, and input goes on into the next buffer.
+ */
+static void test_rx_4gib(void **state)
+{
+	struct ctx *c = *state;
+	const size_t n = 3 * KiB + 7;
+	uint8_t *high, *in = malloc(n);
+	uint64_t small, low;
+	uint16_t hbad, hhuge, hsmall;
+
+	assert_non_null(in);
+	pattern(in, n, 17);
+	high = add_high_ram(c);
+	create(c, VCON_STDIO);
+	start(c, EVENT_IDX);
+	/* In the 2 MiB of low RAM: its first 4 KiB are RAM, the rest of 4 GiB is not. */
+	low = fake_guest_alloc(&c->g, 4096);
+	memset(fake_guest_ptr(&c->g, low), 0xEE, 4096);
+	hbad = fake_ring_add(&c->g, RXQ, (struct fake_seg[]){ { low, HUGE_LEN, true } }, 1);
+	hhuge = fake_ring_add(&c->g, RXQ, (struct fake_seg[]){ { HIGH_GPA, HUGE_LEN, true } }, 1);
+	hsmall = rx_buf(c, &small, 8);
+	assert_int_equal(virtio_console_input(c->vdev, in, n), n);
+	expect_used(c, RXQ, hbad, 0);
+	expect_used(c, RXQ, hhuge, n);
+	expect_no_used(c, RXQ);
+	assert_memory_equal(high, in, n);
+	for (size_t i = n; i < 2 * n; i++)
+		assert_int_equal(high[i], 0);
+	assert_int_equal(high[HUGE_LEN - 1], 0);
+	for (unsigned int i = 0; i < 4096; i++)
+		assert_int_equal(((uint8_t *)fake_guest_ptr(&c->g, low))[i], 0xEE);
+	assert_false(fake_virtio_needs_reset());
+	/* The next input goes to the next buffer; the huge one is not reused. */
+	assert_int_equal(virtio_console_input(c->vdev, (const uint8_t *)"xy", 2), 2);
+	expect_used(c, RXQ, hsmall, 2);
+	assert_memory_equal(fake_guest_ptr(&c->g, small), "xy", 2);
+	assert_int_equal(high[n], 0);
+	notify(c, RXQ);
+	assert_int_equal(fake_virtio_irqs(RXQ), 1);
+	free(in);
+	drop_high_ram(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1045,6 +1288,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_from_terminal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_not_negotiated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_4gib_outside_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_4gib_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_4gib_to_the_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_4gib, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("virtio_console", tests, NULL, NULL);

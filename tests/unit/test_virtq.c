@@ -4,7 +4,9 @@
  * chains, notification suppression both ways, 16-bit index wraparound, and
  * the hostile-guest cases of hostile-guest.md 1-11 that the queue owns; and
  * over a mapped DMA space (a fake IOMMU), buffers it refuses: a bad chain,
- * or with keep_faulted a faulted one the device fails on its own.
+ * or with keep_faulted a faulted one the device fails on its own; and, over
+ * kvmio's real layout (mem_layout), buffers on MMIO (a BAR, the ECAM, the
+ * IOAPIC, the LAPIC) or running off RAM's end, with and without an IOMMU.
  *
  * Guest RAM is three regions, each mmap'd between PROT_NONE guard pages so
  * that any access outside RAM faults the test instead of passing silently:
@@ -25,6 +27,7 @@
 
 #include "util.h"
 #include "virtio/queue.h"
+#include "vm.h"
 
 #define R0_SIZE		(2 * MiB)
 #define R1_GPA		(R0_SIZE + 4 * KiB)
@@ -1392,6 +1395,279 @@ static void test_faulted_outside_ram(void **state)
 	expect_used(d, 0, 1);
 }
 
+/* ---- MMIO instead of RAM (hostile-guest.md cases 3 and 4) ------------------ */
+
+#define HIGH_SIZE	(1 * MiB)
+/* An IOVA in low RAM that the remapping IOMMU below sends into the hole. */
+#define REMAP_IOVA	0x40000000ULL
+
+/* What the guest finds in the 32-bit hole (vm.h), and ranges running into or out of it. */
+static const struct {
+	uint64_t gpa;
+	uint32_t len;
+} mmio[] = {
+	{ PCI_MMIO32_BASE, 64 },			/* the first BAR (virtio's common config) */
+	{ PCI_MMIO32_BASE + 0x3000, 4 },		/* a BAR's notify area */
+	{ PCI_MMIO32_BASE + PCI_MMIO32_SIZE - 16, 16 },	/* the MMIO32 window's last bytes */
+	{ PCI_ECAM_BASE, 4096 },			/* the ECAM */
+	{ IOAPIC_ADDR, 0x20 },				/* the IOAPIC */
+	{ LAPIC_ADDR, 0x400 },				/* the LAPIC */
+	{ LAPIC_ADDR + 0x300, 8 },			/* the LAPIC's ICR */
+	{ MEM_HOLE_START - 8, 16 },			/* low RAM's end into the BAR window */
+	{ MEM_HOLE_START - 4096, 2 * 4096 },		/* low RAM's last page, the first BAR page */
+	{ MEM_4G - 8, 16 },				/* the hole's top into high RAM */
+	{ MEM_4G + HIGH_SIZE - 8, 16 },			/* high RAM's end */
+};
+
+static uint8_t *map_guarded_noreserve(size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *p = mmap(NULL, len + 2 * pg, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + pg, len, PROT_READ | PROT_WRITE), 0);
+	return p + pg;
+}
+
+/*
+ * Swap setup()'s regions for kvmio's own layout (mem_layout) of a guest
+ * with 3 GiB + 1 MiB: RAM [0, 3 GiB) up to the 32-bit hole and [4 GiB,
+ * 4 GiB + 1 MiB) above it, each between guard pages (MAP_NORESERVE: only
+ * what is touched costs). The hole in between is where the BARs, the ECAM,
+ * the IOAPIC and the LAPIC live; guest_ptr knows nothing there.
+ */
+static void real_layout(struct drv *d)
+{
+	virtq_destroy(&d->vq);
+	for (unsigned int i = 0; i < d->mem.nr; i++)
+		unmap_guarded(d->mem.region[i].hva, d->mem.region[i].size);
+	assert_int_equal(mem_layout(&d->mem, MEM_HOLE_START + HIGH_SIZE), 0);
+	assert_int_equal(d->mem.nr, 2);
+	assert_int_equal(d->mem.region[0].size, MEM_HOLE_START);
+	assert_int_equal(d->mem.region[1].gpa, MEM_4G);
+	for (unsigned int i = 0; i < d->mem.nr; i++)
+		d->mem.region[i].hva = map_guarded_noreserve(d->mem.region[i].size);
+	/* The translation kvmio uses finds none of the MMIO ranges. */
+	for (unsigned int i = 0; i < ARRAY_SIZE(mmio); i++)
+		assert_null(guest_ptr(&d->mem, mmio[i].gpa, mmio[i].len));
+}
+
+/* Does [p, p + len) lie inside one region of @m's RAM? */
+static bool in_ram(const struct guest_mem *m, const void *p, size_t len)
+{
+	for (unsigned int i = 0; i < m->nr; i++) {
+		const uint8_t *b = m->region[i].hva;
+
+		if ((const uint8_t *)p >= b && len <= m->region[i].size &&
+		    (size_t)((const uint8_t *)p - b) <= m->region[i].size - len)
+			return true;
+	}
+	return false;
+}
+
+/* A byte of mmio[@i] that is not RAM (its first, or for a range that starts in RAM its last). */
+static uint64_t outside(struct drv *d, unsigned int i)
+{
+	uint64_t b = guest_ptr(&d->mem, mmio[i].gpa, 1) ? mmio[i].gpa + mmio[i].len - 1 : mmio[i].gpa;
+
+	assert_null(guest_ptr(&d->mem, b, 1));
+	return b;
+}
+
+static void expect_iovs_in_ram(struct drv *d)
+{
+	for (unsigned int i = 0; i < d->c.n_out + d->c.n_in; i++)
+		assert_true(in_ram(&d->mem, d->c.iov[i].iov_base, d->c.iov[i].iov_len));
+}
+
+/*
+ * Cases 3 and 4 over the identity space (no IOMMU), with kvmio's real
+ * layout: a buffer on a BAR, the ECAM, the IOAPIC or the LAPIC page, or
+ * running off the end of a RAM region into the hole (or from the hole into
+ * RAM), is refused by virtq_pop: the chain is bad (-EINVAL, no iovec at all,
+ * not even for its good buffers), given back with len 0, and the queue goes
+ * on. Readable or writable, first buffer or last, or inside an indirect
+ * table, and the indirect table itself. Rings there are refused at enable.
+ * Buffers that end exactly at a region's end are fine (guard pages behind
+ * them: any access past them would fault the test).
+ */
+static void test_mmio_buffers(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+	uint8_t *p;
+
+	real_layout(d);
+	/* Rings in the hole: enable refused (case 11). */
+	assert_int_equal(virtq_init(&d->vq, &d->mem, 8, PCI_MMIO32_BASE, 0x2000, 0x3000, false,
+				    false), -EINVAL);
+	assert_int_equal(virtq_init(&d->vq, &d->mem, 8, 0x1000, IOAPIC_ADDR, 0x3000, false, false),
+			 -EINVAL);
+	assert_int_equal(virtq_init(&d->vq, &d->mem, 8, 0x1000, 0x2000, LAPIC_ADDR, false, false),
+			 -EINVAL);
+	assert_int_equal(virtq_init(&d->vq, &d->mem, 8, 0x1000, 0x2000, MEM_HOLE_START - 8, false,
+				    false), -EINVAL);
+
+	start(d, 8, false, true);
+	for (unsigned int i = 0; i < ARRAY_SIZE(mmio); i++) {
+		/* Alone, device-writable (where a read's data would go) and device-readable. */
+		desc(d, 0, mmio[i].gpa, mmio[i].len, F_WRITE, 0);
+		expect_bad_chain(d, 0, "outside RAM");
+		desc(d, 0, mmio[i].gpa, mmio[i].len, 0, 0);
+		expect_bad_chain(d, 0, "outside RAM");
+		/* After a good header, before a good status byte: none of it handed over. */
+		desc(d, 1, BUF(1), 16, F_NEXT, 2);
+		desc(d, 2, mmio[i].gpa, mmio[i].len, F_WRITE | F_NEXT, 3);
+		desc(d, 3, BUF(2), 1, F_WRITE, 0);
+		expect_bad_chain(d, 1, "outside RAM");
+		/* As the status byte, last. */
+		desc(d, 1, BUF(1), 16, F_NEXT, 2);
+		desc(d, 2, BUF(3), 512, F_WRITE | F_NEXT, 3);
+		desc(d, 3, outside(d, i), 1, F_WRITE, 0);
+		expect_bad_chain(d, 1, "outside RAM");
+		/* Inside an indirect table. */
+		desc_at(d, BUF(10), 0, BUF(4), 16, F_NEXT, 1);
+		desc_at(d, BUF(10), 1, mmio[i].gpa, mmio[i].len, F_WRITE, 0);
+		desc(d, 4, BUF(10), 32, F_INDIRECT, 0);
+		expect_bad_chain(d, 4, "outside RAM");
+	}
+	/* The indirect table itself on the LAPIC, the ECAM, a BAR, or off low RAM's end. */
+	desc(d, 0, LAPIC_ADDR, 32, F_INDIRECT, 0);
+	expect_bad_chain(d, 0, "indirect table");
+	desc(d, 0, PCI_ECAM_BASE, 16 * 16, F_INDIRECT, 0);
+	expect_bad_chain(d, 0, "indirect table");
+	desc(d, 0, PCI_MMIO32_BASE, 16, F_INDIRECT, 0);
+	expect_bad_chain(d, 0, "indirect table");
+	desc(d, 0, MEM_HOLE_START - 16, 32, F_INDIRECT, 0);
+	expect_bad_chain(d, 0, "indirect table");
+	/* 4 GiB - 1 from the start of high RAM (1 MiB of it): refused too (case 5). */
+	desc(d, 0, MEM_4G, 0xFFFFFFFFu, F_WRITE, 0);
+	expect_bad_chain(d, 0, "outside RAM");
+
+	/* Exactly up to each region's end: RAM, handed over, and writable. */
+	desc(d, 5, MEM_HOLE_START - 16, 16, F_WRITE | F_NEXT, 6);
+	desc(d, 6, MEM_4G + HIGH_SIZE - 16, 16, F_WRITE, 0);
+	publish(d, 5);
+	assert_int_equal(virtq_pop(&d->vq, c), 1);
+	assert_int_equal(c->n_in, 2);
+	assert_ptr_equal(c->iov[0].iov_base, d->mem.region[0].hva + MEM_HOLE_START - 16);
+	assert_ptr_equal(c->iov[1].iov_base, d->mem.region[1].hva + HIGH_SIZE - 16);
+	expect_iovs_in_ram(d);
+	p = malloc(32);
+	assert_non_null(p);
+	memset(p, 0xA5, 32);
+	assert_int_equal(virtq_buf_to_iov(c, 0, p, 32), 32);
+	free(p);
+	virtq_push(&d->vq, 5, 32);
+	expect_used(d, 5, 32);
+	expect_usable(d, 7);
+	assert_false(d->vq.broken);
+}
+
+/*
+ * A remapping IOMMU for test_mmio_buffers_mapped: IOVA = GPA, but for four
+ * pages from REMAP_IOVA, which it maps onto the first BAR, the ECAM, the
+ * IOAPIC and the LAPIC (a guest's page tables can say anything).
+ */
+static const uint64_t remap_to[] = { PCI_MMIO32_BASE, PCI_ECAM_BASE, IOAPIC_ADDR, LAPIC_ADDR };
+
+static int remap_lookup(struct dma_as *as, uint64_t iova, unsigned int dir, struct dma_map *m)
+{
+	uint64_t page = iova & ~4095ULL;
+
+	m->gpa = iova;
+	if (page >= REMAP_IOVA && page < REMAP_IOVA + ARRAY_SIZE(remap_to) * 4096)
+		m->gpa = remap_to[(page - REMAP_IOVA) / 4096] + (iova & 4095);
+	m->len = 4096 - (iova & 4095);
+	m->perm = DMA_READ | DMA_WRITE;
+	return 0;
+}
+
+static const struct dma_as_ops remap_ops = { .lookup = remap_lookup, .fault = fake_fault };
+
+/*
+ * The same behind an IOMMU, where the translated address is what must be
+ * RAM (dma.c: no peer-to-peer): an IOVA that is MMIO itself, an IOVA in RAM
+ * that the IOMMU maps onto MMIO, or a buffer whose pages translate to RAM
+ * and then to the hole. With keep_faulted (virtio-blk) the buffer is
+ * refused alone (-EFAULT, reported once): the chain is faulted, no iovec
+ * for it or for its RAM part, the others intact; without, the chain is bad.
+ * An indirect table translated onto MMIO is refused either way.
+ */
+static void test_mmio_buffers_mapped(void **state)
+{
+	struct drv *d = *state;
+	struct virtq_chain *c = &d->c;
+	struct bad_buf {
+		uint64_t iova;
+		uint32_t len;
+		uint64_t out;	/* an IOVA in it that does not translate to RAM */
+	} bad[ARRAY_SIZE(mmio) + ARRAY_SIZE(remap_to) + 1];
+	unsigned int nbad = 0, faults;
+
+	real_layout(d);
+	for (unsigned int i = 0; i < ARRAY_SIZE(mmio); i++)
+		bad[nbad++] = (struct bad_buf){ mmio[i].gpa, mmio[i].len, outside(d, i) };
+	for (unsigned int i = 0; i < ARRAY_SIZE(remap_to); i++)
+		bad[nbad++] = (struct bad_buf){ REMAP_IOVA + i * 4096ULL, 64, REMAP_IOVA + i * 4096ULL };
+	/* A page of RAM, then (in IOVA space) the page the IOMMU maps onto the BAR. */
+	bad[nbad++] = (struct bad_buf){ REMAP_IOVA - 8, 16, REMAP_IOVA };
+
+	layout(d, 8);
+	dma_as_init(&d->as, &d->mem, "test-virtq-remap");
+	d->as.ops = &remap_ops;
+	d->as.opaque = d;
+	assert_int_equal(virtq_init_as(&d->vq, &d->as, 8, d->desc, d->avail, d->used, false, true),
+			 0);
+	d->vq.keep_faulted = true;
+	for (unsigned int i = 0; i < nbad; i++) {
+		faults = d->nfaults;
+		desc(d, 0, BUF(1), 16, F_NEXT, 1);
+		desc(d, 1, bad[i].iova, bad[i].len, F_WRITE | F_NEXT, 2);
+		desc(d, 2, BUF(2), 1, F_WRITE, 0);
+		publish(d, 0);
+		assert_int_equal(virtq_pop(&d->vq, c), 1);
+		assert_true(c->faulted);
+		assert_false(c->last_faulted);
+		assert_int_equal(c->n_out, 1);
+		assert_int_equal(c->n_in, 1);		/* the status byte only */
+		assert_ptr_equal(c->iov[1].iov_base, gp(d, BUF(2)));
+		expect_iovs_in_ram(d);
+		assert_int_equal(d->nfaults, faults + 1);
+		assert_int_equal(d->fault_err, -EFAULT);
+		assert_int_equal(d->fault_dir, DMA_WRITE);
+		virtq_push(&d->vq, 0, 1);
+		expect_used(d, 0, 1);
+
+		/* As the last buffer: last_faulted, so a device writes no status. */
+		desc(d, 1, BUF(3), 512, F_WRITE | F_NEXT, 2);
+		desc(d, 2, bad[i].out, 1, F_WRITE, 0);
+		publish(d, 0);
+		assert_int_equal(virtq_pop(&d->vq, c), 1);
+		assert_true(c->faulted);
+		assert_true(c->last_faulted);
+		assert_int_equal(c->n_out + c->n_in, 2);	/* header, data: no status */
+		expect_iovs_in_ram(d);
+		assert_int_equal(d->fault_iova, bad[i].out);
+		virtq_push(&d->vq, 0, 0);
+		expect_used(d, 0, 0);
+	}
+	/* An indirect table the IOMMU maps onto the LAPIC. */
+	desc(d, 3, REMAP_IOVA + 3 * 4096, 32, F_INDIRECT, 0);
+	expect_bad_chain(d, 3, "indirect table");
+	/* Without keep_faulted: the chain is bad, as over the identity space. */
+	d->vq.keep_faulted = false;
+	for (unsigned int i = 0; i < nbad; i++) {
+		desc(d, 0, BUF(1), 16, F_NEXT, 1);
+		desc(d, 1, bad[i].iova, bad[i].len, F_WRITE | F_NEXT, 2);
+		desc(d, 2, BUF(2), 1, F_WRITE, 0);
+		expect_bad_chain(d, 0, "outside RAM or not mapped");
+	}
+	expect_usable(d, 5);
+	assert_false(d->vq.broken);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1426,6 +1702,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_faulted_eacces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faulted_indirect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faulted_outside_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_buffers_mapped, setup, teardown),
 	};
 
 	log_level = 0;	/* the push-of-a-stray-head warning is expected here */

@@ -7,8 +7,10 @@
  * feature negotiation (hostile-guest.md case 15), queue selection and
  * enabling (11, 12), DRIVER_OK and kicks (14), reset, ISR and INTx, MSI-X
  * vector numbers (13), config generation, device config bounds and the
- * VIRTIO_PCI_CAP_PCI_CFG window; and, behind an IOMMU, that a change of
- * mappings waits for the worker to leave its callbacks.
+ * VIRTIO_PCI_CAP_PCI_CFG window; DEVICE_NEEDS_RESET set by the model on
+ * the worker (case 9) with its config interrupt, through to the reset; and,
+ * behind an IOMMU, that a change of mappings waits for the worker to leave
+ * its callbacks.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -60,6 +62,8 @@ static struct {
 	atomic_bool slow, entered, done;	/* slow: notify takes 100 ms, between entered and done */
 	int start_ret;
 	bool serve;			/* notify serves queue 0 (set before DRIVER_OK) */
+	bool reset_on_eio;		/* ... and a broken queue 0 sets NEEDS_RESET */
+	atomic_int reset_calls;		/* notify calls that did */
 	uint64_t start_features;
 	bool start_vq_enabled[NQ];
 	unsigned int cfg_reads, cfg_writes;
@@ -136,6 +140,12 @@ static void t_notify(struct virtio_dev *vdev, unsigned int q)
 	}
 	if (pushed)
 		virtio_queue_interrupt(vdev, q);
+	/* What a device model does when the driver broke the ring (queue.h); twice: idempotent. */
+	if (r == -EIO && td.reset_on_eio) {
+		td.reset_calls++;
+		virtio_set_needs_reset(vdev, vq->error ? vq->error : "queue broken");
+		virtio_set_needs_reset(vdev, "queue broken, again");
+	}
 }
 
 static void t_destroy(struct virtio_dev *vdev)
@@ -1168,6 +1178,168 @@ static void test_iommu_quiesce(void **state)
 	assert_true(WAIT_FOR(td.notify[0] == 2));
 }
 
+/* ---- DEVICE_NEEDS_RESET from the worker (hostile-guest.md case 9) ---- */
+
+/* Case 9: avail->idx 1000 ahead of what the device has seen. */
+static void break_ring(void)
+{
+	struct vring_avail *a = (struct vring_avail *)(ram + Q0_AVAIL);
+
+	__atomic_store_n(&a->idx, (uint16_t)(a->idx + 1000), __ATOMIC_RELEASE);
+}
+
+/* The driver's side of a re-initialisation: fresh, zeroed rings. */
+static void clear_rings(void)
+{
+	memset(ram + Q0_DESC, 0, Q0_USED + 0x1000 - Q0_DESC);
+}
+
+static uint8_t cfg_gen(void)
+{
+	return (uint8_t)bar_rd(COMMON(CFGGENERATION), 1);
+}
+
+static void expect_needs_reset_held(void)
+{
+	/* New kicks, from the driver and from the device itself: none reaches notify. */
+	kick(0);
+	kick(0);
+	virtio_kick_self(&tvdev, 0);
+	post_buffer(1);
+	kick(0);
+	settle();
+	assert_int_equal(td.notify[0], 2);
+	assert_int_equal(atomic_load(&td.reset_calls), 1);
+	/* DRIVER_OK (or any status but 0) written again: NEEDS_RESET stays, no second start. */
+	set_status(S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(status(), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_int_equal(td.start, 1);
+}
+
+static void expect_second_life(uint8_t gen)
+{
+	assert_int_equal(td.stop, 1);
+	assert_false(atomic_load(&td.running));
+	assert_int_equal(status(), 0);
+	clear_rings();
+	bring_up(false);
+	bar_wr(COMMON(MSIX), 2, 0);
+	bar_wr(COMMON(Q_SELECT), 2, 0);
+	bar_wr(COMMON(Q_MSIX), 2, 1);
+	set_status(S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(td.start, 2);
+	assert_int_equal(status(), S_ACK | S_DRV | S_FOK | S_DOK);
+	settle();
+	assert_int_equal(td.notify[0], 2);	/* the kicks of the old life were dropped */
+	post_buffer(0);
+	kick(0);
+	assert_true(WAIT_FOR(used_idx() == 1));
+	assert_int_equal(td.notify[0], 3);
+	assert_int_equal(status() & S_NR, 0);
+	assert_int_equal(cfg_gen(), gen);	/* no config change in the new life */
+}
+
+/*
+ * hostile-guest.md case 9, end to end on the real transport: the driver
+ * moves avail->idx 1000 ahead, the device model's notify (on the worker)
+ * finds the queue broken and calls virtio_set_needs_reset (twice, as a
+ * model with two queues might). Then: device_status reads NEEDS_RESET; the
+ * config change is signalled once (config_generation counts the config
+ * interrupts); the worker calls notify for no later kick (the driver's or
+ * the device's own); DRIVER_OK written again does not clear it; a reset
+ * does (status 0, stop called), the kicks made meanwhile are dropped with
+ * the old rings, and after a new start the device serves buffers again.
+ * Here with MSI-X: the signal goes to the config vector (0, masked, so it
+ * shows in the PBA until unmasked), never to INTx or the ISR.
+ */
+static void test_needs_reset_msix(void **state)
+{
+	uint8_t gen;
+
+	td.serve = true;
+	td.reset_on_eio = true;
+	cfg_wr(msix_cap + PCI_MSIX_FLAGS + 1, 1, PCI_MSIX_FLAGS_ENABLE >> 8);
+	for (unsigned int v = 0; v < 2; v++) {
+		bar_wr(msix_table + v * 16 + PCI_MSIX_ENTRY_LOWER_ADDR, 8, 0xfee00000);
+		bar_wr(msix_table + v * 16 + PCI_MSIX_ENTRY_DATA, 4, 0x41 + v);
+	}
+	bring_up(false);
+	bar_wr(COMMON(MSIX), 2, 0);		/* config: vector 0 */
+	bar_wr(COMMON(Q_SELECT), 2, 0);
+	bar_wr(COMMON(Q_MSIX), 2, 1);		/* queue 0: vector 1 */
+	set_status(S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(td.start, 1);
+	/* A good buffer first: served, its interrupt pending on vector 1. */
+	post_buffer(0);
+	kick(0);
+	assert_true(WAIT_FOR(used_idx() == 1));
+	assert_true(WAIT_FOR(bar_rd(msix_pba, 8) == 0x2));
+	gen = cfg_gen();
+
+	break_ring();
+	kick(0);
+	assert_true(WAIT_FOR(status() & S_NR));
+	assert_int_equal(status(), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	settle();
+	assert_int_equal(td.notify[0], 2);
+	assert_int_equal(atomic_load(&td.reset_calls), 1);
+	/* One config interrupt, though the model asked twice; on vector 0, not INTx. */
+	assert_int_equal(cfg_gen(), (uint8_t)(gen + 1));
+	assert_int_equal(bar_rd(msix_pba, 8), 0x3);
+	assert_int_equal(fake_irq_level(INTX_GSI), 0);
+	assert_int_equal(bar_rd(isr_off, 1), 0);
+	/* Unmasked, vector 0 delivers its pending message: the PBA bit goes. */
+	bar_wr(msix_table + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	assert_int_equal(bar_rd(msix_pba, 8), 0x2);
+	expect_needs_reset_held();
+	/* Still exactly one: nothing new pending on vector 0, config generation unchanged. */
+	assert_int_equal(bar_rd(msix_pba, 8), 0x2);
+	assert_int_equal(cfg_gen(), (uint8_t)(gen + 1));
+	assert_int_equal(used_idx(), 1);	/* no buffer of the broken ring was used */
+
+	set_status(0);
+	expect_second_life((uint8_t)(gen + 1));
+	assert_int_equal(fake_irq_level(INTX_GSI), 0);
+}
+
+/* The same without MSI-X: ISR bit 1 (config change) and INTA, once. */
+static void test_needs_reset_intx(void **state)
+{
+	uint8_t gen;
+
+	td.serve = true;
+	td.reset_on_eio = true;
+	bring_up(true);
+	post_buffer(0);
+	kick(0);
+	assert_true(WAIT_FOR(used_idx() == 1));
+	assert_true(WAIT_FOR(fake_irq_level(INTX_GSI) == 1));
+	assert_int_equal(bar_rd(isr_off, 1), 0x1);	/* the queue's bit */
+	assert_int_equal(fake_irq_level(INTX_GSI), 0);
+	gen = cfg_gen();
+
+	break_ring();
+	kick(0);
+	assert_true(WAIT_FOR(status() & S_NR));
+	assert_true(WAIT_FOR(fake_irq_level(INTX_GSI) == 1));
+	settle();
+	assert_int_equal(status(), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_int_equal(cfg_gen(), (uint8_t)(gen + 1));
+	assert_int_equal(bar_rd(isr_off, 1), VIRTIO_PCI_ISR_CONFIG);	/* config only: nothing used */
+	assert_int_equal(fake_irq_level(INTX_GSI), 0);
+	expect_needs_reset_held();
+	/* Nothing raised again. */
+	assert_int_equal(fake_irq_level(INTX_GSI), 0);
+	assert_int_equal(bar_rd(isr_off, 1), 0);
+	assert_int_equal(cfg_gen(), (uint8_t)(gen + 1));
+	assert_int_equal(used_idx(), 1);
+
+	set_status(0);
+	expect_second_life((uint8_t)(gen + 1));
+	assert_true(WAIT_FOR(fake_irq_level(INTX_GSI) == 1));
+	assert_int_equal(bar_rd(isr_off, 1), 0x1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1190,6 +1362,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_needs_reset_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_needs_reset_intx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iommu_quiesce, setup_iommu, teardown),
 	};
 
