@@ -414,6 +414,8 @@ vfio_start() {
 	else
 		for b in $bdfs; do devs="$devs --device vfio=$b"; done
 		[ "${VFIO_IOMMU:-0}" = 1 ] && devs="$devs --iommu -v"
+		# VFIO_FLAGS: more kvmio flags (user-vfio-nvme: --user).
+		devs="$devs ${VFIO_FLAGS:-}"
 		# shellcheck disable=SC2086
 		kvmio_start --cpus "$cpus" --memory "$mem" $devs -- "$@"
 	fi
