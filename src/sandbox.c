@@ -6,6 +6,7 @@
  * any ioctl of KVM, VFIO, tun/tty ('T'), block devices and SIOCGIFMTU.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <linux/fs.h>
@@ -306,3 +307,22 @@ int sandbox_enter(enum sandbox_kind kind, const char *name)
 		       strerror(-ret));
 	return ret;
 }
+
+#ifdef KVMIO_TEST_HOOKS
+/*
+ * Test builds only (make check's $(B)/hooks/kvmio): the thread called
+ * KVMIO_TEST_FORBIDDEN opens a file right after its filter is on, which its
+ * filter forbids, so tests/guests/api.sh can see kvmio stop with the line.
+ */
+void sandbox_test_hook(const char *name)
+{
+	const char *want = getenv("KVMIO_TEST_FORBIDDEN");
+	int fd;
+
+	if (!want || strcmp(want, name))
+		return;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+}
+#endif

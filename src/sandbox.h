@@ -65,6 +65,12 @@ int sandbox_drop_user(uid_t uid, gid_t gid, const char *socket_path);
 struct vm_config;
 int landlock_apply(const struct vm_config *cfg);
 
+#ifdef KVMIO_TEST_HOOKS
+void sandbox_test_hook(const char *name);
+#else
+static inline void sandbox_test_hook(const char *name) { (void)name; }
+#endif
+
 /* sandbox_kind_of - the worker kind of a virtio device model ("virtio-blk"...). */
 enum sandbox_kind sandbox_kind_of(const char *model);
 

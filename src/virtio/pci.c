@@ -224,6 +224,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&t->wlock);
 		return NULL;
 	}
+	sandbox_test_hook(vdev->ops->name);
 	for (;;) {
 		/* A quiescent point: no ring pointer or translation is held across it. */
 		__atomic_store_n(&t->in_cb, false, __ATOMIC_SEQ_CST);

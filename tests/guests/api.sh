@@ -19,6 +19,10 @@
 #   landlock  with --landlock, a hot-added image under a --landlock-rules
 #             directory opens, one outside it is refused (403), and the
 #             socket is still removed at exit (skipped without Landlock)
+#   seccomp-kill  a test build of kvmio (KVMIO_HOOKS, make check builds it) whose
+#             virtio-rng worker opens a file once its filter is on: kvmio stops
+#             with status 1 and the line naming the thread and the call; with
+#             --seccomp log it runs on (skipped without KVMIO_HOOKS: the rig)
 # GUESTS=api selects the first. Logs stay in LOGS/api/.
 
 # api_expect WHAT WANT_RC OUT_ERE -- remote ARGS...: one remote call; its
@@ -203,6 +207,34 @@ run_api_tests() {
 			[ -n "$why" ] || [ "$rc" = 0 ] || why="kvmio exit status $rc"
 			[ -n "$why" ] || [ ! -e "$adir/sock" ] || why="the socket was not removed at exit"
 			report landlock "$t0" /dev/null "$adir/stderr"
+		fi
+	fi
+	if selected seccomp-kill; then
+		adir=$LOGS/seccomp-kill
+		rm -rf "$adir"
+		mkdir -p "$adir"
+		why=
+		t0=$(now_ms)
+		if [ ! -x "${KVMIO_HOOKS:-}" ]; then
+			echo "SKIP seccomp-kill: no test build of kvmio (KVMIO_HOOKS)"
+		else
+			KVMIO_TEST_FORBIDDEN=virtio-rng timeout 30 "$KVMIO_HOOKS" run --kernel "$DIR/echo.bzImage" \
+				--serial none --rng </dev/null >/dev/null 2>"$adir/stderr"
+			rc=$?
+			if [ "$rc" != 1 ]; then
+				why="kvmio exit status $rc, want 1"
+			elif ! grep -q 'seccomp: thread virtio-rng@[0-9a-f]* made system call openat' "$adir/stderr"; then
+				why="no line naming the thread and the call"
+			fi
+			# log: the same call goes through; 'Q' makes the guest power off.
+			if [ -z "$why" ]; then
+				printf Q | KVMIO_TEST_FORBIDDEN=virtio-rng timeout 30 "$KVMIO_HOOKS" run \
+					--kernel "$DIR/echo.bzImage" --serial stdio --rng --seccomp log \
+					>/dev/null 2>"$adir/stderr.log"
+				rc=$?
+				[ "$rc" = 0 ] || why="with --seccomp log: exit status $rc, want 0"
+			fi
+			report seccomp-kill "$t0" /dev/null "$adir/stderr"
 		fi
 	fi
 }
