@@ -263,11 +263,22 @@ static void intx_sync(struct pci_device *dev)
 
 void pci_set_irq(struct pci_device *dev, bool level)
 {
-	pthread_mutex_lock(&dev->host->intx_lock);
-	/* Atomic: pci_cfg_read shows it in STATUS without this lock. */
-	__atomic_store_n(&dev->intx_level, level, __ATOMIC_RELAXED);
-	intx_sync(dev);
-	pthread_mutex_unlock(&dev->host->intx_lock);
+	/*
+	 * A device's worker may still raise its line while the device is
+	 * being removed: once off the bus (host NULL, set under intx_lock by
+	 * pci_device_remove) the line is not its to drive.
+	 */
+	struct pci_host *h = __atomic_load_n(&dev->host, __ATOMIC_ACQUIRE);
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->intx_lock);
+	if (__atomic_load_n(&dev->host, __ATOMIC_RELAXED) == h) {
+		/* Atomic: pci_cfg_read shows it in STATUS without this lock. */
+		__atomic_store_n(&dev->intx_level, level, __ATOMIC_RELAXED);
+		intx_sync(dev);
+	}
+	pthread_mutex_unlock(&h->intx_lock);
 }
 
 /* Config space */
@@ -545,14 +556,18 @@ void pci_device_remove(struct pci_device *dev)
 
 	if (!h)
 		return;
-	pci_set_irq(dev, false);
 	pthread_mutex_lock(&h->lock);
 	for (unsigned int i = 0; i <= PCI_ROM_SLOT; i++)
 		if (dev->bar[i].decoded)
 			bar_set_decode(dev, i, false, 0);
 	h->slot[dev->devfn >> 3] = NULL;
 	pthread_mutex_unlock(&h->lock);
-	dev->host = NULL;
+	/* The line down and the device off the host in one step: a raise after it finds no host. */
+	pthread_mutex_lock(&h->intx_lock);
+	__atomic_store_n(&dev->intx_level, false, __ATOMIC_RELAXED);
+	intx_sync(dev);
+	__atomic_store_n(&dev->host, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&h->intx_lock);
 }
 
 int pci_host_init(struct pci_host *h, struct vm *vm, uint64_t mmio64_base, uint64_t mmio64_size)
