@@ -12,6 +12,8 @@
 #   libcurl4-openssl-dev                         `kvmio remote`, its client
 #   libseccomp-dev, libcap-ng-dev                the seccomp filters (--seccomp), --user
 #   libcmocka-dev, acpica-tools (iasl)           unit tests; the ACPI tables through iasl
+#   clang, libclang-rt-14-dev                    the fuzz targets (libFuzzer, ASan, UBSan) and
+#                                                their corpus replay, make fuzz-regress
 #   tmux                                         terminal tests (Ctrl-A x, raw mode)
 #   qemu-system-x86, linux-image-amd64,          the rig: QEMU TCG with nested SVM runs a Linux
 #   busybox-static, kmod, cpio                   (L1) with kvm_amd; guests run there when this
@@ -19,7 +21,7 @@
 set -eu
 
 PACKAGES="build-essential libcmocka-dev liburing-dev libmicrohttpd-dev libjansson-dev
-libcurl4-openssl-dev libseccomp-dev libcap-ng-dev acpica-tools tmux
+libcurl4-openssl-dev libseccomp-dev libcap-ng-dev acpica-tools clang libclang-rt-14-dev tmux
 qemu-system-x86 linux-image-amd64 busybox-static kmod cpio"
 
 if ! command -v apt-get >/dev/null 2>&1; then

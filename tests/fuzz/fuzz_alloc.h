@@ -18,7 +18,12 @@
 
 #include "util.h"
 
-static bool fuzz_in_io;
+/*
+ * Per thread: only what the target's own thread allocates counts, not a
+ * thread of libFuzzer's or the sanitizer's starting meanwhile (its stack
+ * set-up reallocates), which made the first inputs fail now and then.
+ */
+static __thread bool fuzz_in_io;
 static unsigned long fuzz_io_allocs;
 
 static void fuzz_on_malloc(const volatile void *p, size_t size)

@@ -439,13 +439,15 @@ static void device_build(struct input *in)
 		set_region(VFIO_PCI_ROM_REGION_INDEX, rom_sizes[codes[6] & 3],
 			   VFIO_REGION_INFO_FLAG_READ);
 	irq_counts(vd, flags);
+	if (vfio_device_register(vd, "fuzz"))
+		FAIL("vfio_device_register failed");
 
 	w.building = true;
 	ret = vfio_device_build(vd);
 	w.building = false;
 	if (ret) {
-		/* As device_add: free what was built (closes the fd). */
-		vfio_device_free(vd);
+		/* As vfio_device_add: off the machine and freed (closes the fd). */
+		dev_remove(&w.vm.devs, &vd->dev);
 		w.vd = NULL;
 		w.devfd = -1;
 		CHECK(fake_mmio_nslots() == 0, "build failed with %u slots mapped",
@@ -453,7 +455,6 @@ static void device_build(struct input *in)
 		return;
 	}
 	CHECK(vd->pci.devfn == SLOT << 3, "device at devfn 0x%x", vd->pci.devfn);
-	w.vm.vfio = vd;
 }
 
 /* ---- config accesses and their checks ---- */
@@ -1134,7 +1135,7 @@ static void world_init(void)
 static void world_destroy(void)
 {
 	if (w.vd) {
-		vfio_devices_exit(&w.vm);	/* irq exit, off the bus, free (closes the fd) */
+		vfio_devices_exit(&w.vm);	/* dev_remove: irq exit, off the bus, free (closes the fd) */
 		w.vd = NULL;
 		w.devfd = -1;
 		CHECK(w.on == -1, "%s still enabled in VFIO after teardown", irq_name[w.on]);
