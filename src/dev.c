@@ -142,6 +142,17 @@ int dev_remove(struct dev_registry *r, struct device *d)
 	return 0;
 }
 
+void dev_remove_all_of(struct dev_registry *r, const struct device_ops *ops)
+{
+	unsigned int n;
+	struct device **v = dev_snapshot(r, &n);
+
+	for (unsigned int i = n; i-- > 0;)
+		if (v[i]->ops == ops)
+			dev_remove(r, v[i]);
+	dev_snapshot_put(v, n);
+}
+
 void dev_remove_all(struct dev_registry *r)
 {
 	if (!r->up)

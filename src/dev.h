@@ -91,8 +91,9 @@ enum device_state dev_set_state(struct dev_registry *r, struct device *d, enum d
  */
 int dev_remove(struct dev_registry *r, struct device *d);
 
-/* dev_remove_all - teardown: remove every device, newest first. */
+/* dev_remove_all - teardown: remove every device, newest first; _of: those with @ops only. */
 void dev_remove_all(struct dev_registry *r);
+void dev_remove_all_of(struct dev_registry *r, const struct device_ops *ops);
 
 /*
  * dev_snapshot - references to every listed device, oldest first, in a

@@ -644,12 +644,6 @@ int vfio_devices_init(struct vm *vm)
 
 void vfio_devices_exit(struct vm *vm)
 {
-	unsigned int n;
-	struct device **v = dev_snapshot(&vm->devs, &n);
-
-	for (unsigned int i = n; i-- > 0;)
-		if (v[i]->ops == &vfio_dev_ops)
-			dev_remove(&vm->devs, v[i]);
-	dev_snapshot_put(v, n);
+	dev_remove_all_of(&vm->devs, &vfio_dev_ops);
 	vfio_containers_close(vm);
 }

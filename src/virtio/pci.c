@@ -1080,11 +1080,5 @@ err_quiet:
 
 void virtio_pci_destroy_all(struct vm *vm)
 {
-	unsigned int n;
-	struct device **v = dev_snapshot(&vm->devs, &n);
-
-	for (unsigned int i = n; i-- > 0;)
-		if (v[i]->ops == &vpci_dev_ops)
-			dev_remove(&vm->devs, v[i]);
-	dev_snapshot_put(v, n);
+	dev_remove_all_of(&vm->devs, &vpci_dev_ops);
 }
