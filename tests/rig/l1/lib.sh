@@ -171,12 +171,14 @@ qemu_boot() {
 }
 
 # l2_value KEY [FIELD]: value of "RIG-L2 KEY=V" (or of the word FIELD=V on the last
-# "RIG-L2 KEY ..." line; KEY may be several words).
+# "RIG-L2 KEY ..." line; KEY may be several words). From the console as it is so far, so it
+# also works while the VMM runs (serial.log is only written when it exits).
 l2_value() {
 	if [ $# -eq 1 ]; then
-		sed -n "s/^.*RIG-L2 $1=\([^ ]*\).*/\1/p" "$RIG_WORK/serial.log" | tail -n 1
+		tr -d '\r' <"$RIG_WORK/serial.raw" | sed -n "s/^.*RIG-L2 $1=\([^ ]*\).*/\1/p" | tail -n 1
 	else
-		sed -n "s/^.*RIG-L2 $1 \(.* \)\{0,1\}$2=\([^ ]*\).*/\2/p" "$RIG_WORK/serial.log" | tail -n 1
+		tr -d '\r' <"$RIG_WORK/serial.raw" |
+			sed -n "s/^.*RIG-L2 $1 \(.* \)\{0,1\}$2=\([^ ]*\).*/\2/p" | tail -n 1
 	fi
 }
 

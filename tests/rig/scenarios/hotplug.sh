@@ -13,8 +13,6 @@ sock=$w/api.sock
 tap=hptap0
 R() { "$KVMIO" remote --api-socket "$sock" "$@"; }
 ticks() { tr -d '\r' <"$w/serial.raw" | grep -a -c 'RIG-L2 tick'; }
-# lv KEY FIELD: l2_value while the VMM runs (serial.log is written when it exits).
-lv() { tr -d '\r' <"$w/serial.raw" | sed -n "s/^.*RIG-L2 $1 \(.* \)\{0,1\}$2=\([^ ]*\).*/\2/p" | tail -n 1; }
 # gone ID: poll vm.info until ID is no longer listed (at most 30 s); prints the ms it took.
 gone() {
 	t=$(ms)
@@ -64,7 +62,7 @@ echo "add-disk: $out"
 expect_eq "add-disk reply id" "$(echo "$out" | grep -o '"id":"hp1"')" '"id":"hp1"'
 if wait_serial 'RIG-L2 hotplug disk seen' 120; then
 	info "add-disk to visible in L2 (kvmio): $(($(ms) - t0)) ms"
-	ok "L2 sees the hot-added disk as $(lv 'hotplug disk seen' dev)"
+	ok "L2 sees the hot-added disk as $(l2_value 'hotplug disk seen' dev)"
 else
 	fail "L2 never saw the hot-added disk"
 fi
@@ -73,7 +71,7 @@ R info | grep -q '"id":"hp1","kind":"virtio-blk","bdf":"0000:00:0[0-9a-f].0","st
 if wait_serial 'RIG-L2 hotplug disk written rc=[0-9]+ sha=[0-9a-f]{64}' 60; then
 	expect_eq "64 KiB L2 wrote at sector 2048, in the image" \
 		"$(dd if="$w/hp.img" bs=512 skip=2048 count=128 2>/dev/null | sha256sum | cut -c1-64)" \
-		"$(lv 'hotplug disk written' sha)"
+		"$(l2_value 'hotplug disk written' sha)"
 fi
 t0=$(ms)
 out=$(R remove-device id=hp1)
@@ -103,7 +101,7 @@ if wait_serial 'RIG-L2 hotplug net seen' 120; then
 	info "add-net to visible in L2 (kvmio): $(($(ms) - t0)) ms"
 fi
 wait_serial 'RIG-L2 hotplug net ping rc=[0-9]+ [0-9]+_packets' 60
-expect_eq "L2 pings L1 over the hot-added NIC" "$(lv 'hotplug net ping' rc)" 0
+expect_eq "L2 pings L1 over the hot-added NIC" "$(l2_value 'hotplug net ping' rc)" 0
 t0=$(ms)
 R remove-device id=nic1 >/dev/null || fail "remove-device nic1 failed"
 wait_serial 'RIG-L2 hotplug net gone' 60 || fail "L2 never lost the NIC"

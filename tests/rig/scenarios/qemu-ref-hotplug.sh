@@ -21,8 +21,6 @@ cat "$w/qmp.out" >"$w/qmp.log" &
 reader=$!
 exec 9>"$w/qmp.in"
 qmp() { echo "$1" >&9; }
-# lv KEY FIELD: l2_value while the VMM runs (serial.log is written when it exits).
-lv() { tr -d '\r' <"$w/serial.raw" | sed -n "s/^.*RIG-L2 $1 \(.* \)\{0,1\}$2=\([^ ]*\).*/\2/p" | tail -n 1; }
 # qmp_wait REGEX [SECONDS]: wait for a line of QEMU's QMP output.
 qmp_wait() {
 	n=0
@@ -49,7 +47,7 @@ fi
 wait_serial 'RIG-L2 hotplug disk written rc=[0-9]+ sha=[0-9a-f]{64}' 60
 expect_eq "64 KiB L2 wrote at sector 2048, in the image" \
 	"$(dd if="$w/hp.img" bs=512 skip=2048 count=128 2>/dev/null | sha256sum | cut -c1-64)" \
-	"$(lv 'hotplug disk written' sha)"
+	"$(l2_value 'hotplug disk written' sha)"
 t0=$(ms)
 qmp '{"execute":"device_del","arguments":{"id":"hp1"}}'
 if qmp_wait '"DEVICE_DELETED".*"hp1"' 60; then
@@ -64,7 +62,7 @@ qmp '{"execute":"netdev_add","arguments":{"type":"tap","id":"n1","ifname":"'"$ta
 qmp '{"execute":"device_add","arguments":{"driver":"virtio-net-pci","netdev":"n1","id":"nic1","mac":"52:54:00:00:09:02","romfile":""}}'
 wait_serial 'RIG-L2 hotplug net seen' 120 && info "add-net to visible in L2 (QEMU): $(($(ms) - t0)) ms"
 wait_serial 'RIG-L2 hotplug net ping rc=[0-9]+ [0-9]+_packets' 60
-expect_eq "L2 pings L1 over QEMU's hot-added NIC" "$(lv 'hotplug net ping' rc)" 0
+expect_eq "L2 pings L1 over QEMU's hot-added NIC" "$(l2_value 'hotplug net ping' rc)" 0
 t0=$(ms)
 qmp '{"execute":"device_del","arguments":{"id":"nic1"}}'
 qmp_wait '"DEVICE_DELETED".*"nic1"' 60 && info "remove-device (net) to gone (QEMU): $(($(ms) - t0)) ms"

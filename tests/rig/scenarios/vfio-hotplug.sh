@@ -10,8 +10,6 @@ RIG_VMM_TIMEOUT=400
 w=$RIG_WORK
 sock=$w/api.sock
 R() { "$KVMIO" remote --api-socket "$sock" "$@"; }
-# lv KEY FIELD: l2_value while the VMM runs (serial.log is written when it exits).
-lv() { tr -d '\r' <"$w/serial.raw" | sed -n "s/^.*RIG-L2 $1 \(.* \)\{0,1\}$2=\([^ ]*\).*/\2/p" | tail -n 1; }
 bdf=$(pci_find 1b36:0010) || { fail "no NVMe (1b36:0010) in L1"; return; }
 nvme_prepare "$bdf" || return
 vfio_bind "$bdf"
@@ -27,9 +25,9 @@ echo "add-device: $out"
 expect_eq "add-device reply id" "$(echo "$out" | grep -o '"id":"nvme1"')" '"id":"nvme1"'
 wait_serial 'RIG-L2 vfio-hotplug seen' 120 && info "add-device to visible in L2 (kvmio): $(($(ms) - t0)) ms"
 wait_serial 'RIG-L2 nvme rd_short=.* w2_back=[0-9a-f]{64}' 120
-expect_eq "guest: buffered write (dd status)" "$(lv nvme w1_rc)" 0
-expect_eq "guest reads back its O_DIRECT write" "$(lv nvme w2_back)" "$(lv nvme w2_sha)"
-expect_eq "guest read 4 MiB at 16 MiB = L1's data" "$(lv nvme rd_short)" \
+expect_eq "guest: buffered write (dd status)" "$(l2_value nvme w1_rc)" 0
+expect_eq "guest reads back its O_DIRECT write" "$(l2_value nvme w2_back)" "$(l2_value nvme w2_sha)"
+expect_eq "guest read 4 MiB at 16 MiB = L1's data" "$(l2_value nvme rd_short)" \
 	"$(dd if="$w/nvme.orig" bs=1M skip=16 count=4 2>/dev/null | sha256sum | cut -c1-64)"
 t0=$(ms)
 R remove-device id=nvme1 >/dev/null || fail "remove-device failed"
@@ -37,8 +35,6 @@ wait_serial 'RIG-L2 vfio-hotplug gone' 120 || fail "the guest never ejected the 
 n=0
 while R info | grep -q '"id":"nvme1"' && [ $n -lt 300 ]; do usleep 100000; n=$((n + 1)); done
 R info | grep -q '"id":"nvme1"' && fail "nvme1 still listed" || info "remove-device to gone (kvmio): $(($(ms) - t0)) ms"
-# nvme_verify reads the guest's checksums from serial.log, which vmm_wait writes: write it now.
-tr -d '\r' <"$w/serial.raw" >"$w/serial.log"
 nvme_verify "$bdf"
 vfio_bind "$bdf"
 out=$(R add-device path="/sys/bus/pci/devices/$bdf" id=nvme2)
