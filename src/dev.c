@@ -99,6 +99,19 @@ void dev_put(struct device *d)
 	release_now(d);
 }
 
+struct device *dev_find_if(struct dev_registry *r,
+			   bool (*match)(const struct device *d, const void *arg), const void *arg)
+{
+	struct device *d;
+
+	pthread_mutex_lock(&r->lock);
+	for (d = r->head; d && !match(d, arg); d = d->next)
+		;
+	dev_get(d);
+	pthread_mutex_unlock(&r->lock);
+	return d;
+}
+
 struct device *dev_find(struct dev_registry *r, const char *id)
 {
 	struct device *d;

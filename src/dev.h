@@ -81,6 +81,13 @@ void dev_put(struct device *d);
 struct device *dev_find(struct dev_registry *r, const char *id);
 
 /*
+ * dev_find_if - the oldest listed device @match accepts, referenced, or
+ * NULL. @match runs under the registry's lock: it only looks.
+ */
+struct device *dev_find_if(struct dev_registry *r,
+			   bool (*match)(const struct device *d, const void *arg), const void *arg);
+
+/*
  * dev_set_state - change @d's state under the lock; returns the old one.
  */
 enum device_state dev_set_state(struct dev_registry *r, struct device *d, enum device_state s);

@@ -148,21 +148,9 @@ struct eject_work {
 	uint32_t slots;
 };
 
-/* The listed device whose function is in @slot, referenced, or NULL. */
-static struct device *device_at(struct vm *vm, unsigned int slot)
+static bool in_slot(const struct device *d, const void *slot)
 {
-	struct device *found = NULL, **v;
-	unsigned int n;
-
-	v = dev_snapshot(&vm->devs, &n);
-	for (unsigned int i = 0; i < n && !found; i++) {
-		if (v[i]->pci && (v[i]->pci->devfn >> 3) == slot) {
-			found = v[i];
-			dev_get(found);
-		}
-	}
-	dev_snapshot_put(v, n);
-	return found;
+	return d->pci && (d->pci->devfn >> 3) == *(const unsigned int *)slot;
 }
 
 /* Main thread: the guest ejected these slots; their devices go. */
@@ -175,7 +163,7 @@ static void eject(void *opaque)
 
 		if (!(w->slots & (1u << slot)))
 			continue;
-		d = device_at(w->vm, slot);
+		d = dev_find_if(&w->vm->devs, in_slot, &slot);
 		if (!d) {
 			pr_debug("pcihp: guest ejected empty slot %u", slot);
 			continue;

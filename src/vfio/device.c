@@ -496,38 +496,36 @@ static void vfio_unplug(struct device *d)
 
 static const struct device_ops vfio_dev_ops;
 
+static bool of_group(const struct device *d, const void *group)
+{
+	return d->ops == &vfio_dev_ops &&
+	       container_of(d, struct vfio_device, dev)->group == *(const int *)group;
+}
+
+static bool of_bdf(const struct device *d, const void *bdf)
+{
+	return d->ops == &vfio_dev_ops && !strcmp(container_of(d, struct vfio_device, dev)->bdf, bdf);
+}
+
 /* Is another assigned device of @group still listed? */
 static bool group_in_use(struct vm *vm, int group)
 {
-	struct device **v;
-	unsigned int n;
-	bool used = false;
+	struct device *d = dev_find_if(&vm->devs, of_group, &group);
 
-	v = dev_snapshot(&vm->devs, &n);
-	for (unsigned int i = 0; i < n && !used; i++)
-		used = v[i]->ops == &vfio_dev_ops &&
-		       container_of(v[i], struct vfio_device, dev)->group == group;
-	dev_snapshot_put(v, n);
-	return used;
+	dev_put(d);
+	return d != NULL;
 }
 
 /* A hot-add of a device the VM has: say which id it has rather than VFIO's EBUSY. */
 static int assigned_already(struct vm *vm, const char *bdf)
 {
-	struct device **v;
-	unsigned int n;
-	int ret = 0;
+	struct device *d = dev_find_if(&vm->devs, of_bdf, bdf);
 
-	v = dev_snapshot(&vm->devs, &n);
-	for (unsigned int i = 0; i < n && !ret; i++) {
-		if (v[i]->ops == &vfio_dev_ops &&
-		    !strcmp(container_of(v[i], struct vfio_device, dev)->bdf, bdf)) {
-			pr_err("%s is assigned to this VM already, as %s", bdf, v[i]->id);
-			ret = -EEXIST;
-		}
-	}
-	dev_snapshot_put(v, n);
-	return ret;
+	if (!d)
+		return 0;
+	pr_err("%s is assigned to this VM already, as %s", bdf, d->id);
+	dev_put(d);
+	return -EEXIST;
 }
 
 static void vfio_release(struct device *d)

@@ -208,6 +208,35 @@ static void test_find(void **state)
 	dev_remove_all(&reg);
 }
 
+static bool kind_is(const struct device *d, const void *kind)
+{
+	return !strcmp(d->kind, kind);
+}
+
+/* dev_find_if: the oldest match, referenced; none; and a removed device is not a match. */
+static void test_find_if(void **state)
+{
+	static struct tdev a, b, c;
+	struct device *f;
+
+	tdev_init(&a, "virtio-blk");
+	tdev_init(&b, "vfio-pci");
+	tdev_init(&c, "vfio-pci");
+	assert_int_equal(dev_register(&reg, &a.dev, "a", NULL), 0);
+	assert_int_equal(dev_register(&reg, &b.dev, "b", NULL), 0);
+	assert_int_equal(dev_register(&reg, &c.dev, "c", NULL), 0);
+	f = dev_find_if(&reg, kind_is, "vfio-pci");
+	assert_ptr_equal(f, &b.dev);
+	assert_int_equal(refs(&b), 2);
+	dev_put(f);
+	assert_null(dev_find_if(&reg, kind_is, "virtio-net"));
+	assert_int_equal(dev_remove(&reg, &b.dev), 0);
+	f = dev_find_if(&reg, kind_is, "vfio-pci");
+	assert_ptr_equal(f, &c.dev);
+	dev_put(f);
+	assert_int_equal(refs(&c), 1);
+}
+
 static void test_set_state(void **state)
 {
 	static struct tdev a;
@@ -737,6 +766,7 @@ int main(void)
 		cmocka_unit_test_setup(test_id_valid, setup),
 		cmocka_unit_test_setup(test_register_ids, setup),
 		cmocka_unit_test_setup(test_find, setup),
+		cmocka_unit_test_setup(test_find_if, setup),
 		cmocka_unit_test_setup(test_set_state, setup),
 		cmocka_unit_test_setup(test_snapshot, setup),
 		cmocka_unit_test_setup(test_remove, setup),
