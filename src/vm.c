@@ -169,31 +169,36 @@ static int setup_memory(struct vm *vm)
 /* MMIO slots come after RAM's (mem.c numbers those from 0). */
 #define MMIO_SLOT_BASE	MEM_MAX_REGIONS
 
+/*
+ * vm->mmio_slots, for vCPUs moving BARs and the main thread (hot-add,
+ * removal) at once: every read and write of the bitmap holds it.
+ */
+static pthread_mutex_t mmio_slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	unsigned int i, nbits = 64 * ARRAY_SIZE(vm->mmio_slots);
 	struct kvm_userspace_memory_region kr = {
 		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
 	};
 	int ret;
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&mmio_slots_lock);
 	for (i = 0; i < nbits && (vm->mmio_slots[i / 64] >> (i % 64) & 1); i++)
 		;
 	if (i == nbits) {
-		pthread_mutex_unlock(&lock);
+		pthread_mutex_unlock(&mmio_slots_lock);
 		return -ENOSPC;
 	}
 	vm->mmio_slots[i / 64] |= 1ULL << (i % 64);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&mmio_slots_lock);
 	kr.slot = MMIO_SLOT_BASE + i;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) == 0)
 		return (int)kr.slot;
 	ret = -errno;
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&mmio_slots_lock);
 	vm->mmio_slots[i / 64] &= ~(1ULL << (i % 64));
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&mmio_slots_lock);
 	return ret;
 }
 
@@ -206,7 +211,10 @@ void vm_unmap_mmio(struct vm *vm, int slot)
 		return;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
 		pr_warn("removing memory slot %d: %s", slot, strerror(errno));
-	__atomic_and_fetch(&vm->mmio_slots[i / 64], ~(1ULL << (i % 64)), __ATOMIC_SEQ_CST);
+	/* Free only once KVM has dropped it: a new map must not reuse a live slot. */
+	pthread_mutex_lock(&mmio_slots_lock);
+	vm->mmio_slots[i / 64] &= ~(1ULL << (i % 64));
+	pthread_mutex_unlock(&mmio_slots_lock);
 }
 
 static int open_serial(struct vm *vm)
