@@ -205,6 +205,7 @@ static void msix_vec_sync(struct vfio_device *vd, unsigned int i)
 }
 
 static void msi_off(struct vfio_device *vd);
+static void msi_sync(struct vfio_device *vd);
 
 void vfio_msix_update(struct msix *m, int vec)
 {
@@ -216,7 +217,10 @@ void vfio_msix_update(struct msix *m, int vec)
 	pthread_mutex_lock(&vd->irq_lock);
 	if (!m->enabled) {
 		msix_off(vd);
-		if (!(vd->has_msi && msi_cap_enabled(&vd->msi)))
+		/* MSI enabled all along, overruled by MSI-X until now: it takes over. */
+		if (vd->has_msi && vd->msi.enabled)
+			msi_sync(vd);
+		else
 			intx_on(vd);
 		goto out;
 	}
@@ -299,34 +303,30 @@ static void msi_off(struct vfio_device *vd)
 	vd->mode = VFIO_IRQ_NONE;
 }
 
-void vfio_msi_update(struct msi_cap *m)
+/*
+ * Arm MSI as the guest's capability has it: every enabled vector routed
+ * (masked or not: VFIO takes them all at once), bound while unmasked.
+ * irq_lock held; the capability does not change under us, as every write
+ * to it comes through config space under the host lock.
+ */
+static void msi_sync(struct vfio_device *vd)
 {
-	struct vfio_device *vd = m->opaque;
+	struct msi_cap *m = &vd->msi;
 	int fds[MSI_CAP_MAX_VEC];
 	bool changed = false;
 
-	pthread_mutex_lock(&vd->irq_lock);
-	if (!m->enabled) {
-		msi_off(vd);
-		if (!(vd->has_msix && msix_enabled(&vd->msix)))
-			intx_on(vd);
-		goto out;
-	}
-	if (vd->mode == VFIO_IRQ_MSIX)
-		goto out;
 	intx_off(vd);
 	for (unsigned int i = 0; i < m->nvec; i++) {
 		struct msi_irq *irq = &m->irq[i];
 		int old = irq->fd;
 
-		/* Every enabled vector is routed, masked or not: VFIO takes them all at once. */
 		vec_route(vd, irq, msi_cap_vec_msg(m, i), "MSI", i);
 		vec_bind(vd, irq, !(m->mask & (1u << i)), "MSI", i);
 		changed |= irq->fd != old;
 		fds[i] = irq->fd;
 	}
 	if (vd->mode == VFIO_IRQ_MSI && vd->hw_nvec == m->nvec && !changed)
-		goto out;
+		return;
 	/* MSI vectors are allocated together: a new count means a new enable. */
 	if (vd->mode == VFIO_IRQ_MSI)
 		irqs_disable(vd, VFIO_PCI_MSI_IRQ_INDEX);
@@ -335,7 +335,20 @@ void vfio_msi_update(struct msi_cap *m)
 		vd->mode = VFIO_IRQ_MSI;
 		vd->hw_nvec = m->nvec;
 	}
-out:
+}
+
+void vfio_msi_update(struct msi_cap *m)
+{
+	struct vfio_device *vd = m->opaque;
+
+	pthread_mutex_lock(&vd->irq_lock);
+	if (!m->enabled) {
+		msi_off(vd);
+		if (!(vd->has_msix && msix_enabled(&vd->msix)))
+			intx_on(vd);
+	} else if (vd->mode != VFIO_IRQ_MSIX) {
+		msi_sync(vd);
+	}
 	pthread_mutex_unlock(&vd->irq_lock);
 }
 

@@ -1421,6 +1421,29 @@ static void test_msix_over_msi(void **state)
 	fv_ok();
 }
 
+/*
+ * MSI-X turned off while MSI's enable bit stayed set: MSI takes over with
+ * its vectors, not INTx (issue 16: it was left with neither).
+ */
+static void test_msix_off_msi_on(void **state)
+{
+	msi_program(0xfee00000, 0x20, 0);
+	msix_ctrl(PCI_MSIX_FLAGS_ENABLE);
+	cfg_wr(CAP_MSI + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | 1 << 4);	/* 2 vectors */
+	assert_int_equal(fv.on, VFIO_PCI_MSIX_IRQ_INDEX);
+	unsigned int n = fv.n;
+
+	msix_ctrl(0);
+	fv_ok();
+	assert_disabled(n, VFIO_PCI_MSIX_IRQ_INDEX);
+	assert_fds(rec_get(n + 1, VFIO_PCI_MSI_IRQ_INDEX, TRIGGER_FDS, 0, 2),
+		   (const int[]){ vd->msi.irq[0].fd, vd->msi.irq[1].fd }, 2);
+	assert_int_equal(fv.on, VFIO_PCI_MSI_IRQ_INDEX);
+	assert_false(vd->intx_bound);
+	assert_msi_routes(2, 0xfee00000, 0x20);
+	assert_false(vd->msi.irq[0].unbound);
+}
+
 /* Teardown with each kind on: disabled, then everything released (teardown checks). */
 static void test_exit_msix(void **state)
 {
@@ -1496,6 +1519,7 @@ int main(void)
 		T(test_msix_retarget),
 		T(test_msix_disable),
 		T(test_msix_over_msi),
+	T(test_msix_off_msi_on),
 		T(test_exit_msix),
 		T(test_exit_msi),
 		T(test_exit_intx),
