@@ -35,6 +35,8 @@
 #define MEM_MAX		(1 * TiB)
 #define CPUS_MAX	254	/* xAPIC IDs 0-254; 255 is broadcast */
 
+#define DEVICE_USAGE "vfio=BDF[,id=ID][,request-timeout=S][,vf-token=UUID][,rom=PATH][,vga=on|off]"
+
 static const char usage_main[] =
 	"Usage: kvmio COMMAND [OPTIONS]\n"
 	"\n"
@@ -76,12 +78,15 @@ static const char usage_run[] =
 	"      --rng               virtio-rng, fed from getrandom()\n"
 	"      --console MODE      virtio console (hvc0): stdio, file=PATH, or none (default);\n"
 	"                          with stdio the default command line is \"console=hvc0\"\n"
-	"      --device vfio=BDF[,id=ID][,request-timeout=S]\n"
+	"      --device " DEVICE_USAGE "\n"
 	"                          assign host PCI device BDF ([DDDD:]BB:DD.F), bound to\n"
 	"                          vfio-pci, to the guest (repeatable, up to 8; see\n"
 	"                          'kvmio check-device BDF'). When the host unbinds it, the\n"
 	"                          guest is asked to eject it and has S seconds (default\n"
-	"                          10, 0: none) before it is removed anyway\n"
+	"                          10, 0: none) before it is removed anyway. vf-token: the\n"
+	"                          token a VF needs when its PF is bound to vfio-pci; rom:\n"
+	"                          the expansion ROM from a file; vga=on: legacy VGA memory\n"
+	"                          and ports forwarded to the device\n"
 	"      --iommu[=caching-mode=on|off]\n"
 	"                          an emulated Intel VT-d (DMA remapping) in front of every\n"
 	"                          PCI device: the guest's intel-iommu driver (intel_iommu=on)\n"
@@ -392,15 +397,15 @@ static int parse_user(char *arg, struct vm_config *cfg)
 
 static int parse_device(char *arg, struct vm_config *cfg)
 {
-	char bdf[VFIO_BDF_LEN], *rest, *item;
-	unsigned long secs = VFIO_REQ_TIMEOUT_S;
-	const char *id = NULL;
+	struct vfio_opts o = { .req_timeout_s = VFIO_REQ_TIMEOUT_S };
+	unsigned long secs;
+	char *rest, *item;
 
 	if (strncmp(arg, "vfio=", 5))
-		return usage_error("--device '%s': expected vfio=BDF[,id=ID][,request-timeout=S]", arg);
+		return usage_error("--device '%s': expected " DEVICE_USAGE, arg);
 	rest = arg + 5;
 	item = next_item(&rest);
-	if (!item || vfio_bdf_parse(item, bdf))
+	if (!item || vfio_bdf_parse(item, o.bdf))
 		return usage_error("--device '%s': expected a PCI address such as 0000:01:00.0 or 01:00.0",
 				   item ? item : arg);
 	while ((item = next_item(&rest))) {
@@ -408,24 +413,35 @@ static int parse_device(char *arg, struct vm_config *cfg)
 			if (parse_uint(item + 16, 0, 3600, &secs))
 				return usage_error("--device: request-timeout='%s': expected seconds, "
 						   "0 to 3600", item + 16);
-			continue;
+			o.req_timeout_s = (unsigned int)secs;
+		} else if (!strncmp(item, "vf-token=", 9)) {
+			if (!vfio_uuid_valid(item + 9))
+				return usage_error("--device: vf-token='%s': expected a UUID such as "
+						   "2ab74924-c335-45f4-9b16-8569e5b08258", item + 9);
+			snprintf(o.vf_token, sizeof(o.vf_token), "%s", item + 9);
+		} else if (!strncmp(item, "rom=", 4)) {
+			if (!item[4])
+				return usage_error("--device: rom= needs a file");
+			o.rom = item + 4;
+		} else if (!strncmp(item, "vga=", 4)) {
+			if (!parse_onoff(item + 4, &o.vga))
+				return usage_error("--device: vga='%s': expected on or off", item + 4);
+		} else if (!strncmp(item, "id=", 3)) {
+			o.id = item + 3;
+			if (!dev_id_valid(o.id))
+				return usage_error("--device: id '%s': expected 1-31 of A-Z a-z 0-9 _ . - "
+						   "not starting with _", o.id);
+		} else {
+			return usage_error("--device: unknown option '%s' (expected " DEVICE_USAGE ")",
+					   item);
 		}
-		if (strncmp(item, "id=", 3))
-			return usage_error("--device: unknown option '%s' (expected id=ID, "
-					   "request-timeout=S)", item);
-		id = item + 3;
-		if (!dev_id_valid(id))
-			return usage_error("--device: id '%s': expected 1-31 of A-Z a-z 0-9 _ . - "
-					   "not starting with _", id);
 	}
 	if (cfg->nvfio == VM_MAX_VFIO)
 		return usage_error("--device: at most %d assigned devices", VM_MAX_VFIO);
 	for (unsigned int i = 0; i < cfg->nvfio; i++)
-		if (!strcmp(cfg->vfio[i], bdf))
-			return usage_error("--device: %s given twice", bdf);
-	cfg->vfio_id[cfg->nvfio] = id;
-	cfg->vfio_req_timeout[cfg->nvfio] = (unsigned int)secs;
-	snprintf(cfg->vfio[cfg->nvfio++], sizeof(cfg->vfio[0]), "%s", bdf);
+		if (!strcmp(cfg->vfio[i].bdf, o.bdf))
+			return usage_error("--device: %s given twice", o.bdf);
+	cfg->vfio[cfg->nvfio++] = o;
 	return 0;
 }
 

@@ -56,6 +56,18 @@ struct net_opts {
 	const char *id;		/* device id (dev.h); NULL: generated */
 };
 
+/* --device vfio=BDF[,id=ID][,request-timeout=S][,vf-token=UUID][,rom=PATH][,vga=on] */
+struct vfio_opts {
+	char bdf[13];		/* canonical "dddd:bb:dd.f" (VFIO_BDF_LEN) */
+	const char *id;		/* device id (dev.h); NULL: generated */
+	unsigned int req_timeout_s;	/* the guest's time to eject a device the host wants back */
+	char vf_token[37];	/* the PF driver's VF token (a UUID), "" for none */
+	const char *rom;	/* the expansion ROM from a file instead of the device; NULL: the device's */
+	bool vga;		/* forward legacy VGA memory and ports to the device */
+};
+/* The default time a guest has to eject a device the host asks back (request-timeout=). */
+#define VFIO_REQ_TIMEOUT_S	10
+
 /* --console stdio|file=PATH|none: the virtio console (hvc0) */
 enum vcon_mode { VCON_NONE, VCON_STDIO, VCON_FILE };
 
@@ -76,9 +88,7 @@ struct vm_config {
 	unsigned int ndisks;
 	struct net_opts nets[VM_MAX_NETS];
 	unsigned int nnets;
-	char vfio[VM_MAX_VFIO][16];	/* --device vfio=BDF, canonical "dddd:bb:dd.f" */
-	const char *vfio_id[VM_MAX_VFIO];	/* its id=, or NULL */
-	unsigned int vfio_req_timeout[VM_MAX_VFIO];	/* request-timeout=, seconds */
+	struct vfio_opts vfio[VM_MAX_VFIO];
 	unsigned int nvfio;
 	bool rng;
 	bool iommu;		/* --iommu: the emulated VT-d (src/iommu/) */

@@ -47,8 +47,7 @@ struct api_ops {
 	int (*power_button)(void *vmm, char *err);
 	int (*add_disk)(void *vmm, const struct disk_opts *o, struct api_added *out, char *err);
 	int (*add_net)(void *vmm, const struct net_opts *o, struct api_added *out, char *err);
-	int (*add_device)(void *vmm, const char *bdf, const char *id, struct api_added *out,
-			  char *err);
+	int (*add_device)(void *vmm, const struct vfio_opts *o, struct api_added *out, char *err);
 	/* remove_device - *@pending: the guest was asked and has not ejected it yet. */
 	int (*remove_device)(void *vmm, const char *id, bool *pending, char *err);
 };

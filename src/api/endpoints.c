@@ -215,18 +215,22 @@ static int add_net(const struct api_ops *ops, void *vmm, struct req *r, json_t *
 	return ret;
 }
 
-/* "path": "/sys/bus/pci/devices/BDF" as cloud-hypervisor takes it, or "bdf". */
+/*
+ * "path": "/sys/bus/pci/devices/BDF" as cloud-hypervisor takes it, or
+ * "bdf"; "vf_token" and "rom" as --device's vf-token= and rom=.
+ */
 static int add_device(const struct api_ops *ops, void *vmm, struct req *r, json_t **out)
 {
-	static const char *const known[] = { "path", "bdf", "id", NULL };
+	static const char *const known[] = { "path", "bdf", "id", "vf_token", "rom", NULL };
 	static const char sys[] = "/sys/bus/pci/devices/";
-	const char *path, *bdf, *id;
+	struct vfio_opts o = { .req_timeout_s = VFIO_REQ_TIMEOUT_S };
+	const char *path, *bdf, *token;
 	struct api_added a = { 0 };
-	char canon[VFIO_BDF_LEN];
 	int ret;
 
 	if ((ret = only_known(r, known)) || (ret = get_str(r, "path", false, &path)) ||
-	    (ret = get_str(r, "bdf", false, &bdf)) || (ret = get_id(r, &id)))
+	    (ret = get_str(r, "bdf", false, &bdf)) || (ret = get_id(r, &o.id)) ||
+	    (ret = get_str(r, "vf_token", false, &token)) || (ret = get_str(r, "rom", false, &o.rom)))
 		return ret;
 	if (!!path == !!bdf) {
 		snprintf(r->err, sizeof(r->err), "give one of \"path\" (%sBDF) and \"bdf\"", sys);
@@ -245,12 +249,18 @@ static int add_device(const struct api_ops *ops, void *vmm, struct req *r, json_
 			return -EINVAL;
 		}
 	}
-	if (vfio_bdf_parse(bdf, canon)) {
+	if (vfio_bdf_parse(bdf, o.bdf)) {
 		snprintf(r->err, sizeof(r->err), "\"%.40s\": expected a PCI address such as "
 			 "0000:01:00.0", bdf);
 		return -EINVAL;
 	}
-	ret = ops->add_device(vmm, canon, id, &a, r->err);
+	if (token && !vfio_uuid_valid(token)) {
+		snprintf(r->err, sizeof(r->err), "vf_token \"%.40s\": expected a UUID", token);
+		return -EINVAL;
+	}
+	if (token)
+		snprintf(o.vf_token, sizeof(o.vf_token), "%s", token);
+	ret = ops->add_device(vmm, &o, &a, r->err);
 	if (!ret)
 		*out = added_reply(&a);
 	return ret;

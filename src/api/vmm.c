@@ -190,16 +190,15 @@ static int vmm_add_net(void *vmm, const struct net_opts *o, struct api_added *ou
 	return plugged(vm, virtio_net_create(vm, o, count(vm)), "net", out, err);
 }
 
-static int vmm_add_device(void *vmm, const char *bdf, const char *id, struct api_added *out,
-			  char *err)
+static int vmm_add_device(void *vmm, const struct vfio_opts *o, struct api_added *out, char *err)
 {
 	struct vm *vm = vmm;
-	int ret = id_free(vm, id, err);
+	int ret = id_free(vm, o->id, err);
 
 	if (ret)
 		return ret;
 	pr_last_error[0] = '\0';
-	return plugged(vm, vfio_device_add(vm, bdf, id, VFIO_REQ_TIMEOUT_S), "assigned device", out, err);
+	return plugged(vm, vfio_device_add(vm, o), "assigned device", out, err);
 }
 
 static int vmm_remove_device(void *vmm, const char *id, bool *pending, char *err)

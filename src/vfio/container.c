@@ -229,18 +229,27 @@ err:
 	return ret;
 }
 
-int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf)
+int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf,
+			 const char *vf_token)
 {
+	char name[VFIO_BDF_LEN + 64];
+
+	/* vfio-pci takes the token as an option after the name (vfio_pci_core_match). */
+	if (*vf_token)
+		snprintf(name, sizeof(name), "%s vf_token=%s", bdf, vf_token);
+	else
+		snprintf(name, sizeof(name), "%s", bdf);
 	for (unsigned int i = 0; i < c->ngroups; i++) {
 		if (c->group[i].num != group)
 			continue;
-		int fd = ioctl(c->group[i].fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+		int fd = ioctl(c->group[i].fd, VFIO_GROUP_GET_DEVICE_FD, name);
 
 		if (fd < 0) {
 			int err = errno;
 
 			pr_err("%s: getting the device from IOMMU group %d: %s", bdf, group,
 			       strerror(err));
+			vfio_explain_device_fd("", bdf, err, *vf_token);
 			return -err;
 		}
 		return fd;

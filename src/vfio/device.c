@@ -21,6 +21,8 @@
 
 static struct ratelimit bar_rl;
 
+_Static_assert(sizeof(((struct vfio_opts *)0)->bdf) == VFIO_BDF_LEN, "vm.h's BDF size");
+
 /* The guest's view of BAR @ref->bar; the MSI-X table and PBA are emulated. */
 struct vfio_bar_ref {
 	struct vfio_device *vd;
@@ -553,8 +555,9 @@ int vfio_device_register(struct vfio_device *vd, const char *id)
 	return dev_register(&vd->vm->devs, &vd->dev, id, "vfio");
 }
 
-int vfio_device_add(struct vm *vm, const char *bdf, const char *id, unsigned int req_timeout_s)
+int vfio_device_add(struct vm *vm, const struct vfio_opts *o)
 {
+	const char *bdf = o->bdf, *id = o->id;
 	struct vfio_container *c;
 	struct vfio_device *vd;
 	char driver[64];
@@ -594,11 +597,13 @@ int vfio_device_add(struct vm *vm, const char *bdf, const char *id, unsigned int
 	vd->group = group;
 	vd->intx_fd = vd->intx_resample_fd = -1;
 	vd->req_fd = vd->req_timer = -1;
-	vd->req_timeout_s = req_timeout_s;
+	vd->req_timeout_s = o->req_timeout_s;
+	vd->rom_path = o->rom;
+	vd->vga = o->vga;
 	pthread_mutex_init(&vd->irq_lock, NULL);
 	snprintf(vd->bdf, sizeof(vd->bdf), "%s", bdf);
 	snprintf(vd->name, sizeof(vd->name), "vfio-%s", bdf);
-	vd->fd = vfio_group_device_fd(c, group, bdf);
+	vd->fd = vfio_group_device_fd(c, group, bdf, o->vf_token);
 	if (vd->fd < 0) {
 		ret = vd->fd;
 		goto err;
@@ -610,6 +615,7 @@ int vfio_device_add(struct vm *vm, const char *bdf, const char *id, unsigned int
 		goto err;
 	}
 	ret = device_setup(vd);
+	vd->rom_path = NULL;	/* the caller's */
 	if (!ret && vm->cfg->iommu)
 		ret = vfio_container_shadow(c, vd);
 	if (!ret)
@@ -631,8 +637,7 @@ err_group:
 int vfio_devices_init(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg->nvfio; i++) {
-		int ret = vfio_device_add(vm, vm->cfg->vfio[i], vm->cfg->vfio_id[i],
-					  vm->cfg->vfio_req_timeout[i]);
+		int ret = vfio_device_add(vm, &vm->cfg->vfio[i]);
 
 		if (ret)
 			return ret;

@@ -356,17 +356,38 @@ int vfio_sysfs_group(const char *root, const char *bdf)
 	return (int)group;
 }
 
-int vfio_sysfs_driver(const char *root, const char *bdf, char *buf, size_t len)
+int vfio_sysfs_link(const char *root, const char *bdf, const char *name, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	int ret = device_exists(root, bdf);
 
+	if (!ret)
+		ret = path_fmt(path, sizeof(path), root, DEVS "/%s/%s", bdf, name);
+	return ret ? ret : read_link_base(path, buf, len);
+}
+
+int vfio_sysfs_uint(const char *root, const char *bdf, const char *name, unsigned int *out)
+{
+	char path[PATH_MAX], text[32], *end;
+	unsigned long v;
+	int ret = path_fmt(path, sizeof(path), root, DEVS "/%s/%s", bdf, name);
+
+	if (!ret)
+		ret = read_text(path, text, sizeof(text));
 	if (ret)
 		return ret;
-	ret = path_fmt(path, sizeof(path), root, DEVS "/%s/driver", bdf);
-	if (ret)
-		return ret;
-	ret = read_link_base(path, buf, len);
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || !isdigit((unsigned char)text[0]) || v > UINT_MAX)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int vfio_sysfs_driver(const char *root, const char *bdf, char *buf, size_t len)
+{
+	int ret = vfio_sysfs_link(root, bdf, "driver", buf, len);
+
 	if (ret == -ENOENT) {
 		if (len)
 			buf[0] = '\0';
@@ -968,6 +989,7 @@ int vfio_check_device(const char *root, const char *arg, FILE *out)
 	report_reset(out, root, f.bdf);
 	report_bars(out, root, f.bdf);
 	report_intr(out, root, f.bdf, &f.is_bridge);
+	vfio_report_sriov(out, root, f.bdf, LABEL_W);
 	if (f.group >= 0)
 		report_resv(out, root, f.group);
 	report_memlock(out);

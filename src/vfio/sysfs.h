@@ -40,6 +40,49 @@ int vfio_sysfs_group(const char *root, const char *bdf);
  */
 int vfio_sysfs_driver(const char *root, const char *bdf, char *buf, size_t len);
 
+/*
+ * vfio_sysfs_link - the last component of the target of @bdf's link @name
+ * ("driver", "physfn", "virtfn0") into @buf. vfio_sysfs_uint - @bdf's
+ * decimal attribute @name ("sriov_numvfs"). 0 or negative errno
+ * (-ENODEV: no such device, -ENOENT: no such link or attribute).
+ */
+int vfio_sysfs_link(const char *root, const char *bdf, const char *name, char *buf, size_t len);
+int vfio_sysfs_uint(const char *root, const char *bdf, const char *name, unsigned int *out);
+
+/*
+ * SR-IOV (sriov.c). A virtual function is assigned like any function, but
+ * when its physical function is bound to vfio-pci too, vfio-pci opens it
+ * only with the VF token the PF's user set (VFIO_DEVICE_FEATURE_PCI_VF_TOKEN),
+ * and refuses a token when the PF has another driver.
+ */
+struct vfio_sriov_info {
+	bool is_vf;
+	char pf[VFIO_BDF_LEN];		/* is_vf: the physical function */
+	char pf_drv[64];		/* its driver, "" for none */
+	int vf_index;			/* is_vf: N of the PF's virtfnN, -1 unknown */
+	bool is_pf;			/* sriov_totalvfs is there and not 0 */
+	unsigned int total_vfs, num_vfs;
+};
+
+/* vfio_sysfs_sriov - what sysfs says about @bdf's SR-IOV role. 0 or negative errno. */
+int vfio_sysfs_sriov(const char *root, const char *bdf, struct vfio_sriov_info *out);
+
+/* vfio_report_sriov - check-device's "SR-IOV:" line (none for a function without SR-IOV). */
+void vfio_report_sriov(FILE *out, const char *root, const char *bdf, int label_w);
+
+/*
+ * vfio_explain_device_fd - VFIO_GROUP_GET_DEVICE_FD failed with @err: for
+ * a VF, one line on the token (needed, not wanted, or wrong) and how to
+ * give it; nothing for other devices (the caller printed the errno).
+ */
+void vfio_explain_device_fd(const char *root, const char *bdf, int err, bool token_given);
+
+/*
+ * vfio_uuid_valid - @s is a UUID as vfio-pci parses a VF token
+ * (8-4-4-4-12 hex digits). Pure.
+ */
+bool vfio_uuid_valid(const char *s);
+
 /* A reserved IOVA range of a group (sys/kernel/iommu_groups/N/reserved_regions). */
 struct vfio_resv {
 	uint64_t start, end;	/* inclusive, as sysfs prints them */

@@ -72,6 +72,10 @@ struct vfio_device {
 	struct vfio_cfg_layout lay;
 	void *bar_refs;			/* device.c's per-BAR handler contexts */
 	uint8_t *rom;			/* the expansion ROM, read once (NULL: read per access) */
+	uint64_t rom_size;		/* its BAR's size; rom is mapped for ALIGN_UP(rom_size, page) */
+	int rom_slot;			/* read-only KVM memory slot at the ROM BAR, -1: none */
+	const char *rom_path;		/* rom=PATH, during vfio_device_build only */
+	bool vga;			/* vga=on: legacy VGA ranges forwarded (VFIO's VGA region) */
 
 	/* MSI-X: the table and PBA stay trapped; they live in BAR msix_bar. */
 	struct msix msix;
@@ -114,10 +118,9 @@ struct vfio_device {
  * runs (the caller tells the guest). Returns 0 or a negative errno after
  * printing why.
  */
-int vfio_device_add(struct vm *vm, const char *bdf, const char *id, unsigned int req_timeout_s);
+struct vfio_opts;
+int vfio_device_add(struct vm *vm, const struct vfio_opts *o);
 
-/* The default time a guest has to eject a device the host asks back (--device vfio=,request-timeout=). */
-#define VFIO_REQ_TIMEOUT_S	10
 
 /*
  * irq.c: vfio_req_init - arm the device's request interrupt on the VM's
@@ -155,8 +158,13 @@ int vfio_container_open(struct vm *vm, struct vfio_container **out);
 void vfio_container_close(struct vfio_container *c);
 /* vfio_group_attach - open group @group for @bdf, check it, add it to @c (maps RAM once). */
 int vfio_group_attach(struct vfio_container *c, struct vm *vm, const char *bdf, int group);
-/* vfio_group_device_fd - the device fd of @bdf from its (attached) group. */
-int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf);
+/*
+ * vfio_group_device_fd - the device fd of @bdf from its (attached) group;
+ * @vf_token ("" for none) is the UUID vfio-pci wants for a VF whose PF is
+ * bound to vfio-pci too.
+ */
+int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf,
+			 const char *vf_token);
 /*
  * vfio_container_get - the container @group goes in: the VM's one, or with
  * --iommu the group's own (opened here, on the VM's list, the first time).

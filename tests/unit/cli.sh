@@ -88,6 +88,13 @@ expect 2 "0000:01:00.0 given twice" run --kernel "$tmp/zeros" --device vfio=01:0
 expect 2 "at most 8 assigned devices" run --kernel "$tmp/zeros" --device vfio=01:00.0 --device vfio=01:01.0 \
 	--device vfio=01:02.0 --device vfio=01:03.0 --device vfio=01:04.0 --device vfio=01:05.0 \
 	--device vfio=01:06.0 --device vfio=01:07.0 --device vfio=01:08.0
+expect 2 "vf-token='2ab74924': expected a UUID" run --kernel "$tmp/zeros" --device vfio=01:00.1,vf-token=2ab74924
+expect 2 "expected a UUID" run --kernel "$tmp/zeros" --device vfio=01:00.1,vf-token=2ab74924-c335-45f4-9b16-8569e5b0825g
+expect 2 "not a bzImage" run --kernel "$tmp/zeros" --device vfio=01:00.1,vf-token=2ab74924-C335-45f4-9b16-8569e5b08258
+expect 2 "rom= needs a file" run --kernel "$tmp/zeros" --device vfio=01:00.0,rom=
+expect 2 "vga='1': expected on or off" run --kernel "$tmp/zeros" --device vfio=01:00.0,vga=1
+expect 2 "unknown option 'romfile=x'" run --kernel "$tmp/zeros" --device vfio=01:00.0,romfile=x
+expect 2 "not a bzImage" run --kernel "$tmp/zeros" --device vfio=01:00.0,rom=/x.rom,vga=on,id=gpu
 expect_out "check-device BDF" --help
 expect_out "Usage: kvmio check-device BDF" check-device --help
 expect 2 "expected one PCI address" check-device

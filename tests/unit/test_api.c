@@ -44,7 +44,7 @@ struct fake {
 	bool pending;		/* remove_device's answer */
 	bool info_null;		/* info returns NULL */
 	unsigned int n[F_NOPS];
-	struct str path, serial, id, tap, bdf;
+	struct str path, serial, id, tap, bdf, vf_token, rom;
 	bool readonly, mac_given;
 	unsigned int tx_usecs;
 	uint8_t mac[6];
@@ -158,15 +158,17 @@ static int fk_add_net(void *vmm, const struct net_opts *o, struct api_added *out
 	return result(f, err);
 }
 
-static int fk_add_device(void *vmm, const char *bdf, const char *id, struct api_added *out,
-			 char *err)
+static int fk_add_device(void *vmm, const struct vfio_opts *o, struct api_added *out, char *err)
 {
 	struct fake *f = vmm;
 
 	f->n[F_DEVICE]++;
-	keep(&f->bdf, bdf);
-	keep(&f->id, id);
-	snprintf(out->id, sizeof(out->id), "%s", id ? id : "_vfio0");
+	keep(&f->bdf, o->bdf);
+	keep(&f->id, o->id);
+	keep(&f->vf_token, *o->vf_token ? o->vf_token : NULL);
+	keep(&f->rom, o->rom);
+	f->tx_usecs = o->req_timeout_s;	/* the default, as --device has it */
+	snprintf(out->id, sizeof(out->id), "%s", o->id ? o->id : "_vfio0");
 	snprintf(out->bdf, sizeof(out->bdf), "0000:00:07.0");
 	return result(f, err);
 }
@@ -485,7 +487,27 @@ static void test_add_device(void **state)
 	assert_int_equal(req(&f, "PUT", URL("vm.add-device"),
 			     "{\"path\":\"/sys/bus/pci/devices/000A:1B:1F.7\"}", &o), 200);
 	assert_string_equal(f.bdf.v, "000a:1b:1f.7");
+	assert_false(f.vf_token.set);
+	assert_false(f.rom.set);
+	assert_int_equal(f.tx_usecs, VFIO_REQ_TIMEOUT_S);
 	json_decref(o);
+
+	/* A VF whose PF vfio-pci holds: its token; a ROM from a file. */
+	fake_reset(&f);
+	assert_int_equal(req(&f, "PUT", URL("vm.add-device"),
+			     "{\"bdf\":\"01:00.1\",\"vf_token\":\"2AB74924-c335-45f4-9b16-8569e5b08258\","
+			     "\"rom\":\"/var/lib/roms/nic.rom\"}", &o), 200);
+	assert_string_equal(f.vf_token.v, "2AB74924-c335-45f4-9b16-8569e5b08258");
+	assert_string_equal(f.rom.v, "/var/lib/roms/nic.rom");
+	json_decref(o);
+	refused("PUT", URL("vm.add-device"), "{\"bdf\":\"01:00.1\",\"vf_token\":\"2ab74924\"}", 400,
+		"vf_token \"2ab74924\": expected a UUID");
+	refused("PUT", URL("vm.add-device"),
+		"{\"bdf\":\"01:00.1\",\"vf_token\":\"2ab74924-c335-45f4-9b16-8569e5b082580\"}", 400,
+		"expected a UUID");
+	refused("PUT", URL("vm.add-device"), "{\"bdf\":\"01:00.1\",\"vf_token\":7}", 400, NULL);
+	refused("PUT", URL("vm.add-device"), "{\"bdf\":\"01:00.1\",\"rom\":\"\"}", 400,
+		"\"rom\" must be a non-empty string");
 }
 
 static void test_remove_device(void **state)
