@@ -175,10 +175,11 @@ static int setup_memory(struct vm *vm)
  */
 static pthread_mutex_t mmio_slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly)
 {
 	unsigned int i, nbits = 64 * ARRAY_SIZE(vm->mmio_slots);
 	struct kvm_userspace_memory_region kr = {
+		.flags = readonly ? KVM_MEM_READONLY : 0,
 		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
 	};
 	int ret;

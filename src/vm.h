@@ -260,10 +260,11 @@ extern const struct vm_device_ops pcihp_dev_ops;
 /*
  * vm_map_mmio - map @size bytes of host memory at @hva (a device's BAR,
  * page-aligned) at guest address @gpa as a KVM memory slot, so guest
- * accesses do not exit. Returns the slot (>= 0) or negative errno.
+ * accesses do not exit; @readonly: reads do not exit, writes do (as
+ * MMIO, to the bus: a ROM). Returns the slot (>= 0) or negative errno.
  * vm_unmap_mmio removes slot @slot.
  */
-int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
+int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly);
 void vm_unmap_mmio(struct vm *vm, int slot);
 
 int vm_create(struct vm *vm, const struct vm_config *cfg);

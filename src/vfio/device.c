@@ -66,12 +66,14 @@ static void vfio_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int 
 		    overlaps(off, len, vd->msix_pba_off, vd->msix_pba_size))
 			goto unbacked;
 	}
-	if ((ref->bar == PCI_ROM_SLOT && is_write) || !in_range(off, len, 0, r->size))
-		goto unbacked;
 	if (ref->bar == PCI_ROM_SLOT && vd->rom) {
+		if (is_write || !in_range(off, len, 0, vd->rom_size))
+			goto unbacked;
 		memcpy(data, vd->rom + off, len);
 		return;
 	}
+	if ((ref->bar == PCI_ROM_SLOT && is_write) || !in_range(off, len, 0, r->size))
+		goto unbacked;
 	n = is_write ? pwrite(vd->fd, data, len, (off_t)(r->offset + off)) :
 		       pread(vd->fd, data, len, (off_t)(r->offset + off));
 	if (n == (ssize_t)len)
@@ -96,8 +98,10 @@ void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uin
 	struct vfio_device *vd = dev->opaque;
 	struct vfio_region *r;
 
-	if (bar == PCI_ROM_SLOT)
+	if (bar == PCI_ROM_SLOT) {
+		vfio_rom_update(vd, decoded, addr);
 		return;
+	}
 	r = &vd->region[bar];
 	if (decoded && r->nareas)
 		vfio_cfg_sync_command(vd);
@@ -110,7 +114,7 @@ void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uin
 		}
 		if (!decoded)
 			continue;
-		a->slot = vm_map_mmio(vd->vm, addr + a->off, a->size, a->hva);
+		a->slot = vm_map_mmio(vd->vm, addr + a->off, a->size, a->hva, false);
 		if (a->slot < 0) {
 			/* Still correct, only slower: the bus handler forwards it. */
 			if (ratelimit_ok(&bar_rl, 5))
@@ -265,40 +269,11 @@ static int msix_locate(struct vfio_device *vd)
 	return 0;
 }
 
-/*
- * The ROM does not change, and each read of VFIO's ROM region maps and
- * unmaps the ROM on the host (a firmware image read 4 bytes at a time took
- * a minute in the rig): read it once. Past the image the ROM reads all-ones.
- */
-static void rom_cache(struct vfio_device *vd)
-{
-	const struct vfio_region *r = &vd->region[VFIO_PCI_ROM_REGION_INDEX];
-	uint64_t done = 0;
-
-	vd->rom = malloc(r->size);
-	if (!vd->rom)
-		return;
-	while (done < r->size) {
-		ssize_t n = pread(vd->fd, vd->rom + done, r->size - done, (off_t)(r->offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (uint64_t)n;
-	}
-	if (!done) {
-		free(vd->rom);
-		vd->rom = NULL;
-		return;
-	}
-	memset(vd->rom + done, 0xff, r->size - done);
-}
-
 /* BARs and ROM: sizes from VFIO's regions, types from the device's BAR registers. */
 static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_ref *refs)
 {
 	struct pci_device *dev = &vd->pci;
+	int ret;
 
 	memset(dev->cfg + PCI_BASE_ADDRESS_0, 0, 24);
 	memset(dev->cfg + PCI_ROM_ADDRESS, 0, 4);
@@ -307,7 +282,6 @@ static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_
 		uint32_t reg = (uint32_t)le_read(hw + PCI_BASE_ADDRESS_0 + 4 * i, 4);
 		enum pci_bar_type type;
 		bool prefetch = false;
-		int ret;
 
 		if (!r->size)
 			continue;
@@ -335,16 +309,14 @@ static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_
 		if (type == PCI_BAR_MEM64)
 			i++;
 	}
-	if (vd->region[VFIO_PCI_ROM_REGION_INDEX].size) {
-		uint64_t size = vd->region[VFIO_PCI_ROM_REGION_INDEX].size;
-
-		rom_cache(vd);
-		refs[PCI_ROM_SLOT] = (struct vfio_bar_ref){ vd, PCI_ROM_SLOT };
-		if (pci_bar_init(dev, PCI_ROM_SLOT, PCI_BAR_ROM, false, size, vfio_bar_io,
-				 &refs[PCI_ROM_SLOT]))
-			pr_warn("%s: expansion ROM of 0x%llx bytes not offered to the guest", vd->name,
-				(unsigned long long)size);
-	}
+	ret = vfio_rom_load(vd);
+	if (ret || !vd->rom_size)
+		return ret;
+	refs[PCI_ROM_SLOT] = (struct vfio_bar_ref){ vd, PCI_ROM_SLOT };
+	if (pci_bar_init(dev, PCI_ROM_SLOT, PCI_BAR_ROM, false, vd->rom_size, vfio_bar_io,
+			 &refs[PCI_ROM_SLOT]))
+		pr_warn("%s: expansion ROM of 0x%llx bytes not offered to the guest", vd->name,
+			(unsigned long long)vd->rom_size);
 	return 0;
 }
 
@@ -373,7 +345,7 @@ void vfio_device_free(struct vfio_device *vd)
 	}
 	pthread_mutex_destroy(&vd->irq_lock);
 	free(vd->bar_refs);
-	free(vd->rom);
+	vfio_rom_free(vd);
 	free(vd);
 }
 
@@ -547,6 +519,7 @@ static const struct device_ops vfio_dev_ops = { .unplug = vfio_unplug, .release 
 int vfio_device_register(struct vfio_device *vd, const char *id)
 {
 	vd->req_fd = vd->req_timer = -1;	/* vfio_req_init arms them */
+	vd->rom_slot = -1;
 	vd->dev.ops = &vfio_dev_ops;
 	vd->dev.vm = vd->vm;
 	vd->dev.kind = "vfio-pci";
@@ -597,6 +570,7 @@ int vfio_device_add(struct vm *vm, const struct vfio_opts *o)
 	vd->group = group;
 	vd->intx_fd = vd->intx_resample_fd = -1;
 	vd->req_fd = vd->req_timer = -1;
+	vd->rom_slot = -1;
 	vd->req_timeout_s = o->req_timeout_s;
 	vd->rom_path = o->rom;
 	vd->vga = o->vga;

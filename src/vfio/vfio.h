@@ -150,6 +150,17 @@ int vfio_device_register(struct vfio_device *vd, const char *id);
 int vfio_device_build(struct vfio_device *vd);
 void vfio_device_free(struct vfio_device *vd);
 
+/*
+ * rom.c: vfio_rom_load - the expansion ROM into vd->rom (read-only memory)
+ * and vd->rom_size (its BAR's size, 0: no ROM): from vd->rom_path, or
+ * from the device when it has a ROM a ROM BAR can hold. Returns 0, or the
+ * rom= file's error (printed). vfio_rom_update - the BAR moved or
+ * (un)decoded: the read-only memory slot follows. vfio_rom_free - both gone.
+ */
+int vfio_rom_load(struct vfio_device *vd);
+void vfio_rom_update(struct vfio_device *vd, bool decoded, uint64_t addr);
+void vfio_rom_free(struct vfio_device *vd);
+
 /* device.c: the pci_device_ops.bar_update hook (memory slots follow the BAR). */
 void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uint64_t addr);
 

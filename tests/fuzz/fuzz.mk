@@ -32,6 +32,7 @@ FUZZ_ARGS  ?=
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
                -Wno-unused-parameter -Werror=implicit-function-declaration \
+               -Werror=incompatible-pointer-types \
                -D_GNU_SOURCE -Isrc -MMD -MP $(FUZZ_SAN)
 FUZZ_OUT   := $(B)/fuzz
 # A replay that hangs fails instead of holding CI; what fails is copied to $(B)/fuzz/replay-*.
@@ -196,7 +197,7 @@ fuzz-virtio-blk-regress: $(FUZZ_OUT)/fuzz_virtio_blk
 #   make fuzz-vfio-regress          replay tests/fuzz/{corpus,crashes}/vfio
 FUZZ_VFIO_SRCS := src/bus.c src/util.c src/mem.c src/dev.c src/loop.c src/pci/pci.c src/iommu/dma.c \
                   src/pci/cap.c src/pci/msi.c src/vfio/config.c src/vfio/device.c src/vfio/irq.c \
-                  src/vfio/container.c src/vfio/sysfs.c src/hw/pcihp.c src/boot/aml.c src/hw/pm.c \
+                  src/vfio/container.c src/vfio/sysfs.c src/vfio/sriov.c src/vfio/rom.c src/hw/pcihp.c src/boot/aml.c src/hw/pm.c \
                   src/iommu/iommu.c src/iommu/shadow.c src/iommu/vtd.c src/iommu/vtd_walk.c \
                   src/iommu/vtd_qi.c tests/unit/fake_vm.c
 FUZZ_VFIO_OBJS := $(FUZZ_VFIO_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_vfio.o
@@ -242,7 +243,7 @@ fuzz-vtd-regress: $(FUZZ_OUT)/fuzz_vtd
 # against the API's contract (status, JSON replies, what the VMM is handed).
 #   make fuzz-api [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/api, seeds in tests/fuzz/corpus/api
 #   make fuzz-api-regress          replay the seeds and tests/fuzz/crashes/api
-FUZZ_API_SRCS := src/api/endpoints.c src/dev.c src/loop.c src/util.c src/vfio/sysfs.c src/pci/cap.c
+FUZZ_API_SRCS := src/api/endpoints.c src/dev.c src/loop.c src/util.c src/vfio/sysfs.c src/vfio/sriov.c src/pci/cap.c
 FUZZ_API_OBJS := $(FUZZ_API_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_api.o
 
 $(FUZZ_OUT)/fuzz_api: $(FUZZ_API_OBJS)

@@ -34,6 +34,7 @@
 #include "dev.h"
 #include "fuzz_alloc.h"
 #include "util.h"
+#include "vfio/sysfs.h"
 
 #define FAIL(...)								\
 	do {									\
@@ -158,11 +159,16 @@ static int fx_add_net(void *vmm, const struct net_opts *o, struct api_added *out
 	return answer(vmm, err, "open tap", o->tap);
 }
 
-static int fx_add_device(void *vmm, const char *bdf, const char *id, struct api_added *out,
-			 char *err)
+static int fx_add_device(void *vmm, const struct vfio_opts *o, struct api_added *out, char *err)
 {
+	const char *bdf = o->bdf, *id = o->id;
 	unsigned int d, b, s, fn;
 	char end;
+
+	if (*o->vf_token && !vfio_uuid_valid(o->vf_token))
+		FAIL("add_device with VF token \"%s\"", o->vf_token);
+	if (o->rom && !*o->rom)
+		FAIL("add_device with an empty rom path");
 
 	if (!bdf || strlen(bdf) != 12 ||
 	    sscanf(bdf, "%4x:%2x:%2x.%1x%c", &d, &b, &s, &fn, &end) != 4 || s > 0x1f || fn > 7)

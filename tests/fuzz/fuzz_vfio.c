@@ -707,7 +707,19 @@ static void check_slots(void)
 			mapped++;
 		}
 	}
-	CHECK(fake_mmio_nslots() == mapped, "%u slots mapped, %u BAR pieces decoded",
+	/* The ROM: a read-only slot over kvmio's copy exactly while it is decoded. */
+	const struct pci_bar *rb = &vd->pci.bar[PCI_ROM_SLOT];
+
+	if (vd->rom_slot >= 0) {
+		CHECK(rb->decoded && fake_mmio_slot_at(rb->addr, &s) && s.slot == vd->rom_slot &&
+		      s.readonly && s.size == vd->rom_size && s.hva == vd->rom,
+		      "ROM slot %d is not the decoded ROM BAR's, read-only", vd->rom_slot);
+		mapped++;
+	} else {
+		CHECK(!rb->decoded || !vd->rom || vd->rom_size % 4096 || w.map_fail,
+		      "ROM decoded at 0x%llx without its slot", (unsigned long long)rb->addr);
+	}
+	CHECK(fake_mmio_nslots() == mapped, "%u slots mapped, %u BAR pieces and ROM decoded",
 	      fake_mmio_nslots(), mapped);
 	if (mapped) {
 		uint8_t cmd[2];

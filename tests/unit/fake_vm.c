@@ -133,10 +133,10 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly)
 {
 	const uint64_t pg = 4096;
-	struct fake_mmio_slot s = { -1, gpa, size, hva };
+	struct fake_mmio_slot s = { -1, gpa, size, hva, readonly };
 	void (*watch)(const struct fake_mmio_slot *s, void *opaque);
 	void *watch_opaque;
 	int ret = -ENOSPC;

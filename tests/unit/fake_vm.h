@@ -73,6 +73,7 @@ struct fake_mmio_slot {
 	int slot;
 	uint64_t gpa, size;
 	void *hva;
+	bool readonly;		/* KVM_MEM_READONLY */
 };
 
 /* fake_mmio_nslots - slots mapped now. */

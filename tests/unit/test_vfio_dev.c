@@ -724,7 +724,23 @@ static void test_rom(void **state)
 	mmio_wr(A_ROM + 0x10, 4, 0xdeadbeef);
 	assert_true(file_pristine(ROM_OFF, 0x100));
 	assert_true(file_is(cfg_off() + PCI_ROM_ADDRESS, hwcfg + PCI_ROM_ADDRESS, 4));
-	assert_int_equal(fake_mmio_nslots(), 4);	/* never a slot */
+	/* Decoded, the ROM is a read-only slot over a copy: reads never exit. */
+	struct fake_mmio_slot sl;
+	uint8_t rom[ROM_SIZE];
+
+	assert_int_equal(fake_mmio_nslots(), 5);
+	assert_true(fake_mmio_slot_at(A_ROM, &sl));
+	assert_true(sl.readonly);
+	assert_int_equal(sl.gpa, A_ROM);
+	assert_int_equal(sl.size, ROM_SIZE);
+	assert_int_equal(pread(memfd, rom, ROM_SIZE, ROM_OFF), ROM_SIZE);
+	assert_memory_equal(sl.hva, rom, ROM_SIZE);
+	/* Moved, then turned off: the slot follows, then goes. */
+	cfg_wr(PCI_ROM_ADDRESS, 4, (A_ROM + 0x10000) | PCI_ROM_ADDRESS_ENABLE);
+	assert_false(fake_mmio_slot_at(A_ROM, &sl));
+	assert_true(fake_mmio_slot_at(A_ROM + 0x10000, &sl) && sl.readonly);
+	cfg_wr(PCI_ROM_ADDRESS, 4, A_ROM);
+	assert_int_equal(fake_mmio_nslots(), 4);
 }
 
 static void test_command(void **state)
