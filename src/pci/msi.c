@@ -572,6 +572,25 @@ static void msi_cap_show_pending(struct msi_cap *m)
 		le_write(m->dev->cfg + m->cap + msi_pending_off(m), 4, m->pending);
 }
 
+void msi_cap_show_fd_pending(struct msi_cap *m, unsigned int off, unsigned int len)
+{
+	unsigned int reg;
+	uint32_t shown;
+
+	if (!m->maskable)
+		return;
+	reg = m->cap + msi_pending_off(m);
+	if (off >= reg + 4 || off + len <= reg)
+		return;
+	pthread_mutex_lock(&m->lock);
+	shown = m->pending;
+	for (unsigned int i = 0; m->enabled && i < m->nvec; i++)
+		if ((m->mask & (1u << i)) && msi_irq_pending(&m->irq[i]))
+			shown |= 1u << i;
+	le_write(m->dev->cfg + reg, 4, shown);
+	pthread_mutex_unlock(&m->lock);
+}
+
 void msi_cap_cfg_write(struct msi_cap *m, unsigned int off, unsigned int len)
 {
 	struct pci_device *dev = m->dev;

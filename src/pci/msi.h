@@ -192,6 +192,16 @@ struct msi_msg msi_cap_vec_msg(const struct msi_cap *m, unsigned int vec);
  */
 void msi_cap_cfg_write(struct msi_cap *m, unsigned int off, unsigned int len);
 
+/*
+ * msi_cap_show_fd_pending - for functions whose vectors signal their
+ * eventfds themselves (VFIO): before a config read of [@off, @off + @len),
+ * show each masked vector with a count waiting in its unbound eventfd as
+ * pending. For show only: KVM delivers that count when the vector is
+ * unmasked and its eventfd bound again, so nothing is sent from here.
+ * Host lock held; takes m->lock.
+ */
+void msi_cap_show_fd_pending(struct msi_cap *m, unsigned int off, unsigned int len);
+
 /* msi_cap_enabled - MSI enable bit set: the device must not use INTx. */
 bool msi_cap_enabled(struct msi_cap *m);
 

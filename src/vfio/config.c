@@ -339,6 +339,9 @@ static void vfio_cfg_read(struct pci_device *dev, unsigned int off, unsigned int
 
 	if (len > sizeof(hw))
 		return;
+	/* The device's MSI signals wait in masked vectors' eventfds: those are the pending bits. */
+	if (vd->has_msi)
+		msi_cap_show_fd_pending(&vd->msi, off, len);
 	for (lo = 0; dev_run(vd, off, len, &lo, &hi); lo = hi) {
 		ret = vfio_cfg_pread(vd, hw + lo, hi - lo, off + lo);
 		if (ret) {

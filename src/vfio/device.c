@@ -51,19 +51,21 @@ static void vfio_bar_io(void *opaque, uint64_t off, uint8_t *data, unsigned int 
 	struct vfio_region *r = bar_region(vd, ref->bar);
 	ssize_t n;
 
-	if (vd->has_msix && ref->bar == vd->msix_bar) {
-		if (in_range(off, len, vd->msix_table_off, vd->msix_table_size)) {
+	if (vd->has_msix) {
+		bool table = ref->bar == vd->msix_table_bar, pba = ref->bar == vd->msix_pba_bar;
+
+		if (table && in_range(off, len, vd->msix_table_off, vd->msix_table_size)) {
 			msix_table_io(&vd->msix, off - vd->msix_table_off, data, len, is_write);
 			return;
 		}
-		if (in_range(off, len, vd->msix_pba_off, vd->msix_pba_size)) {
+		if (pba && in_range(off, len, vd->msix_pba_off, vd->msix_pba_size)) {
 			if (!is_write)
 				vfio_msix_pba_io(vd, off - vd->msix_pba_off, data, len);
 			return;
 		}
 		/* Partly over the table or PBA: none of it is the device's to see. */
-		if (overlaps(off, len, vd->msix_table_off, vd->msix_table_size) ||
-		    overlaps(off, len, vd->msix_pba_off, vd->msix_pba_size))
+		if ((table && overlaps(off, len, vd->msix_table_off, vd->msix_table_size)) ||
+		    (pba && overlaps(off, len, vd->msix_pba_off, vd->msix_pba_size)))
 			goto unbacked;
 	}
 	if (ref->bar == PCI_ROM_SLOT && vd->rom) {
@@ -240,7 +242,10 @@ static void areas_map(struct vfio_device *vd, struct vfio_region *r)
 	r->nareas = n;
 }
 
-/* MSI-X table and PBA location, from the capability; checked against the BAR. */
+/*
+ * MSI-X table and PBA location, from the capability; each checked against
+ * its BAR. They may sit in one BAR or in two, as the spec allows.
+ */
 static int msix_locate(struct vfio_device *vd)
 {
 	unsigned int cap = vd->lay.msix_cap;
@@ -248,21 +253,18 @@ static int msix_locate(struct vfio_device *vd)
 	uint32_t pba = pci_cfg32(&vd->pci, cap + PCI_MSIX_PBA);
 	unsigned int nvec = (pci_cfg16(&vd->pci, cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1u;
 
-	vd->msix_bar = table & PCI_MSIX_TABLE_BIR;
+	vd->msix_table_bar = table & PCI_MSIX_TABLE_BIR;
 	vd->msix_table_off = table & PCI_MSIX_TABLE_OFFSET;
 	vd->msix_table_size = (uint64_t)nvec * MSIX_ENTRY_SIZE;
+	vd->msix_pba_bar = pba & PCI_MSIX_PBA_BIR;
 	vd->msix_pba_off = pba & PCI_MSIX_PBA_OFFSET;
 	vd->msix_pba_size = ALIGN_UP(nvec, 64u) / 8;
-	/*
-	 * kvmio traps one BAR for both; a device with them in two BARs would
-	 * need a second trap (none of the usual devices does).
-	 */
-	if (vd->msix_bar >= PCI_NR_BARS || (pba & PCI_MSIX_PBA_BIR) != vd->msix_bar ||
-	    vd->msix_table_off + vd->msix_table_size > vd->region[vd->msix_bar].size ||
-	    vd->msix_pba_off + vd->msix_pba_size > vd->region[vd->msix_bar].size) {
-		pr_err("%s: MSI-X table (BAR %u+0x%llx) or PBA (BAR %u+0x%llx) is outside its BAR "
-		       "or in a different BAR: not supported", vd->name, vd->msix_bar,
-		       (unsigned long long)vd->msix_table_off, pba & PCI_MSIX_PBA_BIR,
+	if (vd->msix_table_bar >= PCI_NR_BARS || vd->msix_pba_bar >= PCI_NR_BARS ||
+	    vd->msix_table_off + vd->msix_table_size > vd->region[vd->msix_table_bar].size ||
+	    vd->msix_pba_off + vd->msix_pba_size > vd->region[vd->msix_pba_bar].size) {
+		pr_err("%s: MSI-X table (BAR %u+0x%llx) or PBA (BAR %u+0x%llx) is outside its BAR: "
+		       "the device's capability is broken", vd->name, vd->msix_table_bar,
+		       (unsigned long long)vd->msix_table_off, vd->msix_pba_bar,
 		       (unsigned long long)vd->msix_pba_off);
 		return -ENOTSUP;
 	}
@@ -299,10 +301,10 @@ static int bars_init(struct vfio_device *vd, const uint8_t *hw, struct vfio_bar_
 			       type == PCI_BAR_IO ? "I/O" : "memory", (unsigned long long)r->size);
 			return ret;
 		}
-		if (vd->has_msix && i == vd->msix_bar) {
+		if (vd->has_msix && i == vd->msix_table_bar)
 			areas_punch(r, vd->msix_table_off, vd->msix_table_size);
+		if (vd->has_msix && i == vd->msix_pba_bar)
 			areas_punch(r, vd->msix_pba_off, vd->msix_pba_size);
-		}
 		if (type == PCI_BAR_IO)
 			r->nareas = 0;
 		areas_map(vd, r);

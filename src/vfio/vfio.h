@@ -77,10 +77,10 @@ struct vfio_device {
 	const char *rom_path;		/* rom=PATH, during vfio_device_build only */
 	bool vga;			/* vga=on: legacy VGA ranges forwarded (VFIO's VGA region) */
 
-	/* MSI-X: the table and PBA stay trapped; they live in BAR msix_bar. */
+	/* MSI-X: the table and PBA stay trapped, in one BAR or two. */
 	struct msix msix;
 	bool has_msix;
-	unsigned int msix_bar;
+	unsigned int msix_table_bar, msix_pba_bar;
 	uint64_t msix_table_off, msix_table_size, msix_pba_off, msix_pba_size;
 	struct msi_cap msi;
 	bool has_msi;

@@ -167,6 +167,15 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/* [off, off + len) of BAR @bar is over the MSI-X table or the PBA, wherever each lives. */
+static bool over_msix(const struct vfio_device *vd, unsigned int bar, uint64_t off, uint64_t len)
+{
+	return vd->has_msix &&
+	       ((bar == vd->msix_table_bar &&
+		 overlaps(off, len, vd->msix_table_off, vd->msix_table_size)) ||
+		(bar == vd->msix_pba_bar && overlaps(off, len, vd->msix_pba_off, vd->msix_pba_size)));
+}
+
 static void check_file_access(uint64_t off, size_t n, const uint8_t *wbuf)
 {
 	struct vfio_device *vd = w.vd;
@@ -198,16 +207,16 @@ static void check_file_access(uint64_t off, size_t n, const uint8_t *wbuf)
 	}
 	if (r == VFIO_PCI_ROM_REGION_INDEX)
 		CHECK(!wbuf, "ROM written at 0x%llx", (unsigned long long)o);
-	if (vd->has_msix && r == (int)vd->msix_bar) {
+	if (vd->has_msix && r == (int)vd->msix_table_bar)
 		CHECK(!overlaps(o, n, vd->msix_table_off, vd->msix_table_size),
 		      "BAR %d 0x%llx+%zu %s the device's MSI-X table (0x%llx+0x%llx)", r,
 		      (unsigned long long)o, n, wbuf ? "writes" : "reads",
 		      (unsigned long long)vd->msix_table_off,
 		      (unsigned long long)vd->msix_table_size);
+	if (vd->has_msix && r == (int)vd->msix_pba_bar)
 		CHECK(!overlaps(o, n, vd->msix_pba_off, vd->msix_pba_size),
 		      "BAR %d 0x%llx+%zu %s the device's PBA", r, (unsigned long long)o, n,
 		      wbuf ? "writes" : "reads");
-	}
 }
 
 ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
@@ -664,11 +673,12 @@ static void check_msix_place(void)
 	table = (uint32_t)le_read(w.hw + cap + PCI_MSIX_TABLE, 4);
 	pba = (uint32_t)le_read(w.hw + cap + PCI_MSIX_PBA, 4);
 	CHECK(vd->msix.nvec == (le_read(w.hw + cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE) + 1 &&
-	      vd->msix_bar == (table & PCI_MSIX_TABLE_BIR) &&
+	      vd->msix_table_bar == (table & PCI_MSIX_TABLE_BIR) &&
 	      vd->msix_table_off == (table & PCI_MSIX_TABLE_OFFSET) &&
+	      vd->msix_pba_bar == (pba & PCI_MSIX_PBA_BIR) &&
 	      vd->msix_pba_off == (pba & PCI_MSIX_PBA_OFFSET),
 	      "MSI-X trapped at BAR %u+0x%llx (%u vectors), the device has BAR %u+0x%x",
-	      vd->msix_bar, (unsigned long long)vd->msix_table_off, vd->msix.nvec,
+	      vd->msix_table_bar, (unsigned long long)vd->msix_table_off, vd->msix.nvec,
 	      table & PCI_MSIX_TABLE_BIR, table & PCI_MSIX_TABLE_OFFSET);
 }
 
@@ -700,12 +710,18 @@ static void check_slots(void)
 			      s.gpa == b->addr + a->off && s.size == a->size && s.hva == a->hva,
 			      "BAR %u piece %u: slot %d is not at 0x%llx+0x%llx", i, j, a->slot,
 			      (unsigned long long)(b->addr + a->off), (unsigned long long)a->size);
-			CHECK(!vd->has_msix || vd->msix_bar != i ||
-			      (!overlaps(a->off, a->size, vd->msix_table_off, vd->msix_table_size) &&
-			       !overlaps(a->off, a->size, vd->msix_pba_off, vd->msix_pba_size)),
+			CHECK(!over_msix(vd, i, a->off, a->size),
 			      "BAR %u: slot over the MSI-X table or PBA", i);
 			mapped++;
 		}
+	}
+	/* The device's memory is reached only while it decodes memory (not kvmio's ROM copy). */
+	if (mapped) {
+		uint8_t cmd[2];
+
+		file_rd(PCI_COMMAND, cmd, 2);
+		CHECK(le_read(cmd, 2) & PCI_COMMAND_MEMORY,
+		      "slots mapped while the device does not decode memory");
 	}
 	/* The ROM: a read-only slot over kvmio's copy exactly while it is decoded. */
 	const struct pci_bar *rb = &vd->pci.bar[PCI_ROM_SLOT];
@@ -721,13 +737,6 @@ static void check_slots(void)
 	}
 	CHECK(fake_mmio_nslots() == mapped, "%u slots mapped, %u BAR pieces and ROM decoded",
 	      fake_mmio_nslots(), mapped);
-	if (mapped) {
-		uint8_t cmd[2];
-
-		file_rd(PCI_COMMAND, cmd, 2);
-		CHECK(le_read(cmd, 2) & PCI_COMMAND_MEMORY,
-		      "slots mapped while the device does not decode memory");
-	}
 }
 
 /* Routes in use: msi_irq_setup fails (-ENOSPC) past IRQ_ROUTES_MAX. */
@@ -865,9 +874,7 @@ static void bar_access(unsigned int i, uint64_t off, unsigned int len, bool wr, 
 	/* A read of a trapped part, not the MSI-X pieces, is the device's region there. */
 	if (!ret && !wr && b->decoded && !w.read_fail && off + len <= b->size &&
 	    off + len <= vd->region[i == PCI_ROM_SLOT ? VFIO_PCI_ROM_REGION_INDEX : i].size &&
-	    !(vd->has_msix && vd->msix_bar == i &&
-	      (overlaps(off, len, vd->msix_table_off, vd->msix_table_size) ||
-	       overlaps(off, len, vd->msix_pba_off, vd->msix_pba_size)))) {
+	    !over_msix(vd, i, off, len)) {
 		uint8_t file[8];
 
 		file_rd(w.roff[i == PCI_ROM_SLOT ? VFIO_PCI_ROM_REGION_INDEX : i] + off, file, len);
@@ -898,7 +905,7 @@ static void op_msix_io(const uint8_t *r, unsigned int len, bool wr, uint64_t val
 		return;
 	off = start + (r[2] | (uint64_t)r[3] << 8) % (size + 16);
 	off = off >= 8 ? off - 8 : 0;
-	bar_access(vd->msix_bar, off, len, wr, val);
+	bar_access(pba ? vd->msix_pba_bar : vd->msix_table_bar, off, len, wr, val);
 }
 
 static void op_cfg(const uint8_t *r, unsigned int len, bool wr, uint64_t val, enum cfg_path path)
@@ -967,10 +974,10 @@ static void op_msix_driver(const uint8_t *r, uint64_t val)
 	e = vd->msix_table_off + (uint64_t)v * MSIX_ENTRY_SIZE;
 	if (e + MSIX_ENTRY_SIZE > vd->msix_table_off + vd->msix_table_size)
 		return;
-	bar_access(vd->msix_bar, e + PCI_MSIX_ENTRY_LOWER_ADDR, 8, true,
+	bar_access(vd->msix_table_bar, e + PCI_MSIX_ENTRY_LOWER_ADDR, 8, true,
 		   r[3] & 1 ? val : 0xfee00000u | (uint32_t)r[3] << 12);
-	bar_access(vd->msix_bar, e + PCI_MSIX_ENTRY_DATA, 4, true, r[3] & 2 ? val >> 32 : v);
-	bar_access(vd->msix_bar, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, true, (r[3] >> 2) & 1);
+	bar_access(vd->msix_table_bar, e + PCI_MSIX_ENTRY_DATA, 4, true, r[3] & 2 ? val >> 32 : v);
+	bar_access(vd->msix_table_bar, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, true, (r[3] >> 2) & 1);
 }
 
 /* A driver programming and enabling MSI. */
@@ -1034,15 +1041,16 @@ static void op_pba(void)
 	struct vfio_device *vd = w.vd;
 	uint8_t buf[8];
 
-	if (!vd->has_msix || !bar_of(vd->msix_bar)->decoded)
+	if (!vd->has_msix || !bar_of(vd->msix_pba_bar)->decoded)
 		return;
 	/* A device with its PBA over its table (PCI 3.0 6.8.2 forbids it): the table wins. */
-	if (overlaps(vd->msix_pba_off, vd->msix_pba_size, vd->msix_table_off, vd->msix_table_size))
+	if (vd->msix_pba_bar == vd->msix_table_bar &&
+	    overlaps(vd->msix_pba_off, vd->msix_pba_size, vd->msix_table_off, vd->msix_table_size))
 		return;
 	for (uint64_t off = 0; off < vd->msix_pba_size; off += 8) {
 		memset(buf, 0x5a, sizeof(buf));
-		do_access(bar_of(vd->msix_bar)->type == PCI_BAR_IO ? BUS_PIO : BUS_MMIO,
-			  bar_of(vd->msix_bar)->addr + vd->msix_pba_off + off, buf, 8, false);
+		do_access(bar_of(vd->msix_pba_bar)->type == PCI_BAR_IO ? BUS_PIO : BUS_MMIO,
+			  bar_of(vd->msix_pba_bar)->addr + vd->msix_pba_off + off, buf, 8, false);
 		for (unsigned int bit = 0; bit < 64; bit++) {
 			uint64_t v = off * 8 + bit;
 			bool set = buf[bit / 8] & (1u << (bit % 8));
