@@ -257,6 +257,32 @@ int vfio_group_device_fd(struct vfio_container *c, int group, const char *bdf,
 	return -ENOENT;
 }
 
+int vfio_container_p2p(struct vfio_device *vd, uint64_t iova, uint64_t size, void *hva, bool map)
+{
+	struct vfio_container *c = vd->container;
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)hva, .iova = iova, .size = size,
+	};
+	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = size };
+
+	/*
+	 * With --iommu the guest maps what its devices reach, and the shadow
+	 * mirrors only guest RAM: a BAR stays out, as QEMU's vIOMMU has it.
+	 */
+	if (!c || vd->vm->cfg->iommu)
+		return -EOPNOTSUPP;
+	if (map)
+		return ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &m) < 0 ? -errno : 0;
+	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &u) < 0) {
+		pr_warn("%s: unmapping BAR piece at 0x%llx from the IOMMU: %s", vd->name,
+			(unsigned long long)iova, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* ---- --iommu: the container as a shadow of the guest's mappings ---------- */
 
 static int shadow_map(void *opaque, uint64_t iova, void *hva, uint64_t len, unsigned int perm)

@@ -90,6 +90,40 @@ unbacked:
 }
 
 /*
+ * Peer-to-peer DMA: another assigned device (or this one) may be told to
+ * DMA to this BAR at the address the guest gave it, so the piece is mapped
+ * in the host IOMMU there too, as QEMU does. Without it such a DMA faults
+ * in the host IOMMU. Not a reason to fail: most guests never do it.
+ */
+static void p2p_map(struct vfio_device *vd, struct vfio_area *a, uint64_t gpa)
+{
+	int ret;
+
+	if (!vd->p2p_map)
+		return;
+	ret = vd->p2p_map(vd, gpa, a->size, a->hva, true);
+	if (!ret) {
+		a->p2p = true;
+		a->p2p_iova = gpa;
+	} else if (ret != -EOPNOTSUPP && ratelimit_ok(&bar_rl, 5)) {
+		pr_warn("%s: BAR piece at 0x%llx+0x%llx not mapped for peer-to-peer DMA: %s",
+			vd->name, (unsigned long long)gpa, (unsigned long long)a->size,
+			strerror(-ret));
+	}
+}
+
+/* Take BAR piece @a off the guest's memory map and out of the host IOMMU. */
+static void area_unmap(struct vfio_device *vd, struct vfio_area *a)
+{
+	if (a->slot >= 0)
+		vm_unmap_mmio(vd->vm, a->slot);
+	a->slot = -1;
+	if (a->p2p)
+		vd->p2p_map(vd, a->p2p_iova, a->size, a->hva, false);
+	a->p2p = false;
+}
+
+/*
  * bar_update: the core moved or (un)decoded BAR @bar. Memory slots follow.
  * Before a slot appears the device must decode memory itself, or the
  * kernel's vfio-pci faults the guest's access; the core has put COMMAND's
@@ -110,12 +144,10 @@ void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uin
 	for (unsigned int i = 0; i < r->nareas; i++) {
 		struct vfio_area *a = &r->area[i];
 
-		if (a->slot >= 0) {
-			vm_unmap_mmio(vd->vm, a->slot);
-			a->slot = -1;
-		}
+		area_unmap(vd, a);
 		if (!decoded)
 			continue;
+		p2p_map(vd, a, addr + a->off);
 		a->slot = vm_map_mmio(vd->vm, addr + a->off, a->size, a->hva, false);
 		if (a->slot < 0) {
 			/* Still correct, only slower: the bus handler forwards it. */
@@ -180,13 +212,14 @@ static int region_info(struct vfio_device *vd, unsigned int index)
 				     i++)
 					if (sp->areas[i].size)
 						r->area[r->nareas++] = (struct vfio_area){
-							sp->areas[i].offset, sp->areas[i].size, NULL, -1 };
+							.off = sp->areas[i].offset,
+							.size = sp->areas[i].size, .slot = -1 };
 				goto out;
 			}
 			off = h->next;
 		}
 	}
-	r->area[r->nareas++] = (struct vfio_area){ 0, r->size, NULL, -1 };
+	r->area[r->nareas++] = (struct vfio_area){ .off = 0, .size = r->size, .slot = -1 };
 out:
 	free(info);
 	return ret;
@@ -210,9 +243,9 @@ static void areas_punch(struct vfio_region *r, uint64_t hole, uint64_t len)
 			continue;
 		}
 		if (a.off < lo && n < VFIO_MAX_AREAS)
-			out[n++] = (struct vfio_area){ a.off, lo - a.off, NULL, -1 };
+			out[n++] = (struct vfio_area){ .off = a.off, .size = lo - a.off, .slot = -1 };
 		if (hi < end && n < VFIO_MAX_AREAS)
-			out[n++] = (struct vfio_area){ hi, end - hi, NULL, -1 };
+			out[n++] = (struct vfio_area){ .off = hi, .size = end - hi, .slot = -1 };
 	}
 	memcpy(r->area, out, n * sizeof(out[0]));
 	r->nareas = n;
@@ -328,8 +361,7 @@ void vfio_device_free(struct vfio_device *vd)
 		struct vfio_region *r = &vd->region[i];
 
 		for (unsigned int j = 0; j < r->nareas; j++) {
-			if (r->area[j].slot >= 0)
-				vm_unmap_mmio(vd->vm, r->area[j].slot);
+			area_unmap(vd, &r->area[j]);
 			if (r->area[j].hva)
 				munmap(r->area[j].hva, r->area[j].size);
 		}
@@ -575,6 +607,7 @@ int vfio_device_add(struct vm *vm, const struct vfio_opts *o)
 	vd->rom_slot = -1;
 	vd->req_timeout_s = o->req_timeout_s;
 	vd->rom_path = o->rom;
+	vd->p2p_map = vfio_container_p2p;
 	vd->vga = o->vga;
 	pthread_mutex_init(&vd->irq_lock, NULL);
 	snprintf(vd->bdf, sizeof(vd->bdf), "%s", bdf);

@@ -38,6 +38,8 @@ struct vfio_area {
 	uint64_t off, size;	/* within the region; page-aligned */
 	void *hva;		/* mmap of the piece, or NULL */
 	int slot;		/* KVM memory slot while mapped, -1 otherwise */
+	bool p2p;		/* mapped in the host IOMMU at p2p_iova (peer-to-peer DMA) */
+	uint64_t p2p_iova;
 };
 
 struct vfio_region {
@@ -109,6 +111,12 @@ struct vfio_device {
 	 * Returns 0 or negative errno.
 	 */
 	int (*set_irqs)(struct vfio_device *vd, struct vfio_irq_set *set);
+	/*
+	 * p2p_map - map (@map) or unmap a BAR piece at @hva in the host IOMMU
+	 * at @iova for peer-to-peer DMA: vfio_container_p2p, a unit test's
+	 * recorder, or NULL for none. Returns 0 or negative errno.
+	 */
+	int (*p2p_map)(struct vfio_device *vd, uint64_t iova, uint64_t size, void *hva, bool map);
 };
 
 /*
@@ -196,6 +204,12 @@ void vfio_containers_close(struct vm *vm);
  * every invalidation. A second device of the group shares the first's.
  */
 int vfio_container_shadow(struct vfio_container *c, struct vfio_device *vd);
+/*
+ * vfio_container_p2p - vd->p2p_map for @vd's container: map (@map) or unmap
+ * @size bytes at @hva (an mmap of a BAR) at @iova. -EOPNOTSUPP with --iommu,
+ * where the guest's own mappings say what a device reaches.
+ */
+int vfio_container_p2p(struct vfio_device *vd, uint64_t iova, uint64_t size, void *hva, bool map);
 /* vfio_container_unshadow - before @vd is freed: if @c shadows @vd, one line of counts, then stop. */
 void vfio_container_unshadow(struct vfio_container *c, struct vfio_device *vd);
 

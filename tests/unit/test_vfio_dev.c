@@ -134,6 +134,55 @@ static struct {
 
 static const char *const irq_name[] = { "INTx", "MSI", "MSI-X", "ERR", "REQ" };
 
+/* ---- the host IOMMU's peer-to-peer mappings (vd->p2p_map) ---- */
+
+#define P2P_MAX		16
+
+static struct {
+	struct { uint64_t iova, size; void *hva; } live[P2P_MAX];
+	unsigned int n, maps, unmaps;
+	int fail;		/* every map returns it (negative errno), 0: none */
+	char err[128];
+} p2p;
+
+static int fk_p2p(struct vfio_device *d, uint64_t iova, uint64_t size, void *hva, bool map)
+{
+	if (map && p2p.fail)
+		return p2p.fail;
+	if (map) {
+		for (unsigned int i = 0; i < p2p.n; i++)
+			if (iova < p2p.live[i].iova + p2p.live[i].size && p2p.live[i].iova < iova + size)
+				snprintf(p2p.err, sizeof(p2p.err), "0x%llx mapped over 0x%llx",
+					 (unsigned long long)iova, (unsigned long long)p2p.live[i].iova);
+		if (p2p.n == P2P_MAX)
+			return -ENOSPC;
+		p2p.live[p2p.n].iova = iova;
+		p2p.live[p2p.n].size = size;
+		p2p.live[p2p.n++].hva = hva;
+		p2p.maps++;
+		return 0;
+	}
+	for (unsigned int i = 0; i < p2p.n; i++) {
+		if (p2p.live[i].iova == iova && p2p.live[i].size == size) {
+			p2p.live[i] = p2p.live[--p2p.n];
+			p2p.unmaps++;
+			return 0;
+		}
+	}
+	snprintf(p2p.err, sizeof(p2p.err), "unmap of 0x%llx+0x%llx, never mapped",
+		 (unsigned long long)iova, (unsigned long long)size);
+	return -ENOENT;
+}
+
+/* What the host IOMMU has at @iova for peer-to-peer DMA: the BAR piece at @hva. */
+static bool p2p_at(uint64_t iova, uint64_t size, const void *hva)
+{
+	for (unsigned int i = 0; i < p2p.n; i++)
+		if (p2p.live[i].iova == iova)
+			return p2p.live[i].size == size && p2p.live[i].hva == hva;
+	return false;
+}
+
 static bool is_eventfd(int fd)
 {
 	char path[64], buf[64];
@@ -408,7 +457,7 @@ static void region(unsigned int index, uint64_t off, uint64_t size, uint32_t fla
 	r->nareas = 0;
 	/* As region_info leaves a region without sparse areas: one area, all of it. */
 	if ((flags & VFIO_REGION_INFO_FLAG_MMAP) && index <= VFIO_PCI_BAR5_REGION_INDEX)
-		r->area[r->nareas++] = (struct vfio_area){ 0, size, NULL, -1 };
+		r->area[r->nareas++] = (struct vfio_area){ .off = 0, .size = size, .slot = -1 };
 }
 
 /* vfio-pci must decode memory before a slot makes its BAR reachable without exits. */
@@ -426,6 +475,7 @@ static int setup(void **state)
 
 	opt = o ? *o : o_default;
 	memset(&fv, 0, sizeof(fv));
+	memset(&p2p, 0, sizeof(p2p));
 	fv.on = -1;
 	fv.unmask_fd = -1;
 	watch_bad = 0;
@@ -461,6 +511,7 @@ static int setup(void **state)
 	vd->intx_fd = vd->intx_resample_fd = -1;
 	pthread_mutex_init(&vd->irq_lock, NULL);
 	vd->set_irqs = fv_set_irqs;
+	vd->p2p_map = fk_p2p;
 	region(VFIO_PCI_CONFIG_REGION_INDEX, cfg_off(), opt.cfg256 ? 256 : PCI_CFG_SIZE, rw);
 	region(VFIO_PCI_BAR0_REGION_INDEX, BAR0_OFF, BAR0_SIZE, mm);
 	region(VFIO_PCI_BAR1_REGION_INDEX, BAR1_OFF, BAR1_SIZE, rw);
@@ -493,6 +544,9 @@ static int teardown(void **state)
 	/* Whatever was on, nothing is: no interrupt of the device's reaches anything. */
 	assert_int_equal(fv.on, -1);
 	assert_int_equal(fake_mmio_nslots(), 0);
+	/* No BAR stays in the host IOMMU once the device is gone. */
+	assert_int_equal(p2p.n, 0);
+	assert_string_equal(p2p.err, "");
 	/* Nothing kvmio wrote made the device file grow (writes past a region). */
 	assert_int_equal(fstat(memfd, &st), 0);
 	assert_int_equal(st.st_size, FILE_SIZE + (opt.cfg256 ? 256 : 0));
@@ -968,6 +1022,42 @@ static void test_slots(void **state)
 	assert_true(fake_mmio_slot_at(A_BAR0, &s));
 	((volatile uint32_t *)s.hva)[0x40] = 0x600df00d;
 	assert_int_equal(file_rd(BAR0_OFF + 0x100, 4), 0x600df00d);
+}
+
+/*
+ * Peer-to-peer DMA: every mmap'd BAR piece is in the host IOMMU at its
+ * guest address, and follows the BAR as its slot does.
+ */
+static void test_p2p(void **state)
+{
+	struct fake_mmio_slot s;
+
+	/* BAR0 whole, and BAR2's three pieces around the MSI-X pages; not BAR4 (trapped). */
+	assert_int_equal(p2p.n, 4);
+	assert_true(fake_mmio_slot_at(A_BAR0, &s));
+	assert_true(p2p_at(A_BAR0, BAR0_SIZE, s.hva));
+	assert_true(fake_mmio_slot_at(A_BAR2 + 0x4000, &s));
+	assert_true(p2p_at(A_BAR2 + 0x4000, BAR2_SIZE - 0x4000, s.hva));
+	assert_false(p2p_at(A_BAR2 + 0x1000, 0x1000, NULL));	/* the table's page */
+	/* Moved: out at the old address, in at the new one. */
+	cfg_wr(PCI_BASE_ADDRESS_0, 4, A_BAR0 + 0x100000);
+	assert_int_equal(p2p.n, 4);
+	assert_true(fake_mmio_slot_at(A_BAR0 + 0x100000, &s));
+	assert_true(p2p_at(A_BAR0 + 0x100000, BAR0_SIZE, s.hva));
+	assert_false(p2p_at(A_BAR0, BAR0_SIZE, s.hva));
+	/* Memory decode off: none left. */
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_IO);
+	assert_int_equal(p2p.n, 0);
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	assert_int_equal(p2p.n, 4);
+	/* A host IOMMU that refuses: a warning, the BAR still works through its slot. */
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_IO);
+	p2p.fail = -EFAULT;
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	assert_int_equal(p2p.n, 0);
+	assert_int_equal(fake_mmio_nslots(), 4);
+	assert_string_equal(p2p.err, "");
+	assert_int_equal(mmio_rd(A_BAR0 + 0x100010, 4), file_rd(BAR0_OFF + 0x10, 4));
 }
 
 /* What has no slot is trapped and forwarded to the region at the same offset. */
@@ -1525,6 +1615,7 @@ int main(void)
 		T(test_odd_writes),
 		TV(test_cfg256, o_cfg256),
 		T(test_slots),
+		T(test_p2p),
 		T(test_trapped),
 		T(test_bar_move),
 		T(test_decode_off_touched),
