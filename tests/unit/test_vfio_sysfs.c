@@ -7,7 +7,9 @@
  * back. Covers BDF parsing, driver and group lookups, reserved regions,
  * the resource file, the capability walk (loops included), check-device's
  * report and verdict for assignable and blocked devices, and the one-line
- * explanations (captured from stderr).
+ * explanations (captured from stderr). SR-IOV (src/vfio/sriov.c): VF token
+ * UUIDs, the physfn/virtfnN links and sriov_* attributes, check-device's
+ * SR-IOV line, and what a refused VF open is told about its token.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -868,6 +870,482 @@ static void test_explain(void **state)
 	assert_contains(err, "memlock 524288\n");
 }
 
+/* SR-IOV (src/vfio/sriov.c): a PF at 02:00.0 whose VFs are 02:00.4 and 02:00.5. */
+
+#define PF	"0000:02:00.0"
+#define VF0	"0000:02:00.4"
+#define VF1	"0000:02:00.5"
+#define UUID	"0123abcd-4567-89ef-ABCD-0123456789ef"
+
+/* @bdf's driver link replaced: to @drv, or none for NULL. */
+static void set_driver(const char *root, const char *bdf, const char *drv)
+{
+	char rel[256], path[PATH_MAX], target[128];
+
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/driver", bdf);
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	assert_true(unlink(path) == 0 || errno == ENOENT);
+	if (!drv)
+		return;
+	snprintf(target, sizeof(target), "sys/bus/pci/drivers/%s", drv);
+	mkdirs(root, target);
+	snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", drv);
+	put_link(root, rel, target);
+}
+
+/* @bdf's attribute @name with @text (a newline added, as sysfs does). */
+static void put_attr(const char *root, const char *bdf, const char *name, const char *text)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/%s", bdf, name);
+	put_text(root, rel, "%s\n", text);
+}
+
+/* @pf's virtfn@n -> @vf (when @n >= 0), and @vf's physfn -> @pf, as the kernel links them. */
+static void link_vf(const char *root, const char *pf, int n, const char *vf)
+{
+	char rel[256], target[64];
+
+	if (n >= 0) {
+		snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/virtfn%d", pf, n);
+		snprintf(target, sizeof(target), "../%s", vf);
+		put_link(root, rel, target);
+	}
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/physfn", vf);
+	snprintf(target, sizeof(target), "../%s", pf);
+	put_link(root, rel, target);
+}
+
+/*
+ * The PF (an NVMe controller on @pf_drv, group 10; sriov_totalvfs 4, @num
+ * enabled) and, when @num, its two VFs, each bound to vfio-pci in its own
+ * group (11, 12), with the links both ways.
+ */
+static void add_sriov(const char *root, const char *pf_drv, unsigned int num)
+{
+	struct fake_dev pf = nvme, vf = edu;
+	char text[16];
+
+	pf.bdf = PF;
+	pf.driver = pf_drv;
+	pf.group = 10;
+	add_dev(root, &pf);
+	put_attr(root, PF, "sriov_totalvfs", "4");
+	snprintf(text, sizeof(text), "%u", num);
+	put_attr(root, PF, "sriov_numvfs", text);
+	if (!num)
+		return;
+	vf.vendor = 0x144d;
+	vf.device = 0xa824;
+	vf.bdf = VF0;
+	vf.group = 11;
+	add_dev(root, &vf);
+	vf.bdf = VF1;
+	vf.group = 12;
+	add_dev(root, &vf);
+	link_vf(root, PF, 0, VF0);
+	link_vf(root, PF, 1, VF1);
+}
+
+static void test_uuid_valid(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"0123abcd-4567-89ef-abcd-0123456789e",		/* 35 */
+		"0123abcd-4567-89ef-abcd-0123456789eff",	/* 37 */
+		"0123abcd-4567-89ef-abcd-0123456789ef\n",	/* 37, a newline */
+		" 0123abcd-4567-89ef-abcd-0123456789e",		/* 36, a leading space */
+		"0123abc-d4567-89ef-abcd-0123456789ef",		/* first dash one early */
+		"0123abcd-45678-9ef-abcd-0123456789ef",		/* second dash one late */
+		"0123abcd-4567-89ef-abcd0-123456789ef",		/* last dash one late */
+		"0123abcd04567089ef0abcd00123456789ef",		/* 36 hex, no dashes */
+		"0123abcd-4567-89ef-abcd-0123456789eg",		/* g */
+		"0123abcd-4567-89ef-abcd-0123456789e ",
+		"0123abcd-4567-89ef-abcd-01234567-9ef",		/* a fifth dash */
+		"0123abcd-4567-89ef-abcd-0x23456789ef",
+		"{123abcd-4567-89ef-abcd-0123456789e}",
+	};
+
+	assert_true(vfio_uuid_valid("0123abcd-4567-89ef-abcd-0123456789ef"));
+	assert_true(vfio_uuid_valid("0123ABCD-4567-89EF-ABCD-0123456789EF"));
+	assert_true(vfio_uuid_valid(UUID));				/* mixed */
+	assert_true(vfio_uuid_valid("00000000-0000-0000-0000-000000000000"));
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++)
+		if (vfio_uuid_valid(bad[i]))
+			fail_msg("'%s' accepted as a UUID", bad[i]);
+}
+
+static void test_sysfs_link_uint(void **state)
+{
+	static const char *const bad[] = {
+		"", "x", "-1", "+1", " 1", "1x", "0x10", "1.5", "4294967296",
+		"18446744073709551616", "99999999999999999999999",
+	};
+	const char *root = *state;
+	char buf[32];
+	unsigned int v;
+
+	add_sriov(root, "nvme", 2);
+	assert_int_equal(vfio_sysfs_link(root, PF, "driver", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "nvme");
+	assert_int_equal(vfio_sysfs_link(root, PF, "virtfn1", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, VF1);
+	assert_int_equal(vfio_sysfs_link(root, VF0, "physfn", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, PF);
+	assert_int_equal(vfio_sysfs_link(root, VF0, "iommu_group", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "11");
+	/* A trailing slash on the target does not make the last component empty. */
+	put_link(root, "sys/devices/pci0000:00/" PF "/trailing", "../" VF0 "/");
+	assert_int_equal(vfio_sysfs_link(root, PF, "trailing", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, VF0);
+	assert_int_equal(vfio_sysfs_link(root, PF, "virtfn2", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(vfio_sysfs_link(root, PF, "physfn", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(vfio_sysfs_link(root, "0000:02:00.7", "physfn", buf, sizeof(buf)),
+			 -ENODEV);
+	assert_int_equal(vfio_sysfs_link(root, PF, "virtfn1", buf, strlen(VF1)), -ENAMETOOLONG);
+	assert_int_equal(vfio_sysfs_link(root, PF, "virtfn1", buf, strlen(VF1) + 1), 0);
+
+	v = 99;
+	assert_int_equal(vfio_sysfs_uint(root, PF, "sriov_totalvfs", &v), 0);
+	assert_int_equal(v, 4);
+	assert_int_equal(vfio_sysfs_uint(root, PF, "sriov_numvfs", &v), 0);
+	assert_int_equal(v, 2);
+	put_attr(root, PF, "sriov_numvfs", "0");
+	assert_int_equal(vfio_sysfs_uint(root, PF, "sriov_numvfs", &v), 0);
+	assert_int_equal(v, 0);
+	put_attr(root, PF, "sriov_numvfs", "4294967295");
+	assert_int_equal(vfio_sysfs_uint(root, PF, "sriov_numvfs", &v), 0);
+	assert_int_equal(v, 4294967295U);
+	v = 99;
+	assert_int_equal(vfio_sysfs_uint(root, VF0, "sriov_totalvfs", &v), -ENOENT);
+	assert_int_equal(v, 99);
+	/*
+	 * No such device: sysfs.h promises -ENODEV, but vfio_sysfs_uint does not
+	 * look for the device first and answers -ENOENT (its callers in sriov.c
+	 * treat any error alike). Tighten to -ENODEV once it checks.
+	 */
+	{
+		int ret = vfio_sysfs_uint(root, "0000:02:00.7", "sriov_numvfs", &v);
+
+		if (ret != -ENODEV && ret != -ENOENT)
+			fail_msg("no such device: %d", ret);
+		assert_int_equal(v, 99);
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		put_attr(root, PF, "sriov_numvfs", bad[i]);
+		v = 99;
+		if (vfio_sysfs_uint(root, PF, "sriov_numvfs", &v) != -EINVAL)
+			fail_msg("sriov_numvfs '%s' not -EINVAL", bad[i]);
+		if (v != 99)
+			fail_msg("sriov_numvfs '%s' stored %u", bad[i], v);
+	}
+}
+
+static void test_sriov_pf(void **state)
+{
+	const char *root = *state;
+	struct vfio_sriov_info s;
+
+	add_sriov(root, "nvme", 2);
+	memset(&s, 0xa5, sizeof(s));
+	assert_int_equal(vfio_sysfs_sriov(root, PF, &s), 0);
+	assert_true(s.is_pf);
+	assert_false(s.is_vf);
+	assert_int_equal(s.total_vfs, 4);
+	assert_int_equal(s.num_vfs, 2);
+	assert_int_equal(s.vf_index, -1);
+	assert_string_equal(s.pf, "");
+	assert_string_equal(s.pf_drv, "");
+
+	/* sriov_totalvfs 0 is not a PF; no sriov_numvfs reads as 0 enabled. */
+	put_attr(root, PF, "sriov_totalvfs", "0");
+	assert_int_equal(vfio_sysfs_sriov(root, PF, &s), 0);
+	assert_false(s.is_pf);
+	assert_false(s.is_vf);
+	put_attr(root, PF, "sriov_totalvfs", "8");
+	put_attr(root, PF, "sriov_numvfs", "junk");
+	assert_int_equal(vfio_sysfs_sriov(root, PF, &s), 0);
+	assert_true(s.is_pf);
+	assert_int_equal(s.total_vfs, 8);
+	assert_int_equal(s.num_vfs, 0);
+
+	assert_int_equal(vfio_sysfs_sriov(root, "0000:02:00.7", &s), -ENODEV);
+}
+
+static void test_sriov_vf(void **state)
+{
+	const char *root = *state;
+	struct vfio_sriov_info s;
+
+	add_sriov(root, "nvme", 2);
+	memset(&s, 0xa5, sizeof(s));
+	assert_int_equal(vfio_sysfs_sriov(root, VF1, &s), 0);
+	assert_true(s.is_vf);
+	assert_false(s.is_pf);
+	assert_string_equal(s.pf, PF);
+	assert_string_equal(s.pf_drv, "nvme");
+	assert_int_equal(s.vf_index, 1);
+	assert_int_equal(s.total_vfs, 0);
+	assert_int_equal(s.num_vfs, 0);
+	assert_int_equal(vfio_sysfs_sriov(root, VF0, &s), 0);
+	assert_true(s.is_vf);
+	assert_int_equal(s.vf_index, 0);
+
+	set_driver(root, PF, "vfio-pci");
+	assert_int_equal(vfio_sysfs_sriov(root, VF1, &s), 0);
+	assert_string_equal(s.pf_drv, "vfio-pci");
+	assert_int_equal(s.vf_index, 1);
+	set_driver(root, PF, NULL);
+	strcpy(s.pf_drv, "stale");
+	assert_int_equal(vfio_sysfs_sriov(root, VF1, &s), 0);
+	assert_true(s.is_vf);
+	assert_string_equal(s.pf_drv, "");
+
+	/* The index comes from the PF's virtfnN links, not from the VF's address. */
+	assert_int_equal(unlink(strcat(strcpy((char[PATH_MAX]){ 0 }, root),
+				       "/sys/devices/pci0000:00/" PF "/virtfn0")), 0);
+	assert_int_equal(unlink(strcat(strcpy((char[PATH_MAX]){ 0 }, root),
+				       "/sys/devices/pci0000:00/" PF "/virtfn1")), 0);
+	link_vf(root, PF, 3, "0000:02:00.6");	/* another VF, not present here */
+	put_link(root, "sys/devices/pci0000:00/" PF "/virtfn2", "../" VF1);
+	assert_int_equal(vfio_sysfs_sriov(root, VF1, &s), 0);
+	assert_int_equal(s.vf_index, 2);
+	/* ... bounded by sriov_totalvfs: virtfn2 is past a total of 2. */
+	put_attr(root, PF, "sriov_totalvfs", "2");
+	assert_int_equal(vfio_sysfs_sriov(root, VF1, &s), 0);
+	assert_true(s.is_vf);
+	assert_int_equal(s.vf_index, -1);
+}
+
+/* A VF whose PF lists no virtfn link to it: still a VF, index unknown. */
+static void test_sriov_vf_unlisted(void **state)
+{
+	const char *root = *state;
+	struct fake_dev vf = edu;
+	struct vfio_sriov_info s;
+
+	add_sriov(root, "vfio-pci", 2);
+	vf.bdf = "0000:02:00.6";
+	vf.group = 13;
+	add_dev(root, &vf);
+	link_vf(root, PF, -1, vf.bdf);
+	memset(&s, 0xa5, sizeof(s));
+	assert_int_equal(vfio_sysfs_sriov(root, vf.bdf, &s), 0);
+	assert_true(s.is_vf);
+	assert_false(s.is_pf);
+	assert_string_equal(s.pf, PF);
+	assert_string_equal(s.pf_drv, "vfio-pci");
+	assert_int_equal(s.vf_index, -1);
+
+	/* A PF with no sriov_totalvfs: no links are looked at. */
+	assert_int_equal(unlink(strcat(strcpy((char[PATH_MAX]){ 0 }, root),
+				       "/sys/devices/pci0000:00/" PF "/sriov_totalvfs")), 0);
+	assert_int_equal(vfio_sysfs_sriov(root, VF0, &s), 0);
+	assert_true(s.is_vf);
+	assert_int_equal(s.vf_index, -1);
+}
+
+/* Neither: a plain device, and one whose physfn does not name a PCI function. */
+static void test_sriov_plain(void **state)
+{
+	const char *root = *state;
+	struct vfio_sriov_info s;
+
+	add_dev(root, &edu);
+	memset(&s, 0xa5, sizeof(s));
+	assert_int_equal(vfio_sysfs_sriov(root, EDU, &s), 0);
+	assert_false(s.is_vf);
+	assert_false(s.is_pf);
+	assert_int_equal(s.vf_index, -1);
+	assert_int_equal(s.total_vfs, 0);
+	assert_int_equal(s.num_vfs, 0);
+	assert_string_equal(s.pf, "");
+	assert_string_equal(s.pf_drv, "");
+
+	put_link(root, "sys/devices/pci0000:00/" EDU "/physfn", "../not-a-bdf");
+	assert_int_equal(vfio_sysfs_sriov(root, EDU, &s), 0);
+	assert_false(s.is_vf);
+}
+
+static void test_check_sriov_pf(void **state)
+{
+	const char *root = *state;
+	char *rep, want[512];
+	int rc;
+
+	add_sriov(root, "vfio-pci", 2);
+	add_vfio(root);
+	rep = check(root, PF, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(line_of(rep, "SR-IOV:"),
+			    "SR-IOV:        physical function, 2 of 4 VFs enabled");
+	assert_string_equal(line_of(rep, "verdict:"), "verdict:       can be assigned");
+	free(rep);
+
+	put_attr(root, PF, "sriov_numvfs", "0");
+	rep = check(root, PF, &rc);
+	assert_int_equal(rc, 0);
+	snprintf(want, sizeof(want), "SR-IOV:        physical function, 0 of 4 VFs enabled "
+		 "(echo N > %s/sys/bus/pci/devices/" PF "/sriov_numvfs)", root);
+	assert_string_equal(line_of(rep, "SR-IOV:"), want);
+	assert_string_equal(line_of(rep, "verdict:"), "verdict:       can be assigned");
+	free(rep);
+
+	/* Bound elsewhere: the verdict says so, the SR-IOV line is the same. */
+	set_driver(root, PF, "nvme");
+	rep = check(root, PF, &rc);
+	assert_int_equal(rc, 1);
+	assert_string_equal(line_of(rep, "SR-IOV:"), want);
+	assert_contains(line_of(rep, "verdict:"), "bound to nvme, not vfio-pci");
+	free(rep);
+}
+
+static void test_check_sriov_vf(void **state)
+{
+	const char *root = *state;
+	char *rep;
+	int rc;
+
+	add_sriov(root, "nvme", 2);
+	add_vfio(root);
+	rep = check(root, VF1, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(line_of(rep, VF1), VF1 "  144d:a824  class 00ff00");
+	assert_string_equal(line_of(rep, "driver:"), "driver:        vfio-pci (ok)");
+	assert_string_equal(line_of(rep, "SR-IOV:"), "SR-IOV:        virtual function 1 of " PF
+			    " (driver nvme): no VF token needed");
+	assert_string_equal(line_of(rep, "verdict:"), "verdict:       can be assigned");
+	free(rep);
+
+	set_driver(root, PF, "vfio-pci");
+	rep = check(root, VF1, &rc);
+	assert_int_equal(rc, 0);	/* the token is for the open, not a reason to refuse */
+	assert_string_equal(line_of(rep, "SR-IOV:"), "SR-IOV:        virtual function 1 of " PF
+			    ", whose driver is vfio-pci: give the VF token its user set, "
+			    "--device vfio=" VF1 ",vf-token=UUID");
+	assert_string_equal(line_of(rep, "verdict:"), "verdict:       can be assigned");
+	free(rep);
+	/* Given in the short form, the report still names the canonical BDF. */
+	rep = check(root, "02:00.4", &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(line_of(rep, "SR-IOV:"), "SR-IOV:        virtual function 0 of " PF
+			    ", whose driver is vfio-pci: give the VF token its user set, "
+			    "--device vfio=" VF0 ",vf-token=UUID");
+	free(rep);
+
+	set_driver(root, PF, NULL);
+	rep = check(root, VF1, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(line_of(rep, "SR-IOV:"), "SR-IOV:        virtual function 1 of " PF
+			    " (driver none): no VF token needed");
+	free(rep);
+
+	/* Unlisted by its PF: no index. */
+	assert_int_equal(unlink(strcat(strcpy((char[PATH_MAX]){ 0 }, root),
+				       "/sys/devices/pci0000:00/" PF "/virtfn1")), 0);
+	rep = check(root, VF1, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(line_of(rep, "SR-IOV:"), "SR-IOV:        virtual function of " PF
+			    " (driver none): no VF token needed");
+	free(rep);
+
+	/* A VF that is not on vfio-pci is refused for that, as any function is. */
+	set_driver(root, VF0, "nvme");
+	rep = check(root, VF0, &rc);
+	assert_int_equal(rc, 1);
+	assert_contains(line_of(rep, "verdict:"), "bound to nvme, not vfio-pci");
+	assert_contains(line_of(rep, "SR-IOV:"), "virtual function 0 of " PF);
+	free(rep);
+}
+
+static void test_check_no_sriov(void **state)
+{
+	const char *root = *state;
+	char *rep;
+	int rc;
+
+	add_dev(root, &edu);
+	add_vfio(root);
+	rep = check(root, EDU, &rc);
+	assert_int_equal(rc, 0);
+	assert_not_contains(rep, "SR-IOV");
+	assert_not_contains(rep, "virtual function");
+	assert_not_contains(rep, "physical function");
+	free(rep);
+
+	/* sriov_totalvfs 0: a function with the capability but no VFs to offer. */
+	put_attr(root, EDU, "sriov_totalvfs", "0");
+	put_attr(root, EDU, "sriov_numvfs", "0");
+	rep = check(root, EDU, &rc);
+	assert_int_equal(rc, 0);
+	assert_not_contains(rep, "SR-IOV");
+	free(rep);
+}
+
+static void test_explain_device_fd(void **state)
+{
+	const char *root = *state;
+	char *err, want[512];
+
+	add_sriov(root, "vfio-pci", 2);
+
+	/* PF on vfio-pci, no token: say which token and how to give it. */
+	capture_begin();
+	vfio_explain_device_fd(root, VF1, EACCES, false);
+	err = capture_end();
+	assert_int_equal(count_lines(err), 1);
+	snprintf(want, sizeof(want), "kvmio: error: " VF1 " is a VF of " PF ", which is bound to "
+		 "vfio-pci: vfio-pci wants the VF token that " PF "'s user set; give it with "
+		 "--device vfio=" VF1 ",vf-token=UUID\n");
+	assert_string_equal(err, want);
+
+	/* A token, refused. */
+	capture_begin();
+	vfio_explain_device_fd(root, VF1, EACCES, true);
+	err = capture_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_string_equal(err, "kvmio: error: " VF1 ": vfio-pci refused the VF token: it is not "
+			    "the one " PF "'s user set\n");
+
+	/* A token, and another failure: not the token's fault. */
+	capture_begin();
+	vfio_explain_device_fd(root, VF1, EBUSY, true);
+	err = capture_end();
+	assert_string_equal(err, "");
+
+	/* PF on nvme: a token is not wanted; without one, nothing to say. */
+	set_driver(root, PF, "nvme");
+	capture_begin();
+	vfio_explain_device_fd(root, VF0, EINVAL, true);
+	err = capture_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_string_equal(err, "kvmio: error: " VF0 ": a VF token is only for a VF whose PF is "
+			    "bound to vfio-pci; " PF " is bound to nvme: leave vf-token out\n");
+	capture_begin();
+	vfio_explain_device_fd(root, VF0, EINVAL, false);
+	err = capture_end();
+	assert_string_equal(err, "");
+
+	set_driver(root, PF, NULL);
+	capture_begin();
+	vfio_explain_device_fd(root, VF0, EINVAL, true);
+	err = capture_end();
+	assert_contains(err, PF " is bound to no driver: leave vf-token out\n");
+
+	/* Not a VF (the PF itself, a plain device, no device): nothing. */
+	add_dev(root, &edu);
+	set_driver(root, PF, "vfio-pci");
+	capture_begin();
+	vfio_explain_device_fd(root, PF, EACCES, false);
+	vfio_explain_device_fd(root, PF, EINVAL, true);
+	vfio_explain_device_fd(root, EDU, EACCES, false);
+	vfio_explain_device_fd(root, EDU, EINVAL, true);
+	vfio_explain_device_fd(root, "0000:02:00.7", EACCES, true);
+	err = capture_end();
+	assert_string_equal(err, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -886,6 +1364,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_cap_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uuid_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sysfs_link_uint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sriov_pf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sriov_vf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sriov_vf_unlisted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sriov_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_sriov_pf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_sriov_vf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_no_sriov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain_device_fd, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("vfio_sysfs", tests, NULL, NULL);
 }
