@@ -370,8 +370,10 @@ int vfio_sysfs_uint(const char *root, const char *bdf, const char *name, unsigne
 {
 	char path[PATH_MAX], text[32], *end;
 	unsigned long v;
-	int ret = path_fmt(path, sizeof(path), root, DEVS "/%s/%s", bdf, name);
+	int ret = device_exists(root, bdf);
 
+	if (!ret)
+		ret = path_fmt(path, sizeof(path), root, DEVS "/%s/%s", bdf, name);
 	if (!ret)
 		ret = read_text(path, text, sizeof(text));
 	if (ret)
