@@ -138,6 +138,26 @@ static int get_supported_cpuid(struct vm *vm)
 	return -E2BIG;
 }
 
+/* The legacy VGA memory, forwarded to a vga=on device instead of RAM. */
+#define VGA_HOLE_START	0xA0000ULL
+#define VGA_HOLE_END	0xC0000ULL
+
+static int set_ram_slot(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region kr = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	int err;
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) == 0)
+		return 0;
+	err = errno;
+	pr_err("KVM_SET_USER_MEMORY_REGION at 0x%llx: %s", (unsigned long long)gpa, strerror(err));
+	return -err;
+}
+
 static int setup_memory(struct vm *vm)
 {
 	int ret = mem_alloc(&vm->mem, vm->cfg->mem_size);
@@ -147,21 +167,31 @@ static int setup_memory(struct vm *vm)
 		       (unsigned long long)(vm->cfg->mem_size / MiB), strerror(-ret));
 		return ret;
 	}
+	for (unsigned int i = 0; i < vm->cfg->nvfio; i++)
+		vm->vga_hole |= vm->cfg->vfio[i].vga;
+	/* The hole's upper part takes the last RAM slot number, which mem.c leaves free then. */
+	if (vm->vga_hole && (vm->mem.nr >= MEM_MAX_REGIONS || vm->mem.region[0].gpa ||
+			     vm->mem.region[0].size <= VGA_HOLE_END)) {
+		pr_err("vga=on: guest RAM does not leave room for the VGA hole");
+		return -EINVAL;
+	}
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
 		struct mem_region *r = &vm->mem.region[i];
-		struct kvm_userspace_memory_region kr = {
-			.slot = r->slot,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->hva,
-		};
 
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
-			ret = -errno;
-			pr_err("KVM_SET_USER_MEMORY_REGION at 0x%llx: %s",
-			       (unsigned long long)r->gpa, strerror(errno));
-			return ret;
+		/*
+		 * With a vga=on device, 0xA0000-0xBFFFF is not RAM's but the
+		 * device's: RAM's first region goes in as two slots around it.
+		 */
+		if (i == 0 && vm->vga_hole) {
+			ret = set_ram_slot(vm, r->slot, 0, VGA_HOLE_START, r->hva);
+			if (!ret)
+				ret = set_ram_slot(vm, MEM_MAX_REGIONS - 1, VGA_HOLE_END,
+						   r->size - VGA_HOLE_END, r->hva + VGA_HOLE_END);
+		} else {
+			ret = set_ram_slot(vm, r->slot, r->gpa, r->size, r->hva);
 		}
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

@@ -194,6 +194,8 @@ struct vm {
 	struct iommu *iommu;		/* --iommu (src/iommu/iommu.c), or NULL */
 	/* KVM memory slots past RAM's (BARs of assigned devices), in use. */
 	uint64_t mmio_slots[4];
+	bool vga_hole;		/* 0xA0000-0xBFFFF left out of RAM's slot: a vga=on device's */
+	bool igd_opregion;	/* BOOT_OPREGION_ADDR holds an assigned IGD's OpRegion */
 
 	struct loop loop;	/* the main thread's (loop.h) */
 

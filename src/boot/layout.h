@@ -16,6 +16,8 @@
 #define BOOT_CMDLINE_ADDR	0x20000ULL
 #define BOOT_CMDLINE_MAX	0x10000ULL
 #define BOOT_EBDA_START		0x9FC00ULL	/* reserved up to 1 MiB */
+#define BOOT_OPREGION_ADDR	0xC0000ULL	/* an assigned Intel IGD's OpRegion copy, reserved */
+#define BOOT_OPREGION_MAX	0x20000ULL
 #define BOOT_ACPI_START		0xE0000ULL	/* RSDP and ACPI tables, reserved */
 #define BOOT_ACPI_END		0x100000ULL
 #define BOOT_KERNEL_ADDR	0x100000ULL	/* protected-mode kernel; 64-bit entry at +0x200 */

@@ -164,65 +164,19 @@ void vfio_bar_update(struct pci_device *dev, unsigned int bar, bool decoded, uin
 static int region_info(struct vfio_device *vd, unsigned int index)
 {
 	struct vfio_region *r = &vd->region[index];
-	struct vfio_region_info *info = calloc(1, sizeof(*info));
-	uint32_t argsz = sizeof(*info);
-	int ret = 0;
+	struct vfio_region_caps caps;
+	int ret = vfio_region_info(vd, index, r, &caps);
 
-	if (!info)
-		return -ENOMEM;
-	for (;;) {
-		info->argsz = argsz;
-		info->index = index;
-		if (ioctl(vd->fd, VFIO_DEVICE_GET_REGION_INFO, info) < 0) {
-			ret = errno == EINVAL ? 0 : -errno;	/* EINVAL: no such region */
-			goto out;
-		}
-		if (info->argsz <= argsz)
-			break;
-		argsz = info->argsz;
-		void *bigger = realloc(info, argsz);
-
-		if (!bigger) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		info = bigger;
-		memset(info, 0, argsz);
-	}
-	r->flags = info->flags;
-	r->size = info->size;
-	r->offset = info->offset;
-	r->nareas = 0;
-	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP) || index > VFIO_PCI_BAR5_REGION_INDEX)
-		goto out;
+	if (ret || !(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || index > VFIO_PCI_BAR5_REGION_INDEX)
+		return ret;
 	/* Sparse mmap: only the listed areas; otherwise the whole region. */
-	if (info->flags & VFIO_REGION_INFO_FLAG_CAPS) {
-		uint32_t off = info->cap_offset;
-
-		for (unsigned int hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= argsz &&
-					    hops < 16; hops++) {
-			struct vfio_info_cap_header *h = (void *)((uint8_t *)info + off);
-
-			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
-			    off + sizeof(struct vfio_region_info_cap_sparse_mmap) <= argsz) {
-				struct vfio_region_info_cap_sparse_mmap *sp = (void *)h;
-
-				for (uint32_t i = 0; i < sp->nr_areas && r->nareas < VFIO_MAX_AREAS &&
-						     off + sizeof(*sp) + (i + 1) * sizeof(sp->areas[0]) <= argsz;
-				     i++)
-					if (sp->areas[i].size)
-						r->area[r->nareas++] = (struct vfio_area){
-							.off = sp->areas[i].offset,
-							.size = sp->areas[i].size, .slot = -1 };
-				goto out;
-			}
-			off = h->next;
-		}
+	if (caps.sparse) {
+		memcpy(r->area, caps.area, sizeof(caps.area));
+		r->nareas = caps.nareas;
+	} else {
+		r->area[r->nareas++] = (struct vfio_area){ .off = 0, .size = r->size, .slot = -1 };
 	}
-	r->area[r->nareas++] = (struct vfio_area){ .off = 0, .size = r->size, .slot = -1 };
-out:
-	free(info);
-	return ret;
+	return 0;
 }
 
 /* Take [hole, hole + len), widened to pages, out of BAR @bar's mmap areas. */
@@ -367,6 +321,7 @@ void vfio_device_free(struct vfio_device *vd)
 		}
 		r->nareas = 0;
 	}
+	vfio_regions_exit(vd);
 	if (vd->has_msix)
 		msix_exit(&vd->msix);
 	if (vd->has_msi)
@@ -398,6 +353,7 @@ static int device_setup(struct vfio_device *vd)
 		return -ENODEV;
 	}
 	vd->dev_flags = info.flags;
+	vd->num_regions = info.num_regions;
 	for (unsigned int i = 0; i <= VFIO_PCI_CONFIG_REGION_INDEX; i++) {
 		ret = region_info(vd, i);
 		if (ret) {
@@ -471,6 +427,8 @@ int vfio_device_build(struct vfio_device *vd)
 	if (!vd->bar_refs)
 		return -ENOMEM;
 	ret = bars_init(vd, hw, vd->bar_refs);
+	if (!ret)
+		ret = vfio_regions_init(vd);
 	if (ret)
 		return ret;
 	pin = hw[PCI_INTERRUPT_PIN];
@@ -498,6 +456,7 @@ static void vfio_unplug(struct device *d)
 
 	vfio_req_exit(vd);
 	vfio_irq_exit(vd);
+	vfio_regions_exit(vd);
 	pci_device_remove(&vd->pci);
 	vfio_container_unshadow(vd->container, vd);
 }

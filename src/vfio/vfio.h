@@ -50,6 +50,16 @@ struct vfio_region {
 	unsigned int nareas;
 };
 
+/* What a region's capability chain says (vfio_region_caps_parse). */
+struct vfio_region_caps {
+	bool sparse;			/* a sparse-mmap capability: only area[] may be mmap'd */
+	struct vfio_area area[VFIO_MAX_AREAS];
+	unsigned int nareas;
+	bool has_type;			/* VFIO_REGION_INFO_CAP_TYPE */
+	uint32_t type, subtype;
+	bool msix_mappable;		/* the MSI-X table's BAR may be mmap'd whole */
+};
+
 /* What sits where in config space; built by vfio_cfg_layout from the device's own. */
 struct vfio_cfg_layout {
 	unsigned int size;		/* config region size: 256 (PCI) or 4096 (PCIe) */
@@ -78,6 +88,9 @@ struct vfio_device {
 	int rom_slot;			/* read-only KVM memory slot at the ROM BAR, -1: none */
 	const char *rom_path;		/* rom=PATH, during vfio_device_build only */
 	bool vga;			/* vga=on: legacy VGA ranges forwarded (VFIO's VGA region) */
+	bool vga_claimed;		/* ... and registered on the bus */
+	bool igd_opregion;		/* this device's OpRegion is the VM's (regions.c) */
+	unsigned int num_regions;	/* VFIO_DEVICE_GET_INFO's, device-specific ones included */
 
 	/* MSI-X: the table and PBA stay trapped, in one BAR or two. */
 	struct msix msix;
@@ -117,6 +130,12 @@ struct vfio_device {
 	 * recorder, or NULL for none. Returns 0 or negative errno.
 	 */
 	int (*p2p_map)(struct vfio_device *vd, uint64_t iova, uint64_t size, void *hva, bool map);
+	/*
+	 * get_region_info - VFIO_DEVICE_GET_REGION_INFO (NULL), or a unit
+	 * test's stand-in: fill @info (argsz, index set) and its capabilities.
+	 * 0 or negative errno.
+	 */
+	int (*get_region_info)(struct vfio_device *vd, struct vfio_region_info *info);
 };
 
 /*
@@ -157,6 +176,26 @@ int vfio_device_register(struct vfio_device *vd, const char *id);
  */
 int vfio_device_build(struct vfio_device *vd);
 void vfio_device_free(struct vfio_device *vd);
+
+/*
+ * regions.c: vfio_region_caps_parse - the capability chain of a
+ * VFIO_DEVICE_GET_REGION_INFO answer (@len bytes at @buf) into @out:
+ * sparse mmap areas, type and subtype, MSI-X mappable. A chain that
+ * points backwards, outside @buf or past 64 hops is -EINVAL (what came
+ * before stays in @out). Pure.
+ */
+int vfio_region_caps_parse(const void *buf, size_t len, struct vfio_region_caps *out);
+/* vfio_region_info - region @index of @vd into @r and @caps; an absent region is all zero. */
+int vfio_region_info(struct vfio_device *vd, unsigned int index, struct vfio_region *r,
+		     struct vfio_region_caps *caps);
+/*
+ * vfio_regions_init - after the BARs: with vd->vga the legacy VGA ranges
+ * on the bus; the device-specific regions, of which an Intel IGD's OpRegion
+ * goes to the guest. 0 or negative errno (printed). vfio_regions_exit -
+ * undo it (idempotent).
+ */
+int vfio_regions_init(struct vfio_device *vd);
+void vfio_regions_exit(struct vfio_device *vd);
 
 /*
  * rom.c: vfio_rom_load - the expansion ROM into vd->rom (read-only memory)

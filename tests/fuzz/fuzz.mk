@@ -197,7 +197,7 @@ fuzz-virtio-blk-regress: $(FUZZ_OUT)/fuzz_virtio_blk
 #   make fuzz-vfio-regress          replay tests/fuzz/{corpus,crashes}/vfio
 FUZZ_VFIO_SRCS := src/bus.c src/util.c src/mem.c src/dev.c src/loop.c src/pci/pci.c src/iommu/dma.c \
                   src/pci/cap.c src/pci/msi.c src/vfio/config.c src/vfio/device.c src/vfio/irq.c \
-                  src/vfio/container.c src/vfio/sysfs.c src/vfio/sriov.c src/vfio/rom.c src/hw/pcihp.c src/boot/aml.c src/hw/pm.c \
+                  src/vfio/container.c src/vfio/sysfs.c src/vfio/sriov.c src/vfio/rom.c src/vfio/regions.c src/hw/pcihp.c src/boot/aml.c src/hw/pm.c \
                   src/iommu/iommu.c src/iommu/shadow.c src/iommu/vtd.c src/iommu/vtd_walk.c \
                   src/iommu/vtd_qi.c tests/unit/fake_vm.c
 FUZZ_VFIO_OBJS := $(FUZZ_VFIO_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_vfio.o
