@@ -32,8 +32,8 @@ static const char usage_remote[] =
 	"                          hot-add a virtio-blk disk\n"
 	"  add-net tap=IFNAME [mac=MAC] [id=ID]\n"
 	"                          hot-add a virtio-net device on a tap\n"
-	"  add-device bdf=BDF|path=/sys/bus/pci/devices/BDF [id=ID]\n"
-	"                          hot-add host PCI device BDF (bound to vfio-pci)\n"
+	"  add-device bdf=BDF|path=/sys/bus/pci/devices/BDF [id=ID] [vf_token=UUID]\n"
+	"             [rom=FILE]   hot-add host PCI device BDF (bound to vfio-pci)\n"
 	"  remove-device id=ID     ask the guest to eject a device; it is gone when the\n"
 	"                          guest ejects it ('info' shows it as removing until then)\n"
 	"\n"
@@ -43,7 +43,7 @@ struct command {
 	const char *name;
 	const char *method;
 	const char *endpoint;
-	const char *const keys[5];	/* allowed KEY=VALUE keys; "readonly" is a boolean */
+	const char *const keys[6];	/* allowed KEY=VALUE keys; "readonly" is a boolean */
 };
 
 static const struct command commands[] = {
@@ -55,7 +55,7 @@ static const struct command commands[] = {
 	{ "power-button", "PUT", "vm.power-button", { NULL } },
 	{ "add-disk", "PUT", "vm.add-disk", { "path", "readonly", "serial", "id", NULL } },
 	{ "add-net", "PUT", "vm.add-net", { "tap", "mac", "id", NULL } },
-	{ "add-device", "PUT", "vm.add-device", { "bdf", "path", "id", NULL } },
+	{ "add-device", "PUT", "vm.add-device", { "bdf", "path", "id", "vf_token", "rom", NULL } },
 	{ "remove-device", "PUT", "vm.remove-device", { "id", NULL } },
 };
 
