@@ -7,7 +7,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 KVMIO_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Werror=implicit-function-declaration -Werror=incompatible-pointer-types -D_GNU_SOURCE -Isrc -MMD -MP
-LDLIBS  += -lpthread -luring -lmicrohttpd -ljansson -lcurl -lseccomp -lcap-ng
+LDLIBS  += -lpthread -luring -ljansson -lseccomp -lcap-ng -ldl
 
 B := build
 

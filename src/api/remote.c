@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "dl.h"
 #include "util.h"
 
 #define EXIT_USAGE	2
@@ -38,6 +39,33 @@ static const char usage_remote[] =
 	"                          guest ejects it ('info' shows it as removing until then)\n"
 	"\n"
 	"Adds reply {\"id\", \"bdf\"}; see docs/api.md for every endpoint.\n";
+
+/* libcurl, loaded only here (dl.h): a running VM never needs it. */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_global_cleanup) *global_cleanup;
+} curl;
+static void *curl_lib;
+
+#define CURL_SYM(f)	{ "curl_" #f, (void **)&curl.f }
+static const struct dl_sym curl_syms[] = {
+	CURL_SYM(global_init),
+	CURL_SYM(easy_init),
+	CURL_SYM(easy_setopt),
+	CURL_SYM(easy_perform),
+	CURL_SYM(easy_getinfo),
+	CURL_SYM(slist_append),
+	CURL_SYM(slist_free_all),
+	CURL_SYM(easy_cleanup),
+	CURL_SYM(global_cleanup),
+};
 
 struct command {
 	const char *name;
@@ -137,29 +165,32 @@ static int request(const char *sock, const struct command *c, json_t *body)
 	CURL *h;
 	int ret = 1;
 
-	if (curl_global_init(CURL_GLOBAL_NOTHING) || !(h = curl_easy_init())) {
+	if (dl_load(&curl_lib, "libcurl.so.4", "kvmio remote", "libcurl4", curl_syms,
+		    ARRAY_SIZE(curl_syms)))
+		return 1;
+	if (curl.global_init(CURL_GLOBAL_NOTHING) || !(h = curl.easy_init())) {
 		fputs("kvmio remote: cannot initialise libcurl\n", stderr);
 		return 1;
 	}
 	snprintf(url, sizeof(url), "http://localhost" API_PREFIX "%s", c->endpoint);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl.easy_setopt(h, CURLOPT_URL, url);
+	curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+	curl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl.easy_setopt(h, CURLOPT_WRITEDATA, &r);
+	curl.easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "{}");
+		hdr = curl.slist_append(hdr, "Content-Type: application/json");
+		curl.easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		curl.easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "{}");
 	}
-	if (curl_easy_perform(h) != CURLE_OK) {
+	if (curl.easy_perform(h) != CURLE_OK) {
 		fprintf(stderr, "kvmio remote: %s: %s\n", sock, errbuf[0] ? errbuf : "request failed");
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
 		if (r.len)
 			printf("%s\n", r.buf);
@@ -175,9 +206,9 @@ static int request(const char *sock, const struct command *c, json_t *body)
 out:
 	free(r.buf);
 	free(text);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
-	curl_global_cleanup();
+	curl.slist_free_all(hdr);
+	curl.easy_cleanup(h);
+	curl.global_cleanup();
 	return ret;
 }
 

@@ -23,11 +23,43 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "dl.h"
 #include "loop.h"
 #include "util.h"
 
 #define API_CONN_TIMEOUT_S	10
 #define API_MAX_CONNS		32
+
+/* libmicrohttpd, loaded with the first server (dl.h). */
+static struct {
+	__typeof__(MHD_add_connection) *add_connection;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_get_timeout) *get_timeout;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_run) *run;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+} mhd;
+static void *mhd_lib;
+
+#define MHD_SYM(f)	{ "MHD_" #f, (void **)&mhd.f }
+static const struct dl_sym mhd_syms[] = {
+	MHD_SYM(add_connection),
+	MHD_SYM(add_response_header),
+	MHD_SYM(create_response_from_buffer),
+	MHD_SYM(destroy_response),
+	MHD_SYM(get_daemon_info),
+	MHD_SYM(get_timeout),
+	MHD_SYM(lookup_connection_value),
+	MHD_SYM(queue_response),
+	MHD_SYM(run),
+	MHD_SYM(start_daemon),
+	MHD_SYM(stop_daemon),
+};
 
 struct api_server {
 	struct loop *loop;
@@ -57,17 +89,17 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, char *jso
 	enum MHD_Result ret;
 
 	if (json)
-		r = MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
+		r = mhd.create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
 	else
-		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		r = mhd.create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(json);
 		return MHD_NO;
 	}
 	if (json)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	ret = MHD_queue_response(c, (unsigned int)status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = mhd.queue_response(c, (unsigned int)status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -81,7 +113,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	int status;
 
 	if (!cn) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		const char *cl = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 
 		cn = calloc(1, sizeof(*cn));
 		if (!cn)
@@ -148,7 +180,7 @@ static void rearm(struct api_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	if (MHD_get_timeout(s->d, &ms) == MHD_YES)
+	if (mhd.get_timeout(s->d, &ms) == MHD_YES)
 		loop_timer_arm(s->timer_fd, ms ? ms : 1);
 	else
 		loop_timer_arm(s->timer_fd, 0);
@@ -179,7 +211,7 @@ static void on_ready(void *opaque, int fd, uint32_t events)
 		pr_debug("api timer: %s", strerror(errno));
 	for (unsigned int i = 0; i < 4; i++) {
 		s->rerun = false;
-		MHD_run(s->d);
+		mhd.run(s->d);
 		if (!s->rerun)
 			break;
 	}
@@ -246,6 +278,11 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 
 	if (!s)
 		return NULL;
+	if (dl_load(&mhd_lib, "libmicrohttpd.so.12", "--api-socket", "libmicrohttpd12", mhd_syms,
+		    ARRAY_SIZE(mhd_syms))) {
+		free(s);
+		return NULL;
+	}
 	s->loop = l;
 	s->ops = ops;
 	s->vmm = vmm;
@@ -270,7 +307,7 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 			{ MHD_OPTION_END, 0, NULL },
 		};
 
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		s->d = mhd.start_daemon(flags, 0, NULL, NULL, on_request, s,
 					MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	}
 	/* The daemon owns the listening socket now: MHD_stop_daemon closes it. */
@@ -280,7 +317,7 @@ struct api_server *api_start(struct loop *l, const char *path, const struct api_
 		pr_err("api: cannot start the HTTP server");
 		goto err;
 	}
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
 	s->mhd_epfd = info ? info->epoll_fd : -1;
 	s->timer_fd = loop_timer_new(l, on_ready, s);
 	if (s->mhd_epfd < 0 || s->timer_fd < 0 || loop_add(l, s->mhd_epfd, EPOLLIN, on_ready, s)) {
@@ -302,7 +339,7 @@ int api_serve_fd(struct api_server *s, int fd)
 	int ret;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	ret = MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, sizeof(sa)) == MHD_YES ? 0 : -EIO;
+	ret = mhd.add_connection(s->d, fd, (struct sockaddr *)&sa, sizeof(sa)) == MHD_YES ? 0 : -EIO;
 	rearm(s);
 	return ret;
 }
@@ -315,7 +352,7 @@ void api_stop(struct api_server *s)
 		loop_del(s->loop, s->mhd_epfd);
 	loop_timer_free(s->loop, s->timer_fd);
 	if (s->d)
-		MHD_stop_daemon(s->d);
+		mhd.stop_daemon(s->d);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->path)

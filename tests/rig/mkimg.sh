@@ -27,6 +27,9 @@ QEMU_FW="/usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin
 /usr/share/qemu/qboot.rom /usr/share/qemu/bios-microvm.bin /usr/share/qemu/pvh.bin
 /usr/share/qemu/multiboot.bin /usr/share/qemu/multiboot_dma.bin"
 
+# Libraries kvmio loads only when a job needs them (src/dl.h); `libs` copies them too.
+KVMIO_DLOPEN="libmicrohttpd.so.12 libcurl.so.4"
+
 copy_libs() { # ROOT BINARY...
 	local root=$1 bin lib; shift
 	for bin in "$@"; do
@@ -114,6 +117,14 @@ l2)
 libs)
 	root=$2; shift 2
 	copy_libs "$root" "$@"
+	# What kvmio dlopens (src/dl.h: --api-socket, kvmio remote), which ldd does not list.
+	for so in $KVMIO_DLOPEN; do
+		lib=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ {print $NF; exit}')
+		[ -n "$lib" ] || die "$so not found (ldconfig -p); kvmio loads it for the API"
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+		copy_libs "$root" "$lib"
+	done
 	;;
 *)
 	die "usage: mkimg.sh base|l2 KVER OUT | libs ROOT BINARY..."
