@@ -260,9 +260,35 @@ fuzz-api-regress: $(FUZZ_OUT)/fuzz_api
 
 .PHONY: fuzz-api fuzz-api-regress
 
+# A VFIO_DEVICE_GET_REGION_INFO answer's capability chain (src/vfio/regions.c) from a hostile
+# or broken kernel: vfio_region_caps_parse against an independent walk of the chain, and
+# vfio_region_info's argsz protocol with the input as the answer. regions.c brings the bus,
+# RAM and the PCI core for its VGA and OpRegion code, which no input reaches; fake_vm.c stands
+# in for vm.c.
+#   make fuzz-region-caps [FUZZ_TIME=60]   corpus in $(B)/fuzz/corpus/region_caps, seeds in
+#                                          tests/fuzz/corpus/region_caps
+#   make fuzz-region-caps-regress          replay the seeds and tests/fuzz/crashes/region_caps
+FUZZ_RCAPS_SRCS := src/vfio/regions.c src/util.c src/bus.c src/mem.c src/dev.c src/loop.c \
+                   src/pci/pci.c src/iommu/dma.c tests/unit/fake_vm.c
+FUZZ_RCAPS_OBJS := $(FUZZ_RCAPS_SRCS:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/tests/fuzz/fuzz_region_caps.o
+
+$(FUZZ_OUT)/fuzz_region_caps: $(FUZZ_RCAPS_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpthread
+
+fuzz-region-caps: $(FUZZ_OUT)/fuzz_region_caps
+	@mkdir -p $(FUZZ_OUT)/corpus/region_caps $(FUZZ_OUT)/artifacts
+	cd $(FUZZ_OUT) && ./fuzz_region_caps -max_total_time=$(FUZZ_TIME) -timeout=10 -malloc_limit_mb=256 \
+	   -max_len=4096 -print_final_stats=1 -artifact_prefix=artifacts/ $(FUZZ_ARGS) \
+	   corpus/region_caps $(abspath tests/fuzz/corpus/region_caps)
+
+fuzz-region-caps-regress: $(FUZZ_OUT)/fuzz_region_caps
+	$(call fuzz_replay,region_caps)
+
+.PHONY: fuzz-region-caps fuzz-region-caps-regress
+
 # Every target's replay, under ASan and UBSan: the corpora and saved crashes in the
 # repository, once each. A failing input fails the target (and CI).
-FUZZ_TARGETS := pio virtq pci virtio-rng-console virtio-net virtio-blk vfio vtd api
+FUZZ_TARGETS := pio virtq pci virtio-rng-console virtio-net virtio-blk vfio vtd api region-caps
 fuzz-regress: $(FUZZ_TARGETS:%=fuzz-%-regress)
 
 .PHONY: fuzz-regress
