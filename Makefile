@@ -35,7 +35,7 @@ $(B)/kvmio: $(MAIN_OBJ) $(B)/libkvmio.a
 
 # Device tests get tests/unit/fake_vm.c's stand-ins for vm.c, linked before
 # the library so that vm.o is not pulled in.
-FAKE_VM_TESTS := i8042 pio_storm pm rtc uart8250 pci msix msi vpci vfio_dev pcihp
+FAKE_VM_TESTS := i8042 pio_storm pm rtc uart8250 pci msix msi vpci vfio_dev pcihp vfio_regions
 $(FAKE_VM_TESTS:%=$(B)/tests/unit/test_%): $(B)/tests/unit/fake_vm.o
 
 # virtio device-model tests get tests/unit/fake_virtio.c's transport stand-ins

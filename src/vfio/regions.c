@@ -37,48 +37,62 @@
 
 #define CAP_HOPS_MAX	64
 
+/* VFIO_REGION_TYPE_PCI_VENDOR_TYPE, which the uapi header writes as (1 << 31), an int overflow. */
+#define REGION_TYPE_PCI_VENDOR	0x80000000u
+
 static struct ratelimit vga_rl;
 
 int vfio_region_caps_parse(const void *buf, size_t len, struct vfio_region_caps *out)
 {
-	const struct vfio_region_info *info = buf;
+	const uint8_t *b = buf;
+	struct vfio_region_info info;
 	uint32_t off, hops = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (len < sizeof(*info))
+	if (len < sizeof(info))
 		return -EINVAL;
-	if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS))
+	memcpy(&info, b, sizeof(info));
+	if (!(info.flags & VFIO_REGION_INFO_FLAG_CAPS))
 		return 0;
-	/* Each capability lies past the fixed part, inside the buffer, and after the last. */
-	for (off = info->cap_offset; off; hops++) {
-		const struct vfio_info_cap_header *h = (const void *)((const uint8_t *)buf + off);
+	/*
+	 * Each capability lies past the fixed part, inside the buffer, and
+	 * after the last. Fields are copied out, not read in place: the ABI
+	 * promises 4-byte alignment of a capability, its areas want 8.
+	 */
+	for (off = info.cap_offset; off; hops++) {
+		struct vfio_info_cap_header h;
 
-		if (hops == CAP_HOPS_MAX || off < sizeof(*info) || off % 4 ||
-		    off > len - sizeof(*h))
+		if (hops == CAP_HOPS_MAX || off < sizeof(info) || off % 4 || off > len - sizeof(h))
 			return -EINVAL;
-		switch (h->id) {
+		memcpy(&h, b + off, sizeof(h));
+		switch (h.id) {
 		case VFIO_REGION_INFO_CAP_SPARSE_MMAP: {
-			const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)h;
+			struct vfio_region_info_cap_sparse_mmap sp;
+			struct vfio_region_sparse_mmap_area a;
 
-			if (off > len - sizeof(*sp) ||
-			    sp->nr_areas > (len - off - sizeof(*sp)) / sizeof(sp->areas[0]))
+			if (off > len - sizeof(sp))
+				return -EINVAL;
+			memcpy(&sp, b + off, sizeof(sp));
+			if (sp.nr_areas > (len - off - sizeof(sp)) / sizeof(a))
 				return -EINVAL;
 			out->sparse = true;
-			for (uint32_t i = 0; i < sp->nr_areas && out->nareas < VFIO_MAX_AREAS; i++)
-				if (sp->areas[i].size)
+			for (uint32_t i = 0; i < sp.nr_areas && out->nareas < VFIO_MAX_AREAS; i++) {
+				memcpy(&a, b + off + sizeof(sp) + i * sizeof(a), sizeof(a));
+				if (a.size)
 					out->area[out->nareas++] = (struct vfio_area){
-						.off = sp->areas[i].offset,
-						.size = sp->areas[i].size, .slot = -1 };
+						.off = a.offset, .size = a.size, .slot = -1 };
+			}
 			break;
 		}
 		case VFIO_REGION_INFO_CAP_TYPE: {
-			const struct vfio_region_info_cap_type *t = (const void *)h;
+			struct vfio_region_info_cap_type t;
 
-			if (off > len - sizeof(*t))
+			if (off > len - sizeof(t))
 				return -EINVAL;
+			memcpy(&t, b + off, sizeof(t));
 			out->has_type = true;
-			out->type = t->type;
-			out->subtype = t->subtype;
+			out->type = t.type;
+			out->subtype = t.subtype;
 			break;
 		}
 		case VFIO_REGION_INFO_CAP_MSIX_MAPPABLE:
@@ -87,9 +101,9 @@ int vfio_region_caps_parse(const void *buf, size_t len, struct vfio_region_caps 
 		default:
 			break;	/* unknown capabilities are skipped, as the ABI intends */
 		}
-		if (h->next && h->next <= off)
+		if (h.next && h.next <= off)
 			return -EINVAL;
-		off = h->next;
+		off = h.next;
 	}
 	return 0;
 }
@@ -229,10 +243,11 @@ static int vga_init(struct vfio_device *vd)
 		ret = bus_register_owned(&vd->vm->bus, vga_ranges[i].space, vga_ranges[i].base,
 					 vga_ranges[i].len, vga_ranges[i].fn, vd, vd->name, &vd->dev);
 		if (ret) {
-			pr_err("%s: vga=on: the legacy VGA %s 0x%llx are taken%s", vd->name,
-			       vga_ranges[i].space == BUS_PIO ? "ports at" : "memory at",
+			pr_err("%s: vga=on: the legacy VGA %s at 0x%llx %s", vd->name,
+			       vga_ranges[i].space == BUS_PIO ? "ports" : "memory",
 			       (unsigned long long)vga_ranges[i].base,
-			       ret == -EEXIST ? " (another device has vga=on)" : "");
+			       ret == -EEXIST ? "belong to another device (one vga=on per VM)" :
+						"cannot be claimed");
 			while (i--)
 				bus_unregister(&vd->vm->bus, vga_ranges[i].space, vga_ranges[i].base);
 			return ret;
@@ -301,7 +316,7 @@ static int extra_region(struct vfio_device *vd, unsigned int index, const struct
 			const struct vfio_region_caps *caps)
 {
 	uint32_t vendor = caps->type & VFIO_REGION_TYPE_PCI_VENDOR_MASK;
-	bool pci_vendor = caps->type & VFIO_REGION_TYPE_PCI_VENDOR_TYPE;
+	bool pci_vendor = caps->type & REGION_TYPE_PCI_VENDOR;
 
 	if (!caps->has_type) {
 		pr_info("%s: region %u (0x%llx bytes) has no type: not used", vd->name, index,
