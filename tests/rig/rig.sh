@@ -113,7 +113,12 @@ key_common() {
 }
 base_key=$( {
 	key_common
-	pkgver qemu-system-x86 qemu-system-data seabios
+	pkgver qemu-system-x86 qemu-system-data seabios nvme-cli
+	# nvme-cli (vfio-sriov's virt-mgmt and attach-ns), when installed, goes into the base image.
+	if command -v nvme >/dev/null; then
+		ldd "$(command -v nvme)" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort |
+			xargs sha256sum "$(command -v nvme)" | cut -d' ' -f1
+	fi
 	ldd "$qemu_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort |
 		xargs sha256sum "$qemu_bin" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
