@@ -18,11 +18,13 @@
 #   qemu-system-x86, linux-image-amd64,          the rig: QEMU TCG with nested SVM runs a Linux
 #   busybox-static, kmod, cpio                   (L1) with kvm_amd; guests run there when this
 #                                                host's /dev/kvm cannot run them
+#   nvme-cli                                     the rig's vfio-sriov: virt-mgmt and attach-ns
+#                                                on L1's SR-IOV NVMe (copied into L1's image)
 set -eu
 
 PACKAGES="build-essential libcmocka-dev liburing-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libseccomp-dev libcap-ng-dev acpica-tools clang libclang-rt-14-dev tmux
-qemu-system-x86 linux-image-amd64 busybox-static kmod cpio"
+qemu-system-x86 linux-image-amd64 busybox-static kmod cpio nvme-cli"
 
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: no apt-get: this script is for Debian 12; install these by hand:" >&2

@@ -5,7 +5,8 @@
 # includes this file, so editing it rebuilds them.
 #
 #   mkimg.sh base KVER OUT.cpio   L1 base: busybox, L1 modules, QEMU (+ libs, firmware),
-#                                 and the L2 kernel at /rig/vmlinuz. Uncompressed newc.
+#                                 nvme-cli (+ libs) when installed, and the L2 kernel at
+#                                 /rig/vmlinuz. Uncompressed newc.
 #   mkimg.sh l2   KVER OUT.cpio   L2 initramfs: busybox, tests/rig/l2/*, L2 modules.
 #   mkimg.sh libs ROOT BINARY...  copy binaries' ldd-listed libraries (and the ELF
 #                                 interpreter) into ROOT at the paths ldd prints.
@@ -99,6 +100,12 @@ base)
 		mkdir -p "$root$(dirname "$f")"
 		cp -L "$f" "$root$f"
 	done
+	# nvme-cli for vfio-sriov (virt-mgmt, attach-ns on the SR-IOV NVMe's physical function);
+	# that scenario says so when it is missing.
+	if nvme=$(command -v nvme); then
+		cp -L "$nvme" "$root/usr/bin/nvme"
+		copy_libs "$root" "$nvme"
+	fi
 	cp "/boot/vmlinuz-$kver" "$root/rig/vmlinuz"
 	pack "$root" "$out"
 	;;

@@ -113,7 +113,12 @@ key_common() {
 }
 base_key=$( {
 	key_common
-	pkgver qemu-system-x86 qemu-system-data seabios
+	pkgver qemu-system-x86 qemu-system-data seabios nvme-cli
+	# nvme-cli (vfio-sriov's virt-mgmt and attach-ns), when installed, goes into the base image.
+	if command -v nvme >/dev/null; then
+		ldd "$(command -v nvme)" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort |
+			xargs sha256sum "$(command -v nvme)" | cut -d' ' -f1
+	fi
 	ldd "$qemu_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort |
 		xargs sha256sum "$qemu_bin" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
@@ -189,6 +194,8 @@ for v in $(compgen -v RIG_PARAM_); do
 	printf "%s=%q\nexport %s\n" "$v" "${!v}" "$v" >>"$ov/rig/config"
 done
 truncate -s 64M "$tmp/nvme.img"
+# The SR-IOV NVMe's two namespaces (vfio-sriov), sparse, one per virtual function.
+truncate -s 4M "$tmp/sriov-ns1.img" "$tmp/sriov-ns2.img"
 
 limit_of() { # SCENARIO -> its time limit in L1, seconds
 	local t
@@ -288,6 +295,10 @@ run_l1() {
 		-device intel-iommu,intremap=on,caching-mode=on \
 		-device edu -drive file="$tmp/nvme.img",if=none,id=nv0,format=raw -device nvme,serial=x,drive=nv0 \
 		-netdev user,id=n0 -device e1000e,netdev=n0 \
+		-device nvme-subsys,id=sriovsub,nqn=rig-sriov \
+		-device nvme,id=sriovpf,serial=rig-sriov-pf,subsys=sriovsub,addr=0x8,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=4 \
+		-drive file="$tmp/sriov-ns1.img",if=none,id=sv1,format=raw -device nvme-ns,bus=sriovpf,drive=sv1,nsid=1,detached=on \
+		-drive file="$tmp/sriov-ns2.img",if=none,id=sv2,format=raw -device nvme-ns,bus=sriovpf,drive=sv2,nsid=2,detached=on \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$tmp/l1.cpio" \
 		-append "console=ttyS0 quiet panic=-1 intel_iommu=on ${RIG_L1_APPEND:-}" ${RIG_L1_QEMU_ARGS:-} \
 		</dev/null >"$tmp/console.fifo" 2>&1 &

@@ -287,18 +287,22 @@ expect_no_stderr() {
 
 # --- PCI devices and VFIO (scenarios/vfio-*.sh) ------------------------------------------------
 # L1's devices: edu 1234:11e8, nvme 1b36:0010 (64 MiB of zeros per rig run), e1000e 8086:10d3 on
-# QEMU user networking (gateway 10.0.2.2). At L1 boot none has a driver (L1 loads nvme only when
-# a scenario asks). A scenario that rebinds a device calls pci_save first: finish() puts every
-# saved device back on its driver, even when checks failed or the scenario returned early.
+# QEMU user networking (gateway 10.0.2.2), and an SR-IOV NVMe (also 1b36:0010, at 00:08.0: two
+# VFs, two detached 4 MiB namespaces; scenarios/vfio-sriov.sh). At L1 boot none has a driver
+# (L1 loads nvme only when a scenario asks; loading it also binds the SR-IOV NVMe's PF, which
+# has no namespace then). A scenario that rebinds a device calls pci_save first: finish() puts
+# every saved device back on its driver, even when checks failed or the scenario returned early.
 
 # VFIO_VMM: the L2 VMM of vfio_start/vfio_boot: kvmio, or qemu (RIG_PARAM_VFIO_VMM=qemu; QEMU q35
 # with -device vfio-pci, the reference the guest-side checks were validated against).
 VFIO_VMM=${RIG_PARAM_VFIO_VMM:-kvmio}
 
 # pci_find VENDOR:DEVICE: the BDF (dddd:bb:dd.f) of the first device with those IDs (hex without
-# 0x, as lspci -n prints them); status 1 and no output if there is none.
+# 0x, as lspci -n prints them); status 1 and no output if there is none. SR-IOV physical and
+# virtual functions are skipped: the NVMe of vfio-sriov (sriov_pf) has the plain NVMe's IDs.
 pci_find() {
 	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d/sriov_totalvfs" ] || [ -e "$d/physfn" ] && continue
 		if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x${1%%:*}:0x${1#*:}" ]; then
 			echo "${d##*/}"
 			return 0
