@@ -727,7 +727,10 @@ static void report_intr(FILE *out, const char *root, const char *bdf, bool *is_b
 		return;
 	}
 	*is_bridge = (cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) != PCI_HEADER_TYPE_NORMAL;
-	if (!in.pin)
+	/* A VF has no INTx (SR-IOV 1.1 3.5.5); vfio-pci offers none, whatever the pin reads. */
+	if (in.pin && !vfio_sysfs_link(root, bdf, "physfn", path, sizeof(path)))
+		fprintf(out, "no INTx (a VF%s)", in.pin <= 4 ? " whose pin register says otherwise" : "");
+	else if (!in.pin)
 		fprintf(out, "no INTx");
 	else if (in.pin <= 4)
 		fprintf(out, "INTx pin %c", 'A' + in.pin - 1);
