@@ -34,8 +34,10 @@
  *    NIC's adaptive coalescing does: a pass that sent a GSO frame (larger
  *    than the MTU), which came within VIRTIO_NET_TX_AUTO_GAP_MAX of a kick
  *    that did the same, with nothing but pure-ACK-sized frames received in
- *    between. Request/response traffic, whose answers carry data, and small
- *    frames are never delayed. The tick is twice the kick-to-kick time the
+ *    between; a kick within that time of a tick that found the ring empty
+ *    continues the stream too (the guest was waiting for the completions
+ *    the tick gave back). Request/response traffic, whose answers carry
+ *    data, and small frames are never delayed. The tick is twice the kick-to-kick time the
  *    guest showed meanwhile (virtio_net_tx_auto_usecs): a frame never waits
  *    longer than two of the guest's own kick round trips, a few tens of
  *    microseconds on a plain host, and up to 2 ms in the nested rig.
@@ -122,7 +124,8 @@ struct net {
 		bool bulk;		/* the last pass sent a GSO frame */
 		bool stream;		/* this kick came soon after a bulk pass's kick */
 		bool rx_data;		/* since the last pass, a frame came in with data, not an ACK */
-		uint64_t last_kick_ns;	/* 0: the gap since is not a kick-to-kick time */
+		uint64_t last_kick_ns;	/* the last kick, or tick (after_tick), 0: none yet */
+		bool after_tick;	/* last_kick_ns is a tick's: the gap is no kick-to-kick time */
 		unsigned int gap_us;	/* kick-to-kick time while streaming, averaged */
 		unsigned int ndone;	/* chains sent (or dropped) whose completion is held */
 		uint16_t done[VIRTIO_NET_QUEUE_MAX];
@@ -398,7 +401,13 @@ static void net_tx(struct net *n)
 	if (!moderate)
 		tx_flush(n);
 	n->tx.moderated = moderate;
-	n->tx.bulk = bulk;
+	/*
+	 * A pass that found the ring empty (a tick's, when the guest was
+	 * waiting for the completions the tick just gave back) says nothing
+	 * about the stream: the next kick may continue it.
+	 */
+	if (taken)
+		n->tx.bulk = bulk;
 	n->tx.stream = n->tx.rx_data = false;
 }
 
@@ -696,7 +705,14 @@ static void net_tx_timer(struct virtio_dev *vdev, int fd, short revents)
 	if (!n->running || n->broken)
 		return;
 	n->stats.tx_ticks++;
-	n->tx.last_kick_ns = 0;		/* the next kick's gap spans moderated time */
+	/*
+	 * A streaming guest whose frames wait on completions kicks right
+	 * after the tick gives them back: that kick continues the stream, as
+	 * if kicks had stayed off (they were turned on only because the ring
+	 * was empty at the tick). Its gap is not the guest's kick rate.
+	 */
+	n->tx.last_kick_ns = time_ns();
+	n->tx.after_tick = true;
 	tx_flush(n);
 	/* Frames that came without a kick meanwhile; none: kicks back on. */
 	if (n->tx_on)
@@ -710,12 +726,13 @@ static void tx_auto_kick(struct net *n)
 
 	n->tx.stream = n->tx.bulk && n->tx.last_kick_ns &&
 		       gap < VIRTIO_NET_TX_AUTO_GAP_MAX * 1000ULL;
-	if (n->tx.stream) {
+	if (n->tx.stream && !n->tx.after_tick) {
 		unsigned int us = (unsigned int)(gap / 1000);
 
 		n->tx.gap_us = n->tx.gap_us ? (3 * n->tx.gap_us + us) / 4 : us;
 	}
 	n->tx.last_kick_ns = now;
+	n->tx.after_tick = false;
 }
 
 static void net_notify(struct virtio_dev *vdev, unsigned int q)
@@ -811,6 +828,7 @@ static void net_stop(struct virtio_dev *vdev)
 	tx_timer(n, false);
 	n->tx.moderated = n->tx.bulk = n->tx.stream = n->tx.rx_data = false;
 	n->tx.last_kick_ns = 0;		/* gap_us stays: the guest's pace, not the rings' */
+	n->tx.after_tick = false;
 }
 
 static void net_destroy(struct virtio_dev *vdev)
