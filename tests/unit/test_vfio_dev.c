@@ -100,9 +100,10 @@ struct opts {
 	bool cfg256;		/* conventional PCI: 256 bytes of config space */
 	bool resize;		/* MSI-X without NORESIZE (kernels since 6.5) */
 	bool no_intx;		/* VFIO reports no INTx */
+	bool split_pba;		/* the PBA in BAR0 (at PBA_OFF), the table in BAR2 */
 };
 static const struct opts o_default, o_cfg256 = { .cfg256 = true }, o_resize = { .resize = true },
-			 o_no_intx = { .no_intx = true };
+			 o_no_intx = { .no_intx = true }, o_split = { .split_pba = true };
 
 static struct vm vm;
 static struct pci_host host;
@@ -433,7 +434,7 @@ static void hw_build(void)
 	hw_cap(CAP_MSIX, PCI_CAP_ID_MSIX, CAP_EXP);
 	le_write(c + CAP_MSIX + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | (NVEC - 1));
 	le_write(c + CAP_MSIX + PCI_MSIX_TABLE, 4, TABLE_OFF | 2);
-	le_write(c + CAP_MSIX + PCI_MSIX_PBA, 4, PBA_OFF | 2);
+	le_write(c + CAP_MSIX + PCI_MSIX_PBA, 4, PBA_OFF | (opt.split_pba ? 0 : 2));
 	hw_cap(CAP_EXP, PCI_CAP_ID_EXP, CAP_VNDR);
 	le_write(c + CAP_EXP + PCI_EXP_FLAGS, 2, PCI_EXP_TYPE_ENDPOINT << 4 | 2);
 	le_write(c + CAP_EXP + PCI_EXP_DEVCTL, 2, 0x2810);
@@ -1454,6 +1455,40 @@ static void test_msix_mask_pending(void **state)
 	assert_int_equal(fv.n, n);
 }
 
+/*
+ * The table in BAR2 and the PBA in BAR0 (PCI 3.0 6.8.2.4 allows it): each
+ * trapped in its own BAR and punched out of that BAR's slots only.
+ */
+static void test_msix_split(void **state)
+{
+	struct fake_mmio_slot sl;
+	int fd0;
+
+	assert_int_equal(vd->msix_table_bar, 2);
+	assert_int_equal(vd->msix_pba_bar, 0);
+	/* BAR0: around the PBA's page; BAR2: around the table's page, PBA_OFF's page mapped. */
+	assert_slot(A_BAR0, 0x3000, BAR0_OFF);
+	assert_no_slot(A_BAR0 + PBA_OFF);
+	assert_slot(A_BAR0 + 0x4000, BAR0_SIZE - 0x4000, BAR0_OFF + 0x4000);
+	assert_no_slot(A_BAR2 + TABLE_OFF);
+	assert_true(fake_mmio_slot_at(A_BAR2 + PBA_OFF, &sl));
+	/* The PBA answers in BAR0; the rest of its page is the device's. */
+	msix_ctrl(PCI_MSIX_FLAGS_ENABLE);
+	entry_wr(0, 0xfee00000, 0x30, false);
+	fd0 = vd->msix.vec[0].irq.fd;
+	vec_mask(0, true);
+	assert_int_equal(mmio_rd(A_BAR0 + PBA_OFF, 8), 0);
+	assert_int_equal(eventfd_write(fd0, 1), 0);
+	assert_int_equal(mmio_rd(A_BAR0 + PBA_OFF, 8), 1);
+	assert_int_equal(mmio_rd(A_BAR0 + 0x3000, 4), file_rd(BAR0_OFF + 0x3000, 4));
+	mmio_wr(A_BAR0 + PBA_OFF, 8, 0xffffffffffffffffULL);	/* read-only, never the device's */
+	assert_true(file_pristine(BAR0_OFF + PBA_OFF, 8));
+	/* The table still in BAR2, with routes. */
+	assert_int_equal(mmio_rd(A_BAR2 + TABLE_OFF + PCI_MSIX_ENTRY_DATA, 4), 0x30);
+	vec_mask(0, false);
+	assert_false(vd->msix.vec[0].irq.unbound);
+}
+
 /* hostile-guest.md case 20: table writes move only the routes kvmio programs. */
 static void test_msix_retarget(void **state)
 {
@@ -1625,6 +1660,7 @@ int main(void)
 		T(test_msix_table_straddle),
 		T(test_intx_at_build),
 		TV(test_no_intx, o_no_intx),
+		TV(test_msix_split, o_split),
 		T(test_msi),
 		T(test_msix_enable),
 		T(test_msix_grow),
