@@ -4,6 +4,7 @@
  * (or Ctrl-A x), 1 on a runtime error, 2 on a usage error, 128+N on signal N.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -650,6 +651,12 @@ int main(int argc, char **argv)
 	 * writes fail with EPIPE, which the console and logging handle.
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * One malloc arena for all threads: kvmio allocates while it sets up
+	 * and adds devices, never on an I/O path, so per-thread arenas (up to
+	 * 8 per core, each with its own pages) would only cost memory.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (argc < 2) {
 		fputs("kvmio: no command given (see 'kvmio --help')\n", stderr);
 		return EXIT_USAGE;
