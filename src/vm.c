@@ -119,6 +119,21 @@ static int check_kvm(struct vm *vm)
 	return 0;
 }
 
+/*
+ * The in-kernel LAPIC emulates the TSC-deadline timer, but
+ * KVM_GET_SUPPORTED_CPUID leaves the bit (leaf 1 ECX[24]) to userspace, as
+ * QEMU sets it. Without it Linux runs the LAPIC timer in one-shot mode and
+ * first calibrates it against the PIT for 100 ms of every boot.
+ */
+static void offer_tsc_deadline(struct vm *vm)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (unsigned int i = 0; i < vm->cpuid->nent; i++)
+		if (vm->cpuid->entries[i].function == 1)
+			vm->cpuid->entries[i].ecx |= 1U << 24;
+}
+
 static int get_supported_cpuid(struct vm *vm)
 {
 	for (unsigned int nent = 128; nent <= 4096; nent *= 2) {
@@ -129,6 +144,7 @@ static int get_supported_cpuid(struct vm *vm)
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			vm->cpuid = c;
+			offer_tsc_deadline(vm);
 			return 0;
 		}
 		free(c);
