@@ -175,10 +175,25 @@ static void map_uc(uint64_t addr, uint64_t size)
 
 /* --- edu's DMA ------------------------------------------------------------------------ */
 
-static bool dma_idle(void *arg)
+static bool dma_idle(void)
 {
-	(void)arg;
 	return !(edu_rd64(EDU_DMA_CMD) & EDU_DMA_RUN);
+}
+
+/*
+ * Polls in 10 ms sleeps, not wait_for's 1 ms: a transfer takes edu 100 ms,
+ * and every sleep is a few exits of L2 under nested TCG, where the fewer the
+ * better (tests/rig/README.md, nested TCG failures).
+ */
+static bool dma_wait(uint32_t us)
+{
+	for (uint32_t t = 0;; t += 10000) {
+		if (dma_idle())
+			return true;
+		if (t >= us)
+			return false;
+		delay_us(10000);
+	}
 }
 
 /*
@@ -190,7 +205,7 @@ static bool dma_idle(void *arg)
 static void dma(bool to_bus, uint64_t addr, unsigned int dev_off, unsigned int len)
 {
 	GUEST_ASSERT(len && dev_off + len < EDU_DMA_SIZE);
-	GUEST_ASSERT_MSG(wait_for(dma_idle, NULL, 2 * ONE_S), "a DMA still runs (cmd 0x%lx)", edu_rd64(EDU_DMA_CMD));
+	GUEST_ASSERT_MSG(dma_wait(2 * ONE_S), "a DMA still runs (cmd 0x%lx)", edu_rd64(EDU_DMA_CMD));
 	edu_wr64(EDU_DMA_SRC, to_bus ? EDU_DMA_BUF + dev_off : addr);
 	edu_wr64(EDU_DMA_DST, to_bus ? addr : EDU_DMA_BUF + dev_off);
 	edu_wr64(EDU_DMA_CNT, len);
@@ -199,7 +214,7 @@ static void dma(bool to_bus, uint64_t addr, unsigned int dev_off, unsigned int l
 			 edu_rd64(to_bus ? EDU_DMA_DST : EDU_DMA_SRC), edu_rd64(EDU_DMA_CNT), addr, len);
 	edu_wr64(EDU_DMA_CMD, EDU_DMA_RUN | (to_bus ? EDU_DMA_TO_BUS : 0));
 	/* edu finishes 100 ms after the start (its timer). */
-	GUEST_ASSERT_MSG(wait_for(dma_idle, NULL, 3 * ONE_S), "DMA %s 0x%lx (%u bytes) not done after 3 s",
+	GUEST_ASSERT_MSG(dma_wait(3 * ONE_S), "DMA %s 0x%lx (%u bytes) not done after 3 s",
 			 to_bus ? "to" : "from", addr, len);
 }
 
