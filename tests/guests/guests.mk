@@ -12,7 +12,7 @@ GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_a
                stdin echo pci vtd
 # Built with the rest, run only by the rig's own scenarios (tests/rig/scenarios/vfio-*.sh): they
 # need a device assigned with --device vfio=. run.sh does not run them.
-GUEST_RIG_NAMES := vfio_edu
+GUEST_RIG_NAMES := vfio_edu vfio_p2p
 GUEST_RIG_IMAGES := $(GUEST_RIG_NAMES:%=$(GUEST_OUT)/%.bzImage)
 GUEST_NAMES += $(GUEST_RIG_NAMES)
 
@@ -35,7 +35,7 @@ $(GUEST_OUT)/smp.elf: $(GUEST_OUT)/trampoline.o
 $(GUEST_OUT)/cpl3.elf $(GUEST_OUT)/triple_fault.elf: $(GUEST_OUT)/user.o $(GUEST_OUT)/user_entry.o
 $(GUEST_OUT)/pci.elf: $(GUEST_OUT)/pci_virtio.o $(GUEST_OUT)/pci_fixture.o $(GUEST_OUT)/pci_lib.o \
                       $(GUEST_OUT)/virtio_lib.o
-$(GUEST_OUT)/vfio_edu.elf: $(GUEST_OUT)/pci_lib.o
+$(GUEST_OUT)/vfio_edu.elf $(GUEST_OUT)/vfio_p2p.elf: $(GUEST_OUT)/pci_lib.o
 $(GUEST_OUT)/vtd.elf: $(GUEST_OUT)/pci_lib.o $(GUEST_OUT)/virtio_lib.o
 
 $(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c

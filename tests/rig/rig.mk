@@ -2,7 +2,7 @@
 # The rig (tests/rig/README.md): real Linux guests under kvmio, inside QEMU TCG with nested KVM.
 # Included from the top-level Makefile.
 #   make check-rig                     every scenario (needs build/kvmio and the tiny guests the
-#                                      rig runs, build/guests/vfio_edu.bzImage)
+#                                      rig runs, build/guests/vfio_edu.bzImage and vfio_p2p.bzImage)
 #   make check-rig RIG_ARGS=qemu-ref   selected scenarios
 #   make check-rig-ref                 only the QEMU reference scenario (no kvmio needed)
 

@@ -290,15 +290,21 @@ run_l1() {
 	# rig.sh, or the watchdog, can take it down; its console comes through a FIFO.
 	rm -f "$tmp/console.fifo"
 	mkfifo "$tmp/console.fifo"
+	# Devices (tests/rig/README.md, VFIO scenarios): edu with a 64-bit DMA mask (QEMU's default is
+	# 28 bits; vfio-p2p has it DMA to a BAR above 3 GiB); the plain NVMe; e1000e; the SR-IOV NVMe
+	# at 00:08.0; the P2P NVMe at 00:09.0 (no namespace, a 1 MiB controller memory buffer in BAR2,
+	# kept away from L1's nvme driver by l1/init; only vfio-p2p uses it).
 	timeout -k 10 "$total" qemu-system-x86_64 -accel tcg -machine q35,kernel-irqchip=split -cpu EPYC,+svm,+npt \
 		-m 3072 -smp "$l1_smp" -nographic -no-reboot -nodefaults -serial stdio \
 		-device intel-iommu,intremap=on,caching-mode=on \
-		-device edu -drive file="$tmp/nvme.img",if=none,id=nv0,format=raw -device nvme,serial=x,drive=nv0 \
+		-device edu,dma_mask=0xffffffffffffffff \
+		-drive file="$tmp/nvme.img",if=none,id=nv0,format=raw -device nvme,serial=x,drive=nv0 \
 		-netdev user,id=n0 -device e1000e,netdev=n0 \
 		-device nvme-subsys,id=sriovsub,nqn=rig-sriov \
 		-device nvme,id=sriovpf,serial=rig-sriov-pf,subsys=sriovsub,addr=0x8,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=4 \
 		-drive file="$tmp/sriov-ns1.img",if=none,id=sv1,format=raw -device nvme-ns,bus=sriovpf,drive=sv1,nsid=1,detached=on \
 		-drive file="$tmp/sriov-ns2.img",if=none,id=sv2,format=raw -device nvme-ns,bus=sriovpf,drive=sv2,nsid=2,detached=on \
+		-device nvme,id=p2pnv,serial=rig-p2p,addr=0x9,cmb_size_mb=1 \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$tmp/l1.cpio" \
 		-append "console=ttyS0 quiet panic=-1 intel_iommu=on ${RIG_L1_APPEND:-}" ${RIG_L1_QEMU_ARGS:-} \
 		</dev/null >"$tmp/console.fifo" 2>&1 &

@@ -286,9 +286,10 @@ expect_no_stderr() {
 }
 
 # --- PCI devices and VFIO (scenarios/vfio-*.sh) ------------------------------------------------
-# L1's devices: edu 1234:11e8, nvme 1b36:0010 (64 MiB of zeros per rig run), e1000e 8086:10d3 on
-# QEMU user networking (gateway 10.0.2.2), and an SR-IOV NVMe (also 1b36:0010, at 00:08.0: two
-# VFs, two detached 4 MiB namespaces; scenarios/vfio-sriov.sh). At L1 boot none has a driver
+# L1's devices: edu 1234:11e8 (64-bit DMA mask), nvme 1b36:0010 (64 MiB of zeros per rig run),
+# e1000e 8086:10d3 on QEMU user networking (gateway 10.0.2.2), an SR-IOV NVMe (also 1b36:0010, at
+# 00:08.0: two VFs, two detached 4 MiB namespaces; scenarios/vfio-sriov.sh), and the P2P NVMe
+# (1b36:0010 at 00:09.0 with a controller memory buffer; pci_p2p_nvme). At L1 boot none has a driver
 # (L1 loads nvme only when a scenario asks; loading it also binds the SR-IOV NVMe's PF, which
 # has no namespace then). A scenario that rebinds a device calls pci_save first: finish() puts
 # every saved device back on its driver, even when checks failed or the scenario returned early.
@@ -299,14 +300,26 @@ VFIO_VMM=${RIG_PARAM_VFIO_VMM:-kvmio}
 
 # pci_find VENDOR:DEVICE: the BDF (dddd:bb:dd.f) of the first device with those IDs (hex without
 # 0x, as lspci -n prints them); status 1 and no output if there is none. SR-IOV physical and
-# virtual functions are skipped: the NVMe of vfio-sriov (sriov_pf) has the plain NVMe's IDs.
+# virtual functions are skipped: the NVMe of vfio-sriov (sriov_pf) has the plain NVMe's IDs; so
+# is the P2P NVMe (pci_p2p_nvme), whose BAR2 tells it apart.
 pci_find() {
 	for d in /sys/bus/pci/devices/*; do
 		[ -e "$d/sriov_totalvfs" ] || [ -e "$d/physfn" ] && continue
+		[ -e "$d/resource2" ] && [ "$1" = 1b36:0010 ] && continue
 		if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x${1%%:*}:0x${1#*:}" ]; then
 			echo "${d##*/}"
 			return 0
 		fi
+	done
+	return 1
+}
+
+# pci_p2p_nvme: the BDF of the P2P NVMe (vfio-p2p): QEMU's NVMe with a 1 MiB controller memory
+# buffer in BAR2 and no namespace, at 00:09.0 (rig.sh); l1/init keeps L1's nvme driver off it.
+pci_p2p_nvme() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1b36:0x0010 ] && [ -e "$d/resource2" ] &&
+			[ ! -e "$d/sriov_totalvfs" ] && [ ! -e "$d/physfn" ] && { echo "${d##*/}"; return 0; }
 	done
 	return 1
 }
