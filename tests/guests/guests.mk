@@ -26,7 +26,7 @@ GUEST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-pic -fno-pi
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
                  -Wl,-z,noexecstack -T $(GUEST_DIR)/guest.ld
 
-GUEST_LIB_OBJS := $(addprefix $(GUEST_OUT)/,header.o entry.o isr.o lib.o)
+GUEST_LIB_OBJS := $(addprefix $(GUEST_OUT)/,header.o entry.o boot32.o isr.o lib.o)
 GUEST_IMAGES   := $(GUEST_NAMES:%=$(GUEST_OUT)/%.bzImage)
 GUEST_ELFS     := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
