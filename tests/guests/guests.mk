@@ -15,6 +15,9 @@ GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_a
 GUEST_RIG_NAMES := vfio_edu
 GUEST_RIG_IMAGES := $(GUEST_RIG_NAMES:%=$(GUEST_OUT)/%.bzImage)
 GUEST_NAMES += $(GUEST_RIG_NAMES)
+# Built with the rest, run only by the benchmarks (bench/exits): they print numbers, not checks.
+GUEST_BENCH_NAMES := exits
+GUEST_NAMES += $(GUEST_BENCH_NAMES)
 
 GUEST_CC      ?= $(CC)
 GUEST_OBJCOPY ?= objcopy
@@ -37,6 +40,7 @@ $(GUEST_OUT)/pci.elf: $(GUEST_OUT)/pci_virtio.o $(GUEST_OUT)/pci_fixture.o $(GUE
                       $(GUEST_OUT)/virtio_lib.o
 $(GUEST_OUT)/vfio_edu.elf: $(GUEST_OUT)/pci_lib.o
 $(GUEST_OUT)/vtd.elf: $(GUEST_OUT)/pci_lib.o $(GUEST_OUT)/virtio_lib.o
+$(GUEST_OUT)/exits.elf: $(GUEST_OUT)/pci_lib.o $(GUEST_OUT)/virtio_lib.o
 
 $(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)
