@@ -29,8 +29,8 @@ report() {
 }
 
 # snap PID: per thread "TID COMM UTIME STIME GUEST VCSW NVCSW CPU" (ticks; stat fields 14,
-# 15, 43, 39; status's context switches), then "kvm EXITS IO_EXITS MMIO_EXITS" (debugfs) and
-# "cpu IDLE TOTAL" (L1's /proc/stat).
+# 15, 43, 39; status's context switches), then "kvm EXITS IO_EXITS MMIO_EXITS PAGES_4K
+# PAGES_2M" (debugfs) and "cpu IDLE TOTAL" (L1's /proc/stat).
 snap() {
 	for t in /proc/"$1"/task/*; do
 		read -r line <"$t/stat" 2>/dev/null || continue
@@ -40,7 +40,7 @@ snap() {
 			/^nonvoluntary_ctxt_switches:/ { n = $2 } END { print v + 0, n + 0 }' "$t/status") ${37}"
 	done
 	d=$(ls -d /sys/kernel/debug/kvm/"$VMM_PID"-* 2>/dev/null | head -n 1)
-	[ -n "$d" ] && echo "kvm $(cat "$d/exits") $(cat "$d/io_exits") $(cat "$d/mmio_exits")"
+	[ -n "$d" ] && echo "kvm $(cat "$d/exits") $(cat "$d/io_exits") $(cat "$d/mmio_exits") $(cat "$d/pages_4k") $(cat "$d/pages_2m")"
 	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print "cpu", $5, t }' /proc/stat
 }
 
@@ -48,7 +48,7 @@ snap() {
 # and context switches over the window; KVM's exits per second; L1's idle share.
 deltas() {
 	awk -v secs="$3" 'FNR == NR { a[$1] = $0; next }
-		$1 == "kvm" { split(a["kvm"], o); printf "exits/s %d (to user space: io %d, mmio %d)\n", ($2 - o[2]) / secs, ($3 - o[3]) / secs, ($4 - o[4]) / secs; next }
+		$1 == "kvm" { split(a["kvm"], o); printf "exits/s %d (to user space: io %d, mmio %d); guest RAM in L1 nested pages: %d of 4 KiB, %d of 2 MiB\n", ($2 - o[2]) / secs, ($3 - o[3]) / secs, ($4 - o[4]) / secs, $5, $6; next }
 		$1 == "cpu" { split(a["cpu"], o); printf "L1 idle %.0f%% of both CPUs\n", 100 * ($2 - o[2]) / ($3 - o[3]); next }
 		($1 in a) { split(a[$1], o); printf "thread %s: user %d kernel %d guest %d ticks, switches %d voluntary %d forced, last on CPU %s\n", $2, ($3 - $5) - (o[3] - o[5]), $4 - o[4], $5 - o[5], $6 - o[6], $7 - o[7], $8 }' "$1" "$2"
 }
