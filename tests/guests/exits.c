@@ -115,53 +115,101 @@ static uint64_t tsc_khz_calibrate(void)
 
 /* --- the operations --------------------------------------------------------- */
 
-static inline void op(enum kind k)
-{
-	switch (k) {
-	case K_PIO:
-		outb(EXITS_PORT, 0);
-		break;
-	case K_MMIO:
-		mmio_write32(EXITS_MMIO, 0);
-		break;
-	case K_CF8:
-		outl(PCI_CONF_ADDR, cf8_addr);
-		(void)inl(PCI_CONF_DATA);
-		break;
-	case K_ECAM:
-		(void)mmio_read32(ecam_base + ((uint64_t)rng_bdf << 12));
-		break;
-	case K_NOTIFY:
-		mmio_write16(notify_addr, notify_val);
-		break;
-	case K_CPUID: {
-		uint32_t a = 0, b, c = 0, d;
+/*
+ * The timed loops, one per kind, in assembly: each takes n (RDI) and its
+ * operand (RSI: port, address or CF8 value; RDX: the notify value) and
+ * returns the TSC cycles of n operations, touching no memory but the target.
+ * They are position-independent: exits_hot() copies them to EXITS_HIGH and
+ * runs them there, with page tables there too. The guest image and its stack
+ * sit below 2 MiB, where QEMU's memory map (VGA hole, BIOS areas) makes L1's
+ * KVM use 4 KiB nested pages while kvmio's guest gets one 2 MiB page; under
+ * nested TCG, which refills its TLB after every world switch, that made even
+ * CPUID exits (no VMM involved) about 10% dearer under QEMU. From 8 MiB up,
+ * both guests' RAM can have 2 MiB nested pages.
+ */
+#define EXITS_HIGH		0x800000UL	/* page tables; the loops at +HOT_OFF */
+#define EXITS_HIGH_END		0xA00000UL	/* RAM needed up to here */
+#define HOT_OFF			0x10000UL
 
-		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-		break;
-	}
-	default:
-		break;
-	}
+typedef uint64_t (*hot_fn)(uint64_t n, uint64_t op, uint64_t val);
+
+extern const char hot_start[], hot_end[];
+extern const char hot_pio[], hot_mmio[], hot_cf8[], hot_ecam[], hot_notify[], hot_cpuid[];
+
+#define T0 "rdtsc; shl $32, %rdx; or %rax, %rdx; mov %rdx, %r8\n\t"
+#define T1 "rdtsc; shl $32, %rdx; or %rdx, %rax; sub %r8, %rax; ret\n\t"
+__asm__(
+	".pushsection .text\n\t"
+	".balign 64\n"
+	"hot_start:\n"
+	"hot_pio:\n\t"		/* outb %al, port */
+	"mov %rdi, %rcx; mov %rsi, %r9\n\t" T0
+	"mov %r9, %rdx; xor %eax, %eax\n"
+	"1: outb %al, %dx; dec %rcx; jnz 1b\n\t" T1
+	"hot_mmio:\n\t"		/* movl $0, (addr) */
+	"mov %rdi, %rcx\n\t" T0
+	"xor %eax, %eax\n"
+	"1: movl %eax, (%rsi); dec %rcx; jnz 1b\n\t" T1
+	"hot_cf8:\n\t"		/* outl value, 0xCF8; inl 0xCFC */
+	"mov %rdi, %rcx\n\t" T0
+	"1: mov %esi, %eax; mov $0xCF8, %dx; outl %eax, %dx; mov $0xCFC, %dx; inl %dx, %eax\n\t"
+	"dec %rcx; jnz 1b\n\t" T1
+	"hot_ecam:\n\t"		/* movl (addr), %eax */
+	"mov %rdi, %rcx\n\t" T0
+	"1: movl (%rsi), %eax; dec %rcx; jnz 1b\n\t" T1
+	"hot_notify:\n\t"	/* movw value, (addr) */
+	"mov %rdi, %rcx; mov %rdx, %r9\n\t" T0
+	"1: movw %r9w, (%rsi); dec %rcx; jnz 1b\n\t" T1
+	"hot_cpuid:\n\t"	/* CPUID leaf 0 */
+	"push %rbx; mov %rdi, %r10\n\t" T0
+	"1: xor %eax, %eax; xor %ecx, %ecx; cpuid; dec %r10; jnz 1b\n\t"
+	"rdtsc; shl $32, %rdx; or %rdx, %rax; sub %r8, %rax; pop %rbx; ret\n"
+	"hot_end:\n\t"
+	".popsection");
+#undef T0
+#undef T1
+
+static hot_fn hot[K_NR];
+static uint64_t hot_arg[K_NR], hot_val[K_NR];
+
+/* Page tables at EXITS_HIGH as boot32.S's and kvmio's (0-4 GiB, 2 MiB pages), the loops after them. */
+static void exits_hot(void)
+{
+	uint64_t *pml4 = (uint64_t *)EXITS_HIGH, *pdpt = pml4 + 512, *pd = pdpt + 512;
+	char *code = (char *)(EXITS_HIGH + HOT_OFF);
+	const char *const fns[K_NR] = {
+		[K_PIO] = hot_pio, [K_MMIO] = hot_mmio, [K_CF8] = hot_cf8,
+		[K_ECAM] = hot_ecam, [K_NOTIFY] = hot_notify, [K_CPUID] = hot_cpuid,
+	};
+
+	volatile uint64_t *probe = (volatile uint64_t *)(EXITS_HIGH_END - 8);
+
+	*probe = 0x5A5AA5A5C3C33C3Cull;
+	GUEST_ASSERT_MSG(*probe == 0x5A5AA5A5C3C33C3Cull, "no RAM at 0x%lx: the guest needs 16M",
+			 EXITS_HIGH_END - 8);
+	memset(pml4, 0, 2 * 4096);
+	pml4[0] = (uint64_t)pdpt | 3;
+	for (unsigned int i = 0; i < 4; i++)
+		pdpt[i] = ((uint64_t)pd + i * 4096) | 3;
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		pd[i] = i << 21 | 0x83;
+	write_cr3((uint64_t)pml4);
+	GUEST_ASSERT((uint64_t)(pd + 4 * 512) <= (uint64_t)code);
+	memcpy(code, hot_start, (size_t)(hot_end - hot_start));
+	for (unsigned int k = 0; k < K_NR; k++)
+		hot[k] = (hot_fn)(uintptr_t)(code + (fns[k] - hot_start));
+	hot_arg[K_PIO] = EXITS_PORT;
+	hot_arg[K_MMIO] = EXITS_MMIO;
+	hot_arg[K_CF8] = cf8_addr;
+	hot_arg[K_ECAM] = ecam_base + ((uint64_t)rng_bdf << 12);
+	hot_arg[K_NOTIFY] = notify_addr;
+	hot_val[K_NOTIFY] = notify_val;
 }
 
-/* One kind @n times; a loop per kind, so each loop holds nothing but its operation. */
+/* One kind @n times: TSC cycles. */
 static uint64_t run(enum kind k, uint64_t n)
 {
-	uint64_t t0, t1;
-
-#define LOOP(K) do { t0 = rdtsc(); for (uint64_t i = 0; i < n; i++) op(K); t1 = rdtsc(); } while (0)
-	switch (k) {
-	case K_PIO: LOOP(K_PIO); break;
-	case K_MMIO: LOOP(K_MMIO); break;
-	case K_CF8: LOOP(K_CF8); break;
-	case K_ECAM: LOOP(K_ECAM); break;
-	case K_NOTIFY: LOOP(K_NOTIFY); break;
-	case K_CPUID: LOOP(K_CPUID); break;
-	default: t0 = t1 = 0;
-	}
-#undef LOOP
-	return t1 - t0;
+	return hot[k](n, hot_arg[k], hot_val[k]);
 }
 
 static uint64_t median(uint64_t *a, unsigned int n)
@@ -242,6 +290,7 @@ void guest_main(void)
 	ecam_base = mcfg_ecam_base();
 	setup_virtio();
 	cf8_addr = PCI_CONF_ENABLE | rng_bdf << 8;	/* vendor and device ID */
+	exits_hot();
 
 	/* What the kinds read must be what they look like. */
 	uint32_t ids = pci_r32(rng_bdf, PCI_VENDOR_ID);
