@@ -37,6 +37,9 @@ exits_run() {
 		tail -n 15 "$RIG_WORK/serial.log"
 		echo "--- $name, try $try: stderr, last 10 lines"
 		tail -n 10 "$RIG_WORK/vmm.err"
+		# On the console too, so a failure a second try made good stays in the log.
+		data "exits-retry vmm=$name try=$try status=$VMM_RC console_lines=$(wc -l <"$RIG_WORK/serial.log")" \
+			"stderr: $(head -n 1 "$RIG_WORK/vmm.err")"
 		[ "$try" -lt "${RIG_PARAM_EXITS_TRIES:-2}" ] || break
 		info "$name: try $try failed (VMM status $VMM_RC); running it again"
 		try=$((try + 1))
