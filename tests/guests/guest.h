@@ -155,6 +155,14 @@ void ucall_abort(const char *file, int line, const char *fmt, ...)
 
 /* ACPI S5 through PM1a_CNT; never returns. */
 void acpi_poweroff(void) __attribute__((noreturn));
+/* The port and SLP_TYP it writes: kvmio's PM1A_CNT and ACPI_S5_TYP unless changed. */
+extern uint16_t acpi_pm1a_cnt;
+extern uint8_t acpi_s5_typ;
+/*
+ * Sets both from the FADT and the DSDT's \_S5 (e.g. under QEMU, whose S5
+ * is SLP_TYP 0); false if they cannot be read, leaving them as they were.
+ */
+bool acpi_poweroff_from_tables(void);
 
 #define GUEST_SYNC(...)		ucall_sync(__VA_ARGS__)
 #define GUEST_DONE()		ucall_done()

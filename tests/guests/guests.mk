@@ -15,6 +15,9 @@ GUEST_NAMES := early_crash uart rtc lapic_timer smp poweroff reset_i8042 reset_a
 GUEST_RIG_NAMES := vfio_edu vfio_p2p
 GUEST_RIG_IMAGES := $(GUEST_RIG_NAMES:%=$(GUEST_OUT)/%.bzImage)
 GUEST_NAMES += $(GUEST_RIG_NAMES)
+# Built with the rest, run only by the benchmarks (bench/exits): they print numbers, not checks.
+GUEST_BENCH_NAMES := exits
+GUEST_NAMES += $(GUEST_BENCH_NAMES)
 
 GUEST_CC      ?= $(CC)
 GUEST_OBJCOPY ?= objcopy
@@ -26,7 +29,7 @@ GUEST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-pic -fno-pi
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
                  -Wl,-z,noexecstack -T $(GUEST_DIR)/guest.ld
 
-GUEST_LIB_OBJS := $(addprefix $(GUEST_OUT)/,header.o entry.o isr.o lib.o)
+GUEST_LIB_OBJS := $(addprefix $(GUEST_OUT)/,header.o entry.o boot32.o isr.o lib.o)
 GUEST_IMAGES   := $(GUEST_NAMES:%=$(GUEST_OUT)/%.bzImage)
 GUEST_ELFS     := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
@@ -37,6 +40,7 @@ $(GUEST_OUT)/pci.elf: $(GUEST_OUT)/pci_virtio.o $(GUEST_OUT)/pci_fixture.o $(GUE
                       $(GUEST_OUT)/virtio_lib.o
 $(GUEST_OUT)/vfio_edu.elf $(GUEST_OUT)/vfio_p2p.elf: $(GUEST_OUT)/pci_lib.o
 $(GUEST_OUT)/vtd.elf: $(GUEST_OUT)/pci_lib.o $(GUEST_OUT)/virtio_lib.o
+$(GUEST_OUT)/exits.elf: $(GUEST_OUT)/pci_lib.o $(GUEST_OUT)/virtio_lib.o
 
 $(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -160,10 +160,20 @@ void ucall_sync(const char *fmt, ...)
 	guest_puts("\n");
 }
 
+/* kvmio's values; acpi_poweroff_from_tables() replaces them with the firmware's. */
+uint16_t acpi_pm1a_cnt = PM1A_CNT;
+uint8_t acpi_s5_typ = ACPI_S5_TYP;
+
 void acpi_poweroff(void)
 {
 	cli();
-	outw(PM1A_CNT, (ACPI_S5_TYP << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN);
+	outw(acpi_pm1a_cnt, (uint16_t)((acpi_s5_typ << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+	/*
+	 * kvmio stops the vCPU in the write's exit; QEMU only requests a shutdown
+	 * that its main loop serves while the vCPU runs on: give it a second or so.
+	 */
+	for (uint64_t t0 = rdtsc(); rdtsc() - t0 < 3000000000ull;)
+		pause();
 	/* Still here: say so once, then stop; the runner's timeout ends us. */
 	guest_printf("UCALL ABORT %s:%d: ACPI S5 write did not power off\n", __FILE__, __LINE__);
 	for (;;)
@@ -444,6 +454,50 @@ const void *acpi_find_table(const char *sig)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The FADT's PM1a_CNT_BLK and \_S5's SLP_TYPa from the DSDT's AML: the
+ * "Name (_S5, Package (N) { typ, ...})" bytes, 08 '_S5_' 12 PkgLength
+ * NumElements, then typ as ZeroOp (00), OneOp (01) or BytePrefix (0A) nn
+ * (ACPI 6.5, 20.2.3, 20.2.5.4). Any other encoding: false, nothing changed.
+ */
+bool acpi_poweroff_from_tables(void)
+{
+	const uint8_t *fadt = acpi_find_table("FACP");
+
+	if (!fadt || ((const struct acpi_header *)fadt)->length < 148)
+		return false;
+	uint32_t cnt = *(const uint32_t *)(fadt + 64);
+	uint64_t dsdt_a = *(const uint64_t *)(fadt + 140);
+
+	if (!dsdt_a)
+		dsdt_a = *(const uint32_t *)(fadt + 40);
+	const struct acpi_header *dsdt = (const void *)dsdt_a;
+
+	if (!cnt || cnt > 0xFFFF || !dsdt || memcmp(dsdt->sig, "DSDT", 4))
+		return false;
+	const uint8_t *p = (const uint8_t *)dsdt, *end = p + dsdt->length;
+
+	for (p += sizeof(*dsdt); p + 8 < end; p++) {
+		if (memcmp(p, "_S5_", 4) || p[4] != 0x12)
+			continue;
+		const uint8_t *q = p + 5;
+
+		q += 1 + (*q >> 6);	/* PkgLength: 1 to 4 bytes */
+		q++;			/* NumElements */
+		if (q >= end)
+			return false;
+		if (*q == 0x00 || *q == 0x01)
+			acpi_s5_typ = *q;
+		else if (*q == 0x0A && q + 1 < end)
+			acpi_s5_typ = q[1] & 7;
+		else
+			return false;
+		acpi_pm1a_cnt = (uint16_t)cnt;
+		return true;
+	}
+	return false;
 }
 
 /* --- entry ----------------------------------------------------------------- */
