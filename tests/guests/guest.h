@@ -186,6 +186,10 @@ size_t strlen(const char *s);
 
 /* Value of "key=value" on the kernel command line, copied to @buf; false if absent. */
 bool cmdline_get(const char *key, char *buf, size_t len);
+/* pattern_fill - @n bytes of a pseudo-random pattern from @seed (xorshift): DMA tests' data. */
+void pattern_fill(uint8_t *p, size_t n, uint32_t seed);
+/* pattern_diff - the offset of the first byte where @a and @b differ; @n if none. */
+size_t pattern_diff(const uint8_t *a, const uint8_t *b, size_t n);
 /* Parses a decimal number; false on junk. */
 bool parse_u64(const char *s, uint64_t *out);
 

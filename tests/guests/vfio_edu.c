@@ -154,27 +154,6 @@ static bool dma_idle(void *arg)
 	return !(rd64(EDU_DMA_CMD) & EDU_DMA_RUN);
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed * 2654435761u | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)(x >> 11);
-	}
-}
-
-static size_t first_diff(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && a[i] == b[i])
-		i++;
-	return i;
-}
-
 /*
  * One DMA transfer of @len bytes: to the device buffer at @dev_off from
  * guest RAM at @ram (@to_ram false), or the other way; waits for it.
@@ -354,7 +333,7 @@ static void test_fact(void)
 /* buf_dst + @off holds want[], and the device wrote nothing else of buf_dst. */
 static void check_dst(unsigned int off, const char *what)
 {
-	size_t d = first_diff(buf_dst + off, want, DMA_LEN);
+	size_t d = pattern_diff(buf_dst + off, want, DMA_LEN);
 
 	GUEST_ASSERT_MSG(d == DMA_LEN, "%s: byte %lu of what came back is 0x%x, want 0x%x", what, (uint64_t)d,
 			 buf_dst[off + d], want[d]);
@@ -367,7 +346,7 @@ static void check_dst(unsigned int off, const char *what)
 static void test_dma(void)
 {
 	/* Pattern 1 there and back, page-aligned guest buffers. */
-	fill(buf_src, DMA_LEN, 1);
+	pattern_fill(buf_src, DMA_LEN, 1);
 	memcpy(want, buf_src, DMA_LEN);
 	dma(false, buf_src, 0, DMA_LEN, false);
 	read_back(0);
@@ -377,7 +356,7 @@ static void test_dma(void)
 	 * Pattern 2 (a device or mapping that returns stale data fails here),
 	 * both guest buffers straddling a page boundary: two IOMMU pages each.
 	 */
-	fill(buf_src + 0x803, DMA_LEN, 2);
+	pattern_fill(buf_src + 0x803, DMA_LEN, 2);
 	GUEST_ASSERT(memcmp(buf_src + 0x803, want, DMA_LEN) != 0);
 	memcpy(want, buf_src + 0x803, DMA_LEN);
 	dma(false, buf_src + 0x803, 0, DMA_LEN, false);
@@ -385,7 +364,7 @@ static void test_dma(void)
 	check_dst(0xC01, "pattern 2, RAM->device->RAM across page boundaries");
 
 	/* 300 bytes from an odd guest address into the middle of the device buffer. */
-	fill(buf_src, 512, 3);
+	pattern_fill(buf_src, 512, 3);
 	dma(false, buf_src + 101, 0x900, 300, false);
 	memcpy(want + 0x900, buf_src + 101, 300);
 	read_back(0);
@@ -425,7 +404,7 @@ static void test_msi(void)
 	}
 
 	/* The device's own completion interrupts: DMA done (0x100), factorial done (0x1). */
-	fill(buf_src, 64, 4);
+	pattern_fill(buf_src, 64, 4);
 	dma(false, buf_src, 0, 64, true);
 	GUEST_ASSERT_MSG(wait_count(&msi_count, 3, ONE_S), "no MSI for a DMA completion (0x24 reads 0x%x)",
 			 rd(EDU_IRQ_STATUS));
@@ -571,7 +550,7 @@ static void test_vtd(void)
 	vtd_cmd(GCMD_SRTP);
 	vtd_cmd(GCMD_TE);
 
-	fill(buf_src, DMA_LEN, 4);
+	pattern_fill(buf_src, DMA_LEN, 4);
 	memcpy(want, buf_src, DMA_LEN);
 	memset(buf_dst, 0x5A, sizeof(buf_dst));
 	dma_at(false, IOVA_SRC, 0, DMA_LEN, false);

@@ -117,27 +117,6 @@ static inline void nv_wr64(unsigned int reg, uint64_t v) { mmio_write64(nvme_bar
 
 /* --- helpers ------------------------------------------------------------------------ */
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed * 2654435761u | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)(x >> 11);
-	}
-}
-
-static size_t first_diff(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && a[i] == b[i])
-		i++;
-	return i;
-}
-
 static bool all(const uint8_t *p, size_t n, uint8_t v)
 {
 	for (size_t i = 0; i < n; i++)
@@ -262,7 +241,7 @@ static void check_cmb(uint64_t off, uint8_t bg, const char *what)
 
 	around(off, &lo, &len);
 	cmb_read(lo, len);
-	d = first_diff(win + (off - lo), want, DMA_LEN);
+	d = pattern_diff(win + (off - lo), want, DMA_LEN);
 	GUEST_ASSERT_MSG(d == DMA_LEN, "%s: the CPU reads CMB byte 0x%lx as 0x%x, want 0x%x (%lu of %u bytes arrived)",
 			 what, off + d, win[off - lo + d], want[d], (uint64_t)d, DMA_LEN);
 	for (size_t i = 0; i < len; i++)
@@ -393,7 +372,7 @@ static void test_mask(void)
 	uint8_t *farp = (uint8_t *)far;
 
 	GUEST_ASSERT_MSG(far + 4096 <= GUEST_RAM, "buf_dst at 0x%lx: the probe page is past the guest's RAM", (uint64_t)buf_dst);
-	fill(buf_src, 64, 9);
+	pattern_fill(buf_src, 64, 9);
 	memset(buf_dst, 0x5A, 64);
 	memset(farp, 0x5A, 64);
 	dma(false, (uint64_t)buf_src, 0, 64);
@@ -442,7 +421,7 @@ static void test_cmb(void)
 	cmb_orig = cmb;
 
 	/* The CPU: a pattern written through the BAR reads back, at both ends of the CMB. */
-	fill(win, 64, 5);
+	pattern_fill(win, 64, 5);
 	cmb_write(0, 64);
 	cmb_write(CMB_SIZE - 64, 64);
 	memcpy(want, win, 64);
@@ -464,7 +443,7 @@ static void test_cmb(void)
 static void p2p_write(uint64_t off, uint32_t seed, uint8_t bg, const char *what)
 {
 	clear_cmb(off, bg);
-	fill(buf_src, DMA_LEN, seed);
+	pattern_fill(buf_src, DMA_LEN, seed);
 	memcpy(want, buf_src, DMA_LEN);
 	dma(false, (uint64_t)buf_src, 0, DMA_LEN);
 	dma(true, cmb + off, 0, DMA_LEN);
@@ -491,7 +470,7 @@ static void test_p2p_read(void)
 
 	/* The CPU writes a pattern into the CMB, 0xC3 around it. */
 	memset(win, 0xC3, len);
-	fill(want, DMA_LEN, 3);
+	pattern_fill(want, DMA_LEN, 3);
 	memcpy(win + (off - lo), want, DMA_LEN);
 	cmb_write(lo, len);
 	cmb_read(lo, len);
@@ -501,7 +480,7 @@ static void test_p2p_read(void)
 	memset(buf_dst, 0x5A, sizeof(buf_dst));
 	dma(false, cmb + off, 0x10, DMA_LEN);
 	dma(true, (uint64_t)buf_dst + 0x321, 0x10, DMA_LEN);
-	size_t d = first_diff(buf_dst + 0x321, want, DMA_LEN);
+	size_t d = pattern_diff(buf_dst + 0x321, want, DMA_LEN);
 
 	GUEST_ASSERT_MSG(d == DMA_LEN, "CMB -> edu -> RAM: byte %lu is 0x%x, the CPU put 0x%x in the CMB (CMB + 0x%lx)",
 			 (uint64_t)d, buf_dst[0x321 + d], want[d], off + d);
@@ -545,7 +524,7 @@ static void test_moved(void)
 	move_bar2(MOVED_BAR2);
 
 	/* The CPU: the CMB's data at its new address (p2p-read's pattern is still there). */
-	fill(want, DMA_LEN, 3);
+	pattern_fill(want, DMA_LEN, 3);
 	check_cmb(0x5F09, 0xC3, "the CMB at its new address, as p2p-read left it");
 
 	/* Peer-to-peer at the new address. */
@@ -557,7 +536,7 @@ static void test_moved(void)
 	 * reach the CMB (nor anything: L1's IOMMU refuses it and logs it).
 	 */
 	clear_cmb(0xA000, 0x3C);
-	fill(buf_src, DMA_LEN, 6);
+	pattern_fill(buf_src, DMA_LEN, 6);
 	dma(false, (uint64_t)buf_src, 0, DMA_LEN);
 	dma(true, refused, 0, DMA_LEN);
 	{
