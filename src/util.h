@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
@@ -51,6 +52,13 @@ struct ratelimit {
 	unsigned int count;
 };
 bool ratelimit_ok(struct ratelimit *rl, unsigned int burst);
+
+/*
+ * pread_full - read @len bytes at @off of @fd into @buf, across short reads
+ * and EINTR. Returns the count read: @len, or less at end of file or when
+ * an error follows a partial read; -errno when the first read fails.
+ */
+ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
 
 /*
  * raise_fd_limit - lift RLIMIT_NOFILE's soft limit to its hard limit, as QEMU

@@ -163,21 +163,12 @@ static void write_page_tables(struct guest_mem *mem)
 		pd[i] = (i << 21) | 0x83;		/* present, writable, 2 MiB */
 }
 
-/* pread all @len bytes from offset 0 or fail: -errno, or -EIO at a premature EOF. */
-static int pread_full(int fd, uint8_t *buf, size_t len)
+/* All @len bytes from offset 0, or -errno, or -EIO at a premature end of file. */
+static int read_whole(int fd, uint8_t *buf, size_t len)
 {
-	size_t off = 0;
+	ssize_t n = pread_full(fd, buf, len, 0);
 
-	while (off < len) {
-		ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		off += (size_t)n;
-	}
-	return 0;
+	return n < 0 ? (int)n : (size_t)n < len ? -EIO : 0;
 }
 
 static int read_file(const char *path, const char *what, uint8_t **buf, size_t *size)
@@ -202,7 +193,7 @@ static int read_file(const char *path, const char *what, uint8_t **buf, size_t *
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = pread_full(fd, *buf, *size);
+	ret = read_whole(fd, *buf, *size);
 	if (ret) {
 		pr_err("cannot read %s '%s': %s", what, path, ret == -EIO ? "short read" : strerror(-ret));
 		free(*buf);
@@ -242,7 +233,7 @@ static int load_initrd(struct guest_mem *mem, const struct bzimage *bz, const ch
 		goto out;
 	}
 	addr = ALIGN_DOWN(top - size, 4096);
-	ret = pread_full(fd, guest_ptr(mem, addr, size), size);
+	ret = read_whole(fd, guest_ptr(mem, addr, size), size);
 	if (ret) {
 		pr_err("cannot read initrd '%s': %s", path, strerror(-ret));
 		goto out;

@@ -271,8 +271,8 @@ static int vga_init(struct vfio_device *vd)
  */
 static int opregion_init(struct vfio_device *vd, const struct vfio_region *r)
 {
-	uint64_t done = 0;
 	uint8_t *dst;
+	ssize_t n;
 
 	if (r->size < 0x400 || r->size > BOOT_OPREGION_MAX) {
 		pr_err("%s: IGD OpRegion of 0x%llx bytes: expected 1 KiB to %u KiB", vd->name,
@@ -287,17 +287,11 @@ static int opregion_init(struct vfio_device *vd, const struct vfio_region *r)
 	dst = guest_ptr(&vd->vm->mem, BOOT_OPREGION_ADDR, r->size);
 	if (!dst)
 		return -ENOMEM;
-	while (done < r->size) {
-		ssize_t n = pread(vd->fd, dst + done, r->size - done, (off_t)(r->offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_err("%s: reading the IGD OpRegion: %s", vd->name,
-			       n < 0 ? strerror(errno) : "short read");
-			return n < 0 ? -errno : -EIO;
-		}
-		done += (uint64_t)n;
+	n = pread_full(vd->fd, dst, r->size, (off_t)r->offset);
+	if (n != (ssize_t)r->size) {
+		pr_err("%s: reading the IGD OpRegion: %s", vd->name,
+		       n < 0 ? strerror((int)-n) : "short read");
+		return n < 0 ? (int)n : -EIO;
 	}
 	if (memcmp(dst, OPREGION_SIG, sizeof(OPREGION_SIG) - 1))
 		pr_warn("%s: the IGD OpRegion has no \"" OPREGION_SIG "\" signature; given as it is",

@@ -54,23 +54,6 @@ void vfio_rom_free(struct vfio_device *vd)
 	vd->rom = NULL;
 }
 
-/* Read @len bytes at @off of @fd into @buf; the count read (short at EOF or on an error). */
-static uint64_t read_all(int fd, uint8_t *buf, uint64_t len, off_t off)
-{
-	uint64_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (uint64_t)n;
-	}
-	return done;
-}
-
 /* rom=PATH, as QEMU's romfile=: the BAR is the file's size rounded up to a power of two. */
 static int rom_from_file(struct vfio_device *vd, const char *path)
 {
@@ -97,7 +80,7 @@ static int rom_from_file(struct vfio_device *vd, const char *path)
 		close(fd);
 		return -ENOMEM;
 	}
-	ret = read_all(fd, vd->rom, size, 0) == size ? 0 : -EIO;
+	ret = pread_full(fd, vd->rom, size, 0) == (ssize_t)size ? 0 : -EIO;
 	close(fd);
 	if (ret) {
 		pr_err("%s: rom=%s: short read", vd->name, path);
@@ -110,7 +93,7 @@ static int rom_from_file(struct vfio_device *vd, const char *path)
 static void rom_from_device(struct vfio_device *vd)
 {
 	const struct vfio_region *r = &vd->region[VFIO_PCI_ROM_REGION_INDEX];
-	uint64_t done;
+	ssize_t done;
 
 	if (!r->size)
 		return;
@@ -124,9 +107,9 @@ static void rom_from_device(struct vfio_device *vd)
 	vd->rom = rom_alloc(r->size);
 	if (!vd->rom)
 		return;
-	done = read_all(vd->fd, vd->rom, r->size, (off_t)r->offset);
+	done = pread_full(vd->fd, vd->rom, r->size, (off_t)r->offset);
 	/* Nothing readable (the kernel found no valid image): read per access, all-ones. */
-	if (!done)
+	if (done <= 0)
 		vfio_rom_free(vd);
 }
 
