@@ -143,10 +143,12 @@ static int device_exists(const char *root, const char *bdf)
 	return path_exists(path) ? 0 : -ENODEV;
 }
 
-/* A hex attribute of the device ("0x1234\n"). */
-static int read_hex_attr(const char *root, const char *bdf, const char *name, unsigned long *out)
+/* A numeric attribute of the device in @base ("0x1234\n", "4\n"): no sign, no space. */
+static int read_num_attr(const char *root, const char *bdf, const char *name, int base,
+			 unsigned long *out)
 {
 	char path[PATH_MAX], text[32], *end;
+	unsigned long v;
 	int ret = path_fmt(path, sizeof(path), root, DEVS "/%s/%s", bdf, name);
 
 	if (!ret)
@@ -154,8 +156,16 @@ static int read_hex_attr(const char *root, const char *bdf, const char *name, un
 	if (ret)
 		return ret;
 	errno = 0;
-	*out = strtoul(text, &end, 16);
-	return errno || end == text || *end ? -EINVAL : 0;
+	v = strtoul(text, &end, base);
+	if (errno || end == text || *end || !isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int read_hex_attr(const char *root, const char *bdf, const char *name, unsigned long *out)
+{
+	return read_num_attr(root, bdf, name, 16, out);
 }
 
 static bool is_bridge_class(unsigned long class)
@@ -368,19 +378,14 @@ int vfio_sysfs_link(const char *root, const char *bdf, const char *name, char *b
 
 int vfio_sysfs_uint(const char *root, const char *bdf, const char *name, unsigned int *out)
 {
-	char path[PATH_MAX], text[32], *end;
 	unsigned long v;
 	int ret = device_exists(root, bdf);
 
 	if (!ret)
-		ret = path_fmt(path, sizeof(path), root, DEVS "/%s/%s", bdf, name);
-	if (!ret)
-		ret = read_text(path, text, sizeof(text));
+		ret = read_num_attr(root, bdf, name, 10, &v);
 	if (ret)
 		return ret;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || !isdigit((unsigned char)text[0]) || v > UINT_MAX)
+	if (v > UINT_MAX)
 		return -EINVAL;
 	*out = (unsigned int)v;
 	return 0;
