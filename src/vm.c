@@ -158,20 +158,26 @@ static int get_supported_cpuid(struct vm *vm)
 #define VGA_HOLE_START	0xA0000ULL
 #define VGA_HOLE_END	0xC0000ULL
 
-static int set_ram_slot(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size, void *hva)
+/* KVM memory slot @slot: @size bytes at @hva as guest @gpa (size 0: remove it). 0 or -errno. */
+static int set_slot(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size, void *hva,
+		    uint32_t flags)
 {
 	struct kvm_userspace_memory_region kr = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
 		.userspace_addr = (uintptr_t)hva,
 	};
 
-	int err;
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0 ? -errno : 0;
+}
 
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) == 0)
-		return 0;
-	err = errno;
-	pr_err("KVM_SET_USER_MEMORY_REGION at 0x%llx: %s", (unsigned long long)gpa, strerror(err));
-	return -err;
+static int set_ram_slot(struct vm *vm, unsigned int slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	int ret = set_slot(vm, slot, gpa, size, hva, 0);
+
+	if (ret)
+		pr_err("KVM_SET_USER_MEMORY_REGION at 0x%llx: %s", (unsigned long long)gpa,
+		       strerror(-ret));
+	return ret;
 }
 
 static int setup_memory(struct vm *vm)
@@ -224,10 +230,6 @@ static pthread_mutex_t mmio_slots_lock = PTHREAD_MUTEX_INITIALIZER;
 int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly)
 {
 	unsigned int i, nbits = 64 * ARRAY_SIZE(vm->mmio_slots);
-	struct kvm_userspace_memory_region kr = {
-		.flags = readonly ? KVM_MEM_READONLY : 0,
-		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
-	};
 	int ret;
 
 	pthread_mutex_lock(&mmio_slots_lock);
@@ -239,10 +241,9 @@ int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool read
 	}
 	vm->mmio_slots[i / 64] |= 1ULL << (i % 64);
 	pthread_mutex_unlock(&mmio_slots_lock);
-	kr.slot = MMIO_SLOT_BASE + i;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) == 0)
-		return (int)kr.slot;
-	ret = -errno;
+	ret = set_slot(vm, MMIO_SLOT_BASE + i, gpa, size, hva, readonly ? KVM_MEM_READONLY : 0);
+	if (!ret)
+		return (int)(MMIO_SLOT_BASE + i);
 	pthread_mutex_lock(&mmio_slots_lock);
 	vm->mmio_slots[i / 64] &= ~(1ULL << (i % 64));
 	pthread_mutex_unlock(&mmio_slots_lock);
@@ -252,12 +253,13 @@ int vm_map_mmio(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool read
 void vm_unmap_mmio(struct vm *vm, int slot)
 {
 	unsigned int i = (unsigned int)slot - MMIO_SLOT_BASE;
-	struct kvm_userspace_memory_region kr = { .slot = (uint32_t)slot };
+	int ret;
 
 	if (slot < MMIO_SLOT_BASE || i >= 64 * ARRAY_SIZE(vm->mmio_slots))
 		return;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
-		pr_warn("removing memory slot %d: %s", slot, strerror(errno));
+	ret = set_slot(vm, (unsigned int)slot, 0, 0, NULL, 0);
+	if (ret)
+		pr_warn("removing memory slot %d: %s", slot, strerror(-ret));
 	/* Free only once KVM has dropped it: a new map must not reuse a live slot. */
 	pthread_mutex_lock(&mmio_slots_lock);
 	vm->mmio_slots[i / 64] &= ~(1ULL << (i % 64));
