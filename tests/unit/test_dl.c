@@ -15,35 +15,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "capture.h"
+
 #include "dl.h"
 #include "util.h"
-
-static int saved = -1;
-static FILE *cap;
-
-static void capture_begin(void)
-{
-	fflush(stderr);
-	cap = tmpfile();
-	assert_non_null(cap);
-	saved = dup(2);
-	assert_true(saved >= 0 && dup2(fileno(cap), 2) >= 0);
-}
-
-static const char *capture_end(void)
-{
-	static char text[1024];
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(cap);
-	n = fread(text, 1, sizeof(text) - 1, cap);
-	text[n] = '\0';
-	fclose(cap);
-	return text;
-}
 
 static void test_resolves(void **state)
 {

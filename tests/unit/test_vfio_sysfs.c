@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "capture.h"
+
 #include "util.h"
 #include "vfio/sysfs.h"
 
@@ -314,35 +316,6 @@ static const char *line_of(const char *report, const char *label)
 		if (strstr((hay), (needle)))						\
 			fail_msg("'%s' unexpectedly in:\n%s", (needle), (hay));		\
 	} while (0)
-
-/* stderr into a temporary file for the pr_err explanations. */
-static int saved_stderr = -1;
-static FILE *captured;
-
-static void capture_begin(void)
-{
-	fflush(stderr);
-	captured = tmpfile();
-	assert_non_null(captured);
-	saved_stderr = dup(2);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fileno(captured), 2) >= 0);
-}
-
-static char *capture_end(void)
-{
-	static char text[8192];
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	rewind(captured);
-	n = fread(text, 1, sizeof(text) - 1, captured);
-	text[n] = '\0';
-	fclose(captured);
-	return text;
-}
 
 static unsigned int count_lines(const char *s)
 {
