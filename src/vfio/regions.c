@@ -243,10 +243,10 @@ static int vga_init(struct vfio_device *vd)
 		ret = bus_register_owned(&vd->vm->bus, vga_ranges[i].space, vga_ranges[i].base,
 					 vga_ranges[i].len, vga_ranges[i].fn, vd, vd->name, &vd->dev);
 		if (ret) {
-			pr_err("%s: vga=on: the legacy VGA %s at 0x%llx %s", vd->name,
+			pr_err("%s: vga=on: the legacy VGA %s at 0x%llx: %s", vd->name,
 			       vga_ranges[i].space == BUS_PIO ? "ports" : "memory",
 			       (unsigned long long)vga_ranges[i].base,
-			       ret == -EEXIST ? "belong to another device (one vga=on per VM)" :
+			       ret == -EEXIST ? "another device has them (one vga=on per VM)" :
 						"cannot be claimed");
 			while (i--)
 				bus_unregister(&vd->vm->bus, vga_ranges[i].space, vga_ranges[i].base);
