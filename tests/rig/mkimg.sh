@@ -126,7 +126,9 @@ libs)
 	copy_libs "$root" "$@"
 	# What kvmio dlopens (src/dl.h: --api-socket, kvmio remote), which ldd does not list.
 	for so in $KVMIO_DLOPEN; do
-		lib=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ {print $NF; exit}')
+		# awk reads to the end: leaving early would kill ldconfig with SIGPIPE once its list
+		# outgrows the pipe (64 KiB, on a machine with more libraries), and pipefail fails it.
+		lib=$(ldconfig -p | awk -v so="$so" '!lib && $1 == so && /x86-64/ {lib = $NF} END {print lib}')
 		[ -n "$lib" ] || die "$so not found (ldconfig -p); kvmio loads it for the API"
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"

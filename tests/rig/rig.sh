@@ -348,7 +348,7 @@ while :; do
 			sed -n "${first},\$p" "$console" | grep -av '^RIG-OUT' | head -n 30
 		else
 			grep -av '^RIG-OUT' "$console" | tail -n 25
-		fi | sed 's/^/  L1| /'
+		fi | sed 's/^/  L1| /' || true # head leaves early: SIGPIPE upstream is no failure
 	fi
 	if [ "$retries" -le 0 ]; then
 		for s in "${todo[@]}"; do
