@@ -36,7 +36,7 @@ run_rig() {
 	# crashed or wedged, rig.sh runs the scenario again in a new L1: the data it printed
 	# before the crash is dropped.
 	awk '/^(L1\| )?RIG-DATA / { sub(/^L1\| /, ""); buf = buf $0 "\n"; next }
-		/^(PASS|FAIL) [^ ]+ \([0-9.]+s\)/ { printf "%s", buf; buf = ""; next }
+		/^(PASS|FAIL) [^ ]+ \([0-9.]+s\)/ { round++; gsub(/ *\n/, " round=" round "\n", buf); printf "%s", buf; buf = ""; next }
 		/^rig: .* during [^ ]+;/ { if (buf != "") dropped++; buf = ""; next }
 		END { if (buf != "") dropped++; if (dropped) printf "bench: dropped the data of %d scenario run(s) cut short by an L1 failure\n", dropped > "/dev/stderr" }' \
 		"$log" >"$log.data"
@@ -57,9 +57,9 @@ summarize() {
 	function fmt(x) { return x >= 100 ? sprintf("%.0f", x) : x >= 10 ? sprintf("%.1f", x) : sprintf("%.2f", x) }
 	$2 == kind {
 		for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		vmm = v["vmm"]; runs[vmm]++
+		vmm = v["vmm"]; runs[vmm]++; r = v["round"]; if (r + 0 > nr) nr = r + 0
 		if (v["rc"] != "0") { failed[vmm]++; delete v; next }
-		for (m in v) if (v[m] ~ /^[0-9.]+$/) { c = ++cnt[vmm, m]; val[vmm, m, c] = v[m] + 0 }
+		for (m in v) if (v[m] ~ /^[0-9.]+$/) { c = ++cnt[vmm, m]; val[vmm, m, c] = v[m] + 0; inr[vmm, m, r] = v[m] + 0 }
 		delete v
 	}
 	END {
@@ -87,8 +87,19 @@ summarize() {
 				x = med[V[1], f[1]]; y = med[B[b], f[1]]
 				if (x == "" || y == "" || y == 0) r = "-"; else r = sprintf("%.2f", x / y)
 				printf "  %s %s", f[2], r
+				# The same ratio within each round (both ran, in one L1 boot, minutes apart):
+				# its range shows how much of a difference is noise between rounds.
+				np = 0
+				for (k = 1; k <= nr; k++)
+					if ((V[1], f[1], k) in inr && (B[b], f[1], k) in inr && inr[B[b], f[1], k] > 0) {
+						x = inr[V[1], f[1], k] / inr[B[b], f[1], k]
+						if (!np++ || x < lo) lo = x
+						if (np == 1 || x > hi) hi = x
+					}
+				if (np > 1) printf " (rounds %.2f..%.2f)", lo, hi
 			}
 			printf "\n"
 		}
+		if (nb) printf "(ratio of the medians; in brackets the lowest and highest ratio within one round)\n"
 	}' "$1"
 }
