@@ -30,6 +30,23 @@ cost() {
 	printf ' threads=%d fds=%d' "$(ls "/proc/$1/task" | wc -l)" "$(ls "/proc/$1/fd" | wc -l)"
 }
 
+# breakdown NAME PID: where the VMM's idle RSS goes, guest RAM left out, as data lines: KiB per
+# mapping name (the file; [heap], [stack]; [anon] for the other anonymous mappings), the 12
+# largest, with how much of each is private dirty and transparent huge pages.
+breakdown() {
+	awk -v ram="$mem_kb" '
+		/^[0-9a-f]+-[0-9a-f]+ / { name = NF >= 6 ? $6 : "[anon]"; if (name ~ /^\[stack:/) name = "[stack]" }
+		/^Size:/ { big = ($2 >= ram && $2 <= ram + 4096) }
+		/^Rss:/ { if (!big) rss[name] += $2 }
+		/^Private_Dirty:/ { if (!big) dirty[name] += $2 }
+		/^AnonHugePages:/ { if (!big) thp[name] += $2 }
+		END { for (n in rss) if (rss[n]) printf "%d %d %d %s\n", rss[n], dirty[n], thp[n], n }' \
+		"/proc/$2/smaps" | sort -rn | head -n 12 |
+		while read -r rss dirty thp map; do
+			data "footprint-map vmm=$1 map=$map rss=$rss dirty=$dirty thp=$thp"
+		done
+}
+
 # footprint NAME CMD...: the VMM in the background, measured idle and busy, then stopped.
 footprint() {
 	name=$1; shift
@@ -38,6 +55,7 @@ footprint() {
 	if wait_serial 'RIG-L2 footprint idle' 150; then
 		sleep 3
 		idle=$(cost "$VMM_PID")
+		breakdown "$name" "$VMM_PID"
 		if wait_serial 'RIG-L2 footprint busy-done' 90; then
 			sleep 1
 			busy=$(cost "$VMM_PID")
