@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -287,4 +288,43 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	reap(l);
 	run_calls(l);
 	return ran;
+}
+
+uint64_t poll_adjust(uint64_t poll_ns, uint64_t waited_ns, uint64_t max_ns)
+{
+	if (waited_ns <= poll_ns)
+		return poll_ns;			/* polling caught it: just right */
+	if (waited_ns > max_ns)
+		return 0;			/* polling that long would not have paid */
+	/* It came after the poll but soon: poll longer next time. */
+	poll_ns = poll_ns ? poll_ns * 2 : POLL_START_NS;
+	return MIN(poll_ns, max_ns);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int poll_epoll_wait(struct poll_adapt *ap, int epfd, struct epoll_event *ev, int max)
+{
+	uint64_t start, now;
+	int n;
+
+	if (!ap->max_ns)
+		return epoll_wait(epfd, ev, max, -1);
+	start = now = mono_ns();
+	while (now - start < ap->poll_ns) {
+		n = epoll_wait(epfd, ev, max, 0);
+		if (n)
+			return n;	/* an event (keep poll_ns), or an error */
+		now = mono_ns();
+	}
+	n = epoll_wait(epfd, ev, max, -1);
+	if (n > 0)
+		ap->poll_ns = poll_adjust(ap->poll_ns, mono_ns() - start, ap->max_ns);
+	return n;
 }

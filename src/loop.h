@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 /*
  * The main thread's event loop (epoll): fds and timers register with a
@@ -71,5 +72,38 @@ int loop_defer(struct loop *l, void (*fn)(void *opaque), void *opaque);
  * a negative errno (never -EINTR: an interrupted wait returns 0).
  */
 int loop_run_once(struct loop *l, int timeout_ms);
+
+/*
+ * Adaptive polling for a thread that waits on an epoll set for the guest (a
+ * virtio device's worker), as QEMU's AioContext polls (poll-max-ns): before
+ * sleeping it asks epoll again and again for up to poll_ns, which grows while
+ * events come sooner than @max_ns after it starts waiting and drops to 0 when
+ * one comes later. A guest's kick then finds the thread awake: KVM's
+ * ioeventfd only marks the eventfd ready, with no wakeup of a sleeping thread
+ * (a scheduler round trip, often an IPI) on the vCPU's path. An idle device
+ * stops polling after its first long wait. One per waiting thread.
+ */
+struct poll_adapt {
+	uint64_t max_ns;	/* 0: never poll */
+	uint64_t poll_ns;	/* how long the next wait polls first */
+};
+
+#define POLL_START_NS	4000	/* the first poll after a short wait, as QEMU's */
+#define POLL_US_DEFAULT	32	/* --poll: QEMU's iothread poll-max-ns is 32768 */
+#define POLL_US_MAX	1000
+
+/*
+ * poll_adjust - the next poll_ns after a wait that took @waited_ns (polling
+ * included) while polling for @poll_ns: unchanged when polling caught the
+ * event, doubled (from POLL_START_NS, at most @max_ns) when the event came
+ * after the poll but within @max_ns, 0 when it came later. Pure.
+ */
+uint64_t poll_adjust(uint64_t poll_ns, uint64_t waited_ns, uint64_t max_ns);
+
+/*
+ * poll_epoll_wait - epoll_wait(@epfd, @ev, @max, -1) with @ap's polling first.
+ * Returns what epoll_wait returns (> 0, or -1 with errno; EINTR included).
+ */
+int poll_epoll_wait(struct poll_adapt *ap, int epfd, struct epoll_event *ev, int max);
 
 #endif

@@ -91,6 +91,7 @@ struct vm_config {
 	struct vfio_opts vfio[VM_MAX_VFIO];
 	unsigned int nvfio;
 	bool rng;
+	unsigned int poll_us;	/* --poll: device workers poll up to this long (loop.h), 0: never */
 	bool iommu;		/* --iommu: the emulated VT-d (src/iommu/) */
 	bool iommu_no_cm;	/* --iommu=caching-mode=off */
 	enum vcon_mode console;

@@ -37,6 +37,7 @@
 #include "iommu/iommu.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
+#include "loop.h"
 #include "util.h"
 #include "virtio/virtio.h"
 #include "vm.h"
@@ -113,6 +114,7 @@ struct virtio_pci {
 	pthread_cond_t qcond;		/* with wlock: the worker passed the top of its loop */
 	unsigned int qwaiters;		/* under wlock: quiesce calls waiting on qcond */
 	struct dma_listener dma_listener;
+	struct poll_adapt poll;		/* the worker's, before it sleeps */
 	struct ratelimit rl;
 	unsigned int pcicfg_cap;	/* config offset of VIRTIO_PCI_CAP_PCI_CFG */
 };
@@ -253,7 +255,7 @@ static void *worker(void *arg)
 			continue;
 		}
 
-		int n = epoll_wait(t->epfd, ev, ARRAY_SIZE(ev), -1);
+		int n = poll_epoll_wait(&t->poll, t->epfd, ev, ARRAY_SIZE(ev));
 
 		/* Before any callback looks at its space's generation (quiesce's other half). */
 		__atomic_store_n(&t->in_cb, true, __ATOMIC_SEQ_CST);
@@ -1003,6 +1005,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *vdev)
 	pthread_cond_init(&t->wcond, NULL);
 	cond_init_monotonic(&t->qcond);
 	t->wstate = W_PARKED;
+	t->poll.max_ns = vm->cfg ? vm->cfg->poll_us * 1000ULL : 0;
 	snprintf(t->name, sizeof(t->name), "%s", ops->name);
 
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -72,6 +72,8 @@ expect 2 "expected a unicast MAC" run --kernel "$tmp/zeros" --net tap=t0,mac=52:
 expect 2 "tx-usecs=.abc.: expected auto or microseconds, 0 to 10000" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=abc
 expect 2 "tx-usecs=.10001.: expected auto or microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=10001
 expect 2 "tx-usecs=.-1.: expected auto or microseconds" run --kernel "$tmp/zeros" --net tap=t0,tx-usecs=-1
+expect 2 "--poll .1001.: expected microseconds from 0 (off) to 1000" run --kernel "$tmp/zeros" --poll 1001
+expect 2 "--poll .x.: expected microseconds" run --kernel "$tmp/zeros" --poll x
 expect 2 "tap 't0' given twice" run --kernel "$tmp/zeros" --net tap=t0 --net tap=t0
 expect 2 "expected vfio=BDF" run --kernel "$tmp/zeros" --device nvme=01:00.0
 expect 2 "needs caching mode" run --kernel "$tmp/zeros" --iommu=caching-mode=off --device vfio=01:00.0

@@ -688,6 +688,88 @@ static void test_destroy_runs_nested(void **state)
 	assert_int_equal(calls[1], 2);
 }
 
+/* The poll time's steps, QEMU's rule: keep when caught, double when near, drop when far. */
+static void test_poll_adjust(void **state)
+{
+	(void)state;
+	assert_int_equal(poll_adjust(0, 10000, 32000), POLL_START_NS);
+	assert_int_equal(poll_adjust(4000, 10000, 32000), 8000);
+	assert_int_equal(poll_adjust(16000, 20000, 32000), 32000);
+	assert_int_equal(poll_adjust(24000, 30000, 32000), 32000);	/* capped at max */
+	assert_int_equal(poll_adjust(32000, 20000, 32000), 32000);	/* polling caught it */
+	assert_int_equal(poll_adjust(8000, 8000, 32000), 8000);
+	assert_int_equal(poll_adjust(32000, 32001, 32000), 0);		/* too late to poll for */
+	assert_int_equal(poll_adjust(0, 5000000, 32000), 0);
+	assert_int_equal(poll_adjust(0, 1000, 0), 0);
+}
+
+static int late_fd;
+static unsigned int late_ms;
+
+static void *write_late(void *arg)
+{
+	(void)arg;
+	usleep(late_ms * 1000);
+	eventfd_write(late_fd, 1);
+	return NULL;
+}
+
+/* One wait with a writer @ms milliseconds later; returns what poll_epoll_wait returned. */
+static int wait_for_late(struct poll_adapt *ap, int ep, unsigned int ms)
+{
+	struct epoll_event ev[2];
+	eventfd_t v;
+	pthread_t th;
+	int n;
+
+	late_ms = ms;
+	assert_int_equal(pthread_create(&th, NULL, write_late, NULL), 0);
+	n = poll_epoll_wait(ap, ep, ev, 2);
+	pthread_join(th, NULL);
+	assert_int_equal(eventfd_read(late_fd, &v), 0);
+	return n;
+}
+
+/* poll_epoll_wait against a real eventfd: it returns events and adapts poll_ns as it waits. */
+static void test_poll_wait(void **state)
+{
+	struct poll_adapt ap = { .max_ns = 1000000000ULL };	/* 1 s: any short wait is "near" */
+	struct epoll_event ev[2];
+	int ep;
+
+	(void)state;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	late_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(ep >= 0 && late_fd >= 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, late_fd,
+				   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 7 }), 0);
+
+	/* An event after a short sleep: polling starts. */
+	assert_int_equal(wait_for_late(&ap, ep, 1), 1);
+	assert_int_equal(ap.poll_ns, POLL_START_NS);
+	assert_int_equal(wait_for_late(&ap, ep, 1), 1);
+	assert_int_equal(ap.poll_ns, 2 * POLL_START_NS);
+
+	/* An event already there is found by the first poll; poll_ns stays. */
+	eventfd_write(late_fd, 1);
+	assert_int_equal(poll_epoll_wait(&ap, ep, ev, 2), 1);
+	assert_int_equal(ev[0].data.u32, 7);
+	assert_int_equal(ap.poll_ns, 2 * POLL_START_NS);
+	assert_int_equal(eventfd_read(late_fd, &(eventfd_t){ 0 }), 0);
+
+	/* A wait longer than max_ns: polling stops. */
+	ap.max_ns = 1000000;					/* 1 ms */
+	assert_int_equal(wait_for_late(&ap, ep, 30), 1);
+	assert_int_equal(ap.poll_ns, 0);
+
+	/* max_ns 0: never polls, still waits. */
+	ap.max_ns = 0;
+	assert_int_equal(wait_for_late(&ap, ep, 1), 1);
+	assert_int_equal(ap.poll_ns, 0);
+	close(late_fd);
+	close(ep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +783,8 @@ int main(void)
 		cmocka_unit_test(test_destroy_runs_queued),
 		cmocka_unit_test(test_off_hup),
 		cmocka_unit_test(test_destroy_runs_nested),
+		cmocka_unit_test(test_poll_adjust),
+		cmocka_unit_test(test_poll_wait),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
