@@ -25,7 +25,7 @@ int outbuf_init(struct outbuf *o, int fd, size_t cap)
 	o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (o->wake_fd < 0)
 		return -errno;
-	o->buf = malloc(cap);
+	o->buf = big_calloc(cap);
 	if (!o->buf) {
 		close(o->wake_fd);
 		return -ENOMEM;
@@ -54,7 +54,7 @@ void outbuf_destroy(struct outbuf *o)
 		close(o->fd);
 	close(o->wake_fd);
 	pthread_mutex_destroy(&o->lock);
-	free(o->buf);
+	big_free(o->buf, o->cap);
 	o->buf = NULL;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,4 +166,21 @@ ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+void *big_calloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Before the first touch: a huge page, once there, stays. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+void big_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
 }

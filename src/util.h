@@ -54,6 +54,19 @@ struct ratelimit {
 bool ratelimit_ok(struct ratelimit *rl, unsigned int burst);
 
 /*
+ * big_calloc - zeroed memory for a large table or buffer that kvmio touches
+ * little of (a ring, per-request slots), in a mapping of its own that never
+ * gets transparent huge pages; NULL when out of memory. Where THP is
+ * "always", malloc's large chunks merge with the anonymous mappings next to
+ * them (thread stacks, other chunks), and a 2 MiB-aligned range inside the
+ * merged mapping gets a whole huge page at its first touch: bench/footprint
+ * found 2 MiB of kvmio's 4.6 in the rig that way. big_free takes the size
+ * given to big_calloc.
+ */
+void *big_calloc(size_t size);
+void big_free(void *p, size_t size);
+
+/*
  * pread_full - read @len bytes at @off of @fd into @buf, across short reads
  * and EINTR. Returns the count read: @len, or less at end of file or when
  * an error follows a partial read; -errno when the first read fails.

@@ -698,7 +698,7 @@ static void blk_free(struct blk *b)
 		close(b->efd);
 	if (b->fd >= 0)
 		close(b->fd);
-	free(b->slots);
+	big_free(b->slots, BLK_QUEUE_MAX * sizeof(*b->slots));
 	free(b->path);
 	free(b);
 }
@@ -837,11 +837,11 @@ int virtio_blk_create(struct vm *vm, const struct disk_opts *o, unsigned int ind
 		return -EINVAL;
 	}
 	b = calloc(1, sizeof(*b));
-	if (!b || !(b->slots = calloc(BLK_QUEUE_MAX, sizeof(*b->slots))) ||
+	if (!b || !(b->slots = big_calloc(BLK_QUEUE_MAX * sizeof(*b->slots))) ||
 	    !(b->path = strdup(o->path))) {
 		pr_err("disk %s: out of memory", o->path);
 		if (b)
-			free(b->slots);
+			big_free(b->slots, BLK_QUEUE_MAX * sizeof(*b->slots));
 		free(b);
 		return -ENOMEM;
 	}
