@@ -281,6 +281,17 @@ static bool tx_moderate(const struct net *n, bool bulk)
 	return bulk && !n->tx.rx_data && (n->tx.moderated || n->tx.stream);
 }
 
+/* Why tx_moderate said no to a pass that sent frames (tx-usecs=auto; counted for -v). */
+static void tx_count_unmoderated(struct net *n, bool bulk)
+{
+	if (!bulk)
+		n->stats.tx_unmod_small++;
+	else if (n->tx.rx_data)
+		n->stats.tx_unmod_rx++;
+	else
+		n->stats.tx_unmod_gap++;
+}
+
 /* Give every held TX chain back in one used->idx store, and interrupt once. */
 static void tx_flush(struct net *n)
 {
@@ -398,8 +409,11 @@ static void net_tx(struct net *n)
 		tx_timer(n, true);
 		moderate = n->tx.timer_on;
 	}
-	if (!moderate)
+	if (!moderate) {
+		if (n->tx_auto && taken)
+			tx_count_unmoderated(n, bulk);
 		tx_flush(n);
+	}
 	n->tx.moderated = moderate;
 	/*
 	 * A pass that found the ring empty (a tick's, when the guest was
@@ -839,13 +853,16 @@ static void net_destroy(struct virtio_dev *vdev)
 	/* With -v: how the traffic moved, to compare runs and VMMs. */
 	pr_info("virtio-net %s: rx %llu frames %llu bytes, %llu wakeups, %llu interrupts; "
 		"tx %llu frames %llu bytes, %llu kicks, %llu interrupts, %llu ticks "
-		"(tx-usecs %s%u); dropped rx %llu tx %llu", n->name,
+		"(tx-usecs %s%u); dropped rx %llu tx %llu; not moderated: %llu small, %llu rx data, "
+		"%llu no stream", n->name,
 		(unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
 		(unsigned long long)s->rx_wakeups, (unsigned long long)s->rx_irqs,
 		(unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
 		(unsigned long long)s->tx_kicks, (unsigned long long)s->tx_irqs,
 		(unsigned long long)s->tx_ticks, n->tx_auto ? "auto, last tick " : "", tx_tick_us(n),
-		(unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
+		(unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped,
+		(unsigned long long)s->tx_unmod_small, (unsigned long long)s->tx_unmod_rx,
+		(unsigned long long)s->tx_unmod_gap);
 
 	close(n->fd_timer);
 	close(n->fd_out);

@@ -93,6 +93,14 @@ struct virtio_net_stats {
 	uint64_t tx_kicks, tx_irqs;	/* TX queue notifications served, interrupts sent */
 	uint64_t tx_ticks;		/* tx-usecs ticks that found frames */
 	uint64_t rx_wakeups, rx_irqs;	/* tap-readable wakeups, RX interrupts sent */
+	/*
+	 * tx-usecs=auto: passes that sent frames and gave them back at once, by
+	 * the first reason tx_moderate said no: no GSO frame among them, data
+	 * received since the last pass, not a stream (no moderated pass or
+	 * streaming kick before it: a kick gap over AUTO_GAP_MAX, or after
+	 * one of the other two).
+	 */
+	uint64_t tx_unmod_small, tx_unmod_rx, tx_unmod_gap;
 };
 
 /* virtio_net_get_stats - copy @vdev's counters (a device of this file) into @s. */
