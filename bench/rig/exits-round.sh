@@ -8,6 +8,7 @@
 #
 # RIG_PARAM_EXITS_N (10000) and RIG_PARAM_EXITS_REPS (5): the guest's exits.n and exits.reps;
 # RIG_PARAM_EXITS_TRIES (2): runs of a VMM per round before it counts as failed.
+# RIG_PARAM_KVMIO_ARGS: more kvmio options for a third run per round, "kvmio-alt", after kvmio's.
 # RIG_PARAM_EXITS_PERF=1: one more kvmio run under perf (bench/exits --perf); see perf_run.
 . /rig/ext/lib/bench.sh
 RIG_VMM_TIMEOUT=120
@@ -57,6 +58,10 @@ exits_run() {
 run_kvmio() {
 	exits_run kvmio "$KVMIO" run --kernel "$img" --cpus 1 --memory 64M --rng --serial stdio \
 		--cmdline "$words"
+	[ -z "${RIG_PARAM_KVMIO_ARGS:-}" ] && return
+	# shellcheck disable=SC2086
+	exits_run kvmio-alt "$KVMIO" run --kernel "$img" --cpus 1 --memory 64M --rng --serial stdio \
+		--cmdline "$words" $RIG_PARAM_KVMIO_ARGS
 }
 
 # q35 for the same devices as kvmio's: PCI config space through 0xCF8/0xCFC and ECAM (MCFG),
