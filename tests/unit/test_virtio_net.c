@@ -601,6 +601,45 @@ static void test_tx_auto_bulk(void **state)
 	assert_int_equal(stats().tx_frames, 5);
 }
 
+/*
+ * Once moderated, a tick's pass of frames under the MTU that carry data
+ * keeps the stream moderated (a sender's frames shrink when its completions
+ * come back at once); a pass of ACK-sized frames only ends it.
+ */
+static void test_tx_auto_small_in_stream(void **state)
+{
+	uint16_t used[FAKE_QSIZE], small, ack;
+	uint8_t buf[HDR + BULK];
+	unsigned int n = 0;
+
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	assert_tx_immediate(tx_kick(BULK, 1));
+	tx_kick(BULK, 2);
+	assert_tx_moderated();
+	small = tx_add(600, 3, 0);
+	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
+		poll_dev();
+		n = used_count(TXQ, used);
+	}
+	assert_int_equal(n, 1);				/* the second frame, at the tick */
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 600);
+	assert_frame(buf + HDR, 600, 3);
+	assert_false(tx_kicks_wanted());		/* still moderated */
+	ack = tx_add(66, 4, 0);
+	n = 0;
+	for (unsigned int tries = 0; !tx_kicks_wanted() && tries < 50; tries++) {
+		poll_dev();
+		n += used_count(TXQ, used + n);
+	}
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 66);
+	assert_true(tx_kicks_wanted());			/* the ACK-sized pass ended it */
+	assert_int_equal(n, 2);
+	assert_int_equal(used[0], small);
+	assert_int_equal(used[1], ack);
+	assert_int_equal(stats().tx_unmod_gap, 1);	/* the first kick: no stream yet */
+	assert_int_equal(stats().tx_unmod_small, 1);	/* the ACK's pass */
+}
+
 /* Data coming back between two bulk kicks: request/response, never delayed; pure ACKs are not. */
 static void test_tx_auto_conversation(void **state)
 {
@@ -1160,6 +1199,8 @@ int main(void)
 		cmocka_unit_test(test_tx_auto_usecs),
 		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_small, setup, teardown, (void *)&tx_auto),
 		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_bulk, setup, teardown, (void *)&tx_auto),
+		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_small_in_stream, setup, teardown,
+							 (void *)&tx_auto),
 		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_conversation, setup, teardown,
 							 (void *)&tx_auto),
 		cmocka_unit_test_prestate_setup_teardown(test_tx_auto_gap, setup, teardown, (void *)&tx_auto),
