@@ -554,6 +554,42 @@ static void test_tx_auto_small(void **state)
 	assert_int_equal(stats().tx_ticks, 0);
 }
 
+/* Two bulk kicks back to back start a moderated stream; returns the second frame's head. */
+static uint16_t stream_start(void)
+{
+	uint16_t second;
+
+	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
+	assert_tx_immediate(tx_kick(BULK, 1));
+	second = tx_kick(BULK, 2);
+	assert_tx_moderated();
+	return second;
+}
+
+/* Run the device until a tick gives chains back; their heads into @used. */
+static unsigned int wait_tick(uint16_t *used)
+{
+	unsigned int n = 0;
+
+	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
+		poll_dev();
+		n = used_count(TXQ, used);
+	}
+	return n;
+}
+
+/* Run the device until it wants kicks again; the heads given back meanwhile into @used. */
+static unsigned int wait_kicks_on(uint16_t *used)
+{
+	unsigned int n = 0;
+
+	for (unsigned int tries = 0; !tx_kicks_wanted() && tries < 50; tries++) {
+		poll_dev();
+		n += used_count(TXQ, used + n);
+	}
+	return n;
+}
+
 /*
  * A bulk stream: the first kick is not one yet; the second, right after, is.
  * Its frame goes at once and comes back at the tick with the frames that
@@ -565,36 +601,21 @@ static void test_tx_auto_bulk(void **state)
 {
 	uint16_t used[FAKE_QSIZE], second, third;
 	uint8_t buf[HDR + BULK];
-	unsigned int n = 0;
 
-	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
-	assert_tx_immediate(tx_kick(BULK, 1));
-	second = tx_kick(BULK, 2);
-	assert_tx_moderated();
+	second = stream_start();
 	third = tx_add(BULK, 3, 0);
-	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
-		poll_dev();
-		n = used_count(TXQ, used);
-	}
-	assert_int_equal(n, 1);
+	assert_int_equal(wait_tick(used), 1);
 	assert_int_equal(used[0], second);
 	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + BULK);
 	assert_frame(buf + HDR, BULK, 3);
 	assert_false(tx_kicks_wanted());
-	n = 0;
-	for (unsigned int tries = 0; !tx_kicks_wanted() && tries < 50; tries++) {
-		poll_dev();
-		n += used_count(TXQ, used + n);
-	}
-	assert_int_equal(n, 1);
+	assert_int_equal(wait_kicks_on(used), 1);
 	assert_int_equal(used[0], third);
 	assert_true(tx_kicks_wanted());
 	assert_true(stats().tx_ticks >= 2);
 	tx_kick(BULK, 4);
 	assert_tx_moderated();
-	for (unsigned int tries = 0; !tx_kicks_wanted() && tries < 50; tries++)
-		poll_dev();
-	assert_int_equal(used_count(TXQ, used), 1);
+	assert_int_equal(wait_kicks_on(used), 1);
 	/* Quiet for longer than a stream's kicks are apart: the next kick starts over. */
 	nanosleep(&(struct timespec){ 0, (VIRTIO_NET_TX_AUTO_GAP_MAX + 1000) * 1000L }, NULL);
 	assert_tx_immediate(tx_kick(BULK, 5));
@@ -608,32 +629,19 @@ static void test_tx_auto_bulk(void **state)
  */
 static void test_tx_auto_small_in_stream(void **state)
 {
-	uint16_t used[FAKE_QSIZE], small, ack;
+	uint16_t used[FAKE_QSIZE], second, small, ack;
 	uint8_t buf[HDR + BULK];
-	unsigned int n = 0;
 
-	start(FEAT_ALL | F(VIRTIO_RING_F_EVENT_IDX));
-	assert_tx_immediate(tx_kick(BULK, 1));
-	tx_kick(BULK, 2);
-	assert_tx_moderated();
+	second = stream_start();
 	small = tx_add(600, 3, 0);
-	for (unsigned int tries = 0; n == 0 && tries < 50; tries++) {
-		poll_dev();
-		n = used_count(TXQ, used);
-	}
-	assert_int_equal(n, 1);				/* the second frame, at the tick */
+	assert_int_equal(wait_tick(used), 1);		/* the second frame, at the tick */
+	assert_int_equal(used[0], second);
 	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 600);
 	assert_frame(buf + HDR, 600, 3);
 	assert_false(tx_kicks_wanted());		/* still moderated */
 	ack = tx_add(66, 4, 0);
-	n = 0;
-	for (unsigned int tries = 0; !tx_kicks_wanted() && tries < 50; tries++) {
-		poll_dev();
-		n += used_count(TXQ, used + n);
-	}
+	assert_int_equal(wait_kicks_on(used), 2);	/* the ACK-sized pass ended it */
 	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 66);
-	assert_true(tx_kicks_wanted());			/* the ACK-sized pass ended it */
-	assert_int_equal(n, 2);
 	assert_int_equal(used[0], small);
 	assert_int_equal(used[1], ack);
 	assert_int_equal(stats().tx_unmod_gap, 1);	/* the first kick: no stream yet */
