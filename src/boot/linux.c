@@ -101,10 +101,14 @@ uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load)
 	 */
 	if (bz->relocatable) {
 		start = MAX(load, bz->pref_address);
+		/* The header is the file's: a pref_address near 2^64 must not wrap to 0. */
+		if (bz->kernel_alignment && start > UINT64_MAX - bz->kernel_alignment)
+			return UINT64_MAX;
 		if (bz->kernel_alignment)
 			start = ALIGN_UP(start, (uint64_t)bz->kernel_alignment);
 	}
-	return MAX(start, load) + bz->init_size;
+	start = MAX(start, load);
+	return start > UINT64_MAX - bz->init_size ? UINT64_MAX : start + bz->init_size;
 }
 
 unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max)

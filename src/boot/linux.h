@@ -78,7 +78,7 @@ int linux_bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, con
 /*
  * linux_kernel_end - end of the memory the kernel uses while it decompresses
  * when loaded at @load: its runtime start (boot.rst, "init_size") plus
- * init_size. Pure.
+ * init_size, UINT64_MAX where that would overflow. Pure.
  */
 uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load);
 

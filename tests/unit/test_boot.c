@@ -130,6 +130,14 @@ static void test_kernel_end(void **state)
 	le_write(b + HDR_PREF_ADDRESS, 8, 8 * MiB);
 	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
 	assert_int_equal(linux_kernel_end(&bz, 1 * MiB), 9 * MiB);
+
+	/* A pref_address near 2^64 saturates instead of wrapping into low memory (fuzz_boot). */
+	le_write(b + HDR_PREF_ADDRESS, 8, UINT64_MAX - 4096);
+	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
+	assert_true(linux_kernel_end(&bz, 1 * MiB) == UINT64_MAX);
+	b[HDR_RELOCATABLE] = 1;
+	assert_int_equal(linux_bzimage_parse(b, IMG_SIZE, &bz, &why), 0);
+	assert_true(linux_kernel_end(&bz, 1 * MiB) == UINT64_MAX);
 	free(b);
 }
 
