@@ -45,7 +45,8 @@ run_rig() {
 
 # summarize DATAFILE KIND "METRIC:LABEL:UNIT ..." "VMM ..." "BASE ...":
 # a table of medians (min..max) per VMM and metric, then the ratio of
-# the first VMM's median to each BASE's ("ratio kvmio/q35 ..."). A run whose VMM exited with a
+# the first VMM's median to each BASE's ("ratio kvmio/q35 ..."); a BASE written A/B gives the
+# ratio of VMM A's median to VMM B's ("ratio kvmio-vmlinux/microvm-vmlinux"). A run whose VMM exited with a
 # status other than 0 is left out (counted under "failed"), a missing value (NA) out of its
 # metric.
 summarize() {
@@ -64,11 +65,13 @@ summarize() {
 	}
 	END {
 		nm = split(metrics, M, " "); nv = split(vmms, V, " "); nb = split(bases, B, " ")
-		printf "%-8s %4s %6s", "vmm", "runs", "failed"
+		w = 8
+		for (k = 1; k <= nv; k++) if (length(V[k]) > w) w = length(V[k])
+		printf "%-*s %4s %6s", w, "vmm", "runs", "failed"
 		for (i = 1; i <= nm; i++) { split(M[i], f, ":"); printf "  %-24s", f[2] " (" f[3] ")" }
 		printf "\n"
 		for (k = 1; k <= nv; k++) {
-			printf "%-8s %4d %6d", V[k], runs[V[k]], failed[V[k]]
+			printf "%-*s %4d %6d", w, V[k], runs[V[k]], failed[V[k]]
 			for (i = 1; i <= nm; i++) {
 				split(M[i], f, ":"); n = cnt[V[k], f[1]]
 				if (!n) { printf "  %-24s", "-"; continue }
@@ -81,18 +84,19 @@ summarize() {
 		}
 		printf "(median (min..max) per column)\n"
 		for (b = 1; b <= nb; b++) {
-			printf "ratio %s/%s:", V[1], B[b]
+			if (index(B[b], "/")) split(B[b], pr, "/"); else { pr[1] = V[1]; pr[2] = B[b] }
+			printf "ratio %s/%s:", pr[1], pr[2]
 			for (i = 1; i <= nm; i++) {
 				split(M[i], f, ":")
-				x = med[V[1], f[1]]; y = med[B[b], f[1]]
+				x = med[pr[1], f[1]]; y = med[pr[2], f[1]]
 				if (x == "" || y == "" || y == 0) r = "-"; else r = sprintf("%.2f", x / y)
 				printf "  %s %s", f[2], r
 				# The same ratio within each round (both ran, in one L1 boot, minutes apart):
 				# its range shows how much of a difference is noise between rounds.
 				np = 0
 				for (k = 1; k <= nr; k++)
-					if ((V[1], f[1], k) in inr && (B[b], f[1], k) in inr && inr[B[b], f[1], k] > 0) {
-						x = inr[V[1], f[1], k] / inr[B[b], f[1], k]
+					if ((pr[1], f[1], k) in inr && (pr[2], f[1], k) in inr && inr[pr[2], f[1], k] > 0) {
+						x = inr[pr[1], f[1], k] / inr[pr[2], f[1], k]
 						if (!np++ || x < lo) lo = x
 						if (np == 1 || x > hi) hi = x
 					}

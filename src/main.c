@@ -59,9 +59,10 @@ static const char usage_main[] =
 static const char usage_run[] =
 	"Usage: kvmio run --kernel PATH [OPTIONS]\n"
 	"\n"
-	"Boot a Linux bzImage through the 64-bit boot protocol.\n"
+	"Boot a Linux bzImage or vmlinux through the 64-bit boot protocol.\n"
 	"\n"
-	"  -k, --kernel PATH       bzImage to boot (required)\n"
+	"  -k, --kernel PATH       bzImage or uncompressed vmlinux (ELF) to boot\n"
+	"                          (required)\n"
 	"  -i, --initrd PATH       initial ramdisk\n"
 	"  -c, --cmdline STRING    kernel command line (default: \"console=ttyS0\")\n"
 	"  -p, --cpus N            number of vCPUs, 1-254 (default: 1)\n"
@@ -160,11 +161,10 @@ static int check_readable(const char *what, const char *path)
 	return 0;
 }
 
-/* Refuse a kernel that is not a bootable bzImage before creating anything. */
+/* Refuse a kernel that is not a bootable bzImage or vmlinux before creating anything. */
 static int check_kernel(const char *path)
 {
 	const char *why = NULL;
-	struct bzimage bz;
 	struct stat st;
 	void *map;
 	int fd, ret;
@@ -178,7 +178,7 @@ static int check_kernel(const char *path)
 		goto out;
 	}
 	if (st.st_size == 0) {
-		ret = usage_error("kernel '%s': empty file, not a bzImage", path);
+		ret = usage_error("kernel '%s': empty file, not a bzImage or vmlinux", path);
 		goto out;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -186,7 +186,7 @@ static int check_kernel(const char *path)
 		ret = usage_error("kernel '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	if (linux_bzimage_parse(map, (size_t)st.st_size, &bz, &why))
+	if (linux_kernel_parse(map, (size_t)st.st_size, &why))
 		ret = usage_error("kernel '%s': %s", path, why);
 	munmap(map, (size_t)st.st_size);
 out:

@@ -3,7 +3,8 @@
  * The x86 Linux boot protocol, 64-bit entry (Documentation/arch/x86/boot.rst):
  * the protected-mode kernel is loaded at 1 MiB and entered at startup_64 with
  * paging on, an identity map, a flat GDT and %rsi pointing at boot_params.
- * No real-mode setup code runs, so kvmio itself fills the zero page.
+ * No real-mode setup code runs, so kvmio itself fills the zero page. An
+ * uncompressed vmlinux (boot/elf.c) is entered the same way at its e_entry.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,10 +101,14 @@ uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load)
 	 */
 	if (bz->relocatable) {
 		start = MAX(load, bz->pref_address);
+		/* The header is the file's: a pref_address near 2^64 must not wrap to 0. */
+		if (bz->kernel_alignment && start > UINT64_MAX - bz->kernel_alignment)
+			return UINT64_MAX;
 		if (bz->kernel_alignment)
 			start = ALIGN_UP(start, (uint64_t)bz->kernel_alignment);
 	}
-	return MAX(start, load) + bz->init_size;
+	start = MAX(start, load);
+	return start > UINT64_MAX - bz->init_size ? UINT64_MAX : start + bz->init_size;
 }
 
 unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tbl, unsigned int max)
@@ -204,15 +209,32 @@ out:
 	return ret;
 }
 
+int linux_kernel_parse(const uint8_t *buf, size_t size, const char **why)
+{
+	struct bzimage bz;
+	struct vmlinux vl;
+
+	if (linux_is_elf(buf, size))
+		return linux_elf_parse(buf, size, &vl, why);
+	return linux_bzimage_parse(buf, size, &bz, why);
+}
+
+/* What the boot protocol's common part needs from whichever kind of kernel was loaded. */
+struct kernel_fit {
+	uint64_t end;			/* first byte above what the kernel uses at entry */
+	uint32_t cmdline_size;
+	uint32_t initrd_addr_max;
+	uint64_t entry;
+};
+
 /*
  * Read the initrd straight into guest memory just below the highest address
  * the kernel accepts (initrd_addr_max, and the end of low RAM), above the
- * kernel's decompression area.
+ * kernel (a bzImage's decompression area, a vmlinux's highest segment).
  */
-static int load_initrd(struct guest_mem *mem, const struct bzimage *bz, const char *path,
-		       uint64_t kernel_end, uint8_t *bp)
+static int load_initrd(struct guest_mem *mem, const struct kernel_fit *k, const char *path, uint8_t *bp)
 {
-	uint64_t top = MIN(mem_low_end(mem), (uint64_t)bz->initrd_addr_max + 1);
+	uint64_t top = MIN(mem_low_end(mem), (uint64_t)k->initrd_addr_max + 1);
 	uint64_t addr, size;
 	struct stat st;
 	int fd, ret;
@@ -224,10 +246,10 @@ static int load_initrd(struct guest_mem *mem, const struct bzimage *bz, const ch
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
-	if (size > top || ALIGN_DOWN(top - size, 4096) < kernel_end || size > UINT32_MAX) {
+	if (size > top || ALIGN_DOWN(top - size, 4096) < k->end || size > UINT32_MAX) {
 		pr_err("initrd '%s' (%llu bytes) does not fit in guest memory between the kernel "
 		       "(up to 0x%llx) and 0x%llx; give the guest more --memory", path,
-		       (unsigned long long)size, (unsigned long long)kernel_end,
+		       (unsigned long long)size, (unsigned long long)k->end,
 		       (unsigned long long)top);
 		ret = -ENOSPC;
 		goto out;
@@ -248,13 +270,69 @@ out:
 	return ret;
 }
 
+/* A bzImage: its protected-mode part at 1 MiB, its setup header copied into boot_params. */
+static int load_bzimage(struct guest_mem *mem, const char *path, const uint8_t *img, size_t size,
+			uint8_t *bp, struct kernel_fit *k)
+{
+	const char *why = NULL;
+	struct bzimage bz;
+	int ret;
+
+	ret = linux_bzimage_parse(img, size, &bz, &why);
+	if (ret) {
+		pr_err("kernel '%s': %s", path, why);
+		return ret;
+	}
+	k->end = linux_kernel_end(&bz, BOOT_KERNEL_ADDR);
+	if (k->end > mem_low_end(mem)) {
+		pr_err("kernel '%s' needs %llu MiB of low memory to decompress; give the guest "
+		       "more --memory", path, (unsigned long long)(k->end / MiB + 1));
+		return -ENOSPC;
+	}
+	memcpy(guest_ptr(mem, BOOT_KERNEL_ADDR, size - bz.setup_size), img + bz.setup_size,
+	       size - bz.setup_size);
+	memcpy(bp + BP_HDR, img + BP_HDR, bz.hdr_end - BP_HDR);
+	bp[HDR_TYPE_OF_LOADER] = 0xFF;		/* undefined boot loader */
+	k->cmdline_size = bz.cmdline_size;
+	k->initrd_addr_max = bz.initrd_addr_max;
+	k->entry = BOOT_KERNEL_ADDR + LINUX_64BIT_ENTRY;
+	return 0;
+}
+
+/* A vmlinux: its segments at their physical addresses, a setup header made up for it. */
+static int load_vmlinux(struct guest_mem *mem, const char *path, const uint8_t *img, size_t size,
+			uint8_t *bp, struct kernel_fit *k)
+{
+	const char *why = NULL;
+	struct vmlinux vl;
+	int ret;
+
+	ret = linux_elf_parse(img, size, &vl, &why);
+	if (ret) {
+		pr_err("kernel '%s': %s", path, why);
+		return ret;
+	}
+	ret = linux_elf_place(&vl, mem_low_end(mem), &why);
+	if (ret) {
+		pr_err("kernel '%s' (segments at 0x%llx-0x%llx, guest RAM below 0x%llx): %s", path,
+		       (unsigned long long)vl.start, (unsigned long long)vl.end,
+		       (unsigned long long)mem_low_end(mem), why);
+		return ret;
+	}
+	linux_elf_copy(&vl, mem);
+	linux_elf_setup_header(bp);
+	k->end = vl.end;
+	k->cmdline_size = VMLINUX_CMDLINE_SIZE;
+	k->initrd_addr_max = VMLINUX_INITRD_ADDR_MAX;
+	k->entry = vl.entry;
+	return 0;
+}
+
 int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *entry)
 {
 	struct e820_entry e820[BP_E820_MAX];
-	const char *why = NULL;
+	struct kernel_fit k = { 0 };
 	uint8_t *img = NULL, *bp;
-	struct bzimage bz;
-	uint64_t kernel_end;
 	size_t img_size = 0, cmdline_len, cmdline_max;
 	unsigned int n;
 	int ret;
@@ -262,34 +340,23 @@ int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *ent
 	ret = read_file(lb->kernel, "kernel", &img, &img_size);
 	if (ret)
 		return ret;
-	ret = linux_bzimage_parse(img, img_size, &bz, &why);
-	if (ret) {
-		pr_err("kernel '%s': %s", lb->kernel, why);
+	bp = guest_ptr(mem, BOOT_PARAMS_ADDR, BP_SIZE);
+	memset(bp, 0, BP_SIZE);
+	if (linux_is_elf(img, img_size))
+		ret = load_vmlinux(mem, lb->kernel, img, img_size, bp, &k);
+	else
+		ret = load_bzimage(mem, lb->kernel, img, img_size, bp, &k);
+	if (ret)
 		goto out;
-	}
-	kernel_end = linux_kernel_end(&bz, BOOT_KERNEL_ADDR);
-	if (kernel_end > mem_low_end(mem)) {
-		pr_err("kernel '%s' needs %llu MiB of low memory to decompress; give the guest "
-		       "more --memory", lb->kernel, (unsigned long long)(kernel_end / MiB + 1));
-		ret = -ENOSPC;
-		goto out;
-	}
 
+	/* From here on the same for both kinds: what the kernel reads besides its header. */
 	cmdline_len = lb->cmdline ? strlen(lb->cmdline) : 0;
-	cmdline_max = MIN((size_t)bz.cmdline_size, (size_t)BOOT_CMDLINE_MAX - 1);
+	cmdline_max = MIN((size_t)k.cmdline_size, (size_t)BOOT_CMDLINE_MAX - 1);
 	if (cmdline_len > cmdline_max) {
 		pr_err("command line is %zu bytes; this kernel accepts at most %zu", cmdline_len, cmdline_max);
 		ret = -E2BIG;
 		goto out;
 	}
-
-	memcpy(guest_ptr(mem, BOOT_KERNEL_ADDR, img_size - bz.setup_size),
-	       img + bz.setup_size, img_size - bz.setup_size);
-
-	bp = guest_ptr(mem, BOOT_PARAMS_ADDR, BP_SIZE);
-	memset(bp, 0, BP_SIZE);
-	memcpy(bp + BP_HDR, img + BP_HDR, bz.hdr_end - BP_HDR);
-	bp[HDR_TYPE_OF_LOADER] = 0xFF;		/* undefined boot loader */
 	le_write(bp + BP_ACPI_RSDP_ADDR, 8, lb->rsdp_addr);
 
 	memset(guest_ptr(mem, BOOT_CMDLINE_ADDR, cmdline_len + 1), 0, cmdline_len + 1);
@@ -303,14 +370,14 @@ int linux_load(struct guest_mem *mem, const struct linux_boot *lb, uint64_t *ent
 	memcpy(bp + BP_E820_TABLE, e820, n * sizeof(e820[0]));
 
 	if (lb->initrd) {
-		ret = load_initrd(mem, &bz, lb->initrd, kernel_end, bp);
+		ret = load_initrd(mem, &k, lb->initrd, bp);
 		if (ret)
 			goto out;
 	}
 
 	write_gdt(guest_ptr(mem, BOOT_GDT_ADDR, 5 * 8));
 	write_page_tables(mem);
-	*entry = BOOT_KERNEL_ADDR + LINUX_64BIT_ENTRY;
+	*entry = k.entry;
 out:
 	free(img);
 	return ret;

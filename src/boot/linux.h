@@ -78,7 +78,7 @@ int linux_bzimage_parse(const uint8_t *buf, size_t size, struct bzimage *bz, con
 /*
  * linux_kernel_end - end of the memory the kernel uses while it decompresses
  * when loaded at @load: its runtime start (boot.rst, "init_size") plus
- * init_size. Pure.
+ * init_size, UINT64_MAX where that would overflow. Pure.
  */
 uint64_t linux_kernel_end(const struct bzimage *bz, uint64_t load);
 
@@ -94,6 +94,57 @@ unsigned int linux_e820_build(const struct guest_mem *mem, struct e820_entry *tb
 unsigned int linux_e820_build_rsv(const struct guest_mem *mem, uint64_t rsv_base, uint64_t rsv_size,
 				  struct e820_entry *tbl, unsigned int max);
 
+/* What kvmio needs from an uncompressed vmlinux (ELF64), validated by linux_elf_parse. */
+struct vmlinux {
+	const uint8_t *buf;
+	size_t size;
+	uint64_t entry;		/* e_entry: startup_64's physical address in Linux's vmlinux */
+	uint64_t start;		/* lowest p_paddr of a non-empty PT_LOAD */
+	uint64_t end;		/* highest p_paddr + p_memsz: the kernel's end */
+	uint64_t phoff;		/* the program header table, checked to lie in buf */
+	uint16_t phnum;
+};
+
+/* Setup header values kvmio gives a vmlinux, which has no header of its own. */
+/*
+ * x86's COMMAND_LINE_SIZE (2048) less the NUL, as arch/x86/boot/header.S writes it: the field is
+ * the longest command line without its terminating zero, and copy_bootdata copies 2048 bytes.
+ */
+#define VMLINUX_CMDLINE_SIZE	2047
+#define VMLINUX_INITRD_ADDR_MAX	0x7FFFFFFF
+#define VMLINUX_ALIGNMENT	0x1000000	/* CONFIG_PHYSICAL_ALIGN's largest usual value */
+
+/* linux_is_elf - whether @buf starts with the ELF magic (then it is no bzImage). Pure. */
+bool linux_is_elf(const uint8_t *buf, size_t size);
+
+/*
+ * linux_elf_parse - validate @buf as a vmlinux kvmio can load: ELF64, little-endian, x86-64,
+ * ET_EXEC, a program header table inside the file, at least one PT_LOAD, each PT_LOAD's file
+ * bytes inside the file with p_filesz <= p_memsz and no overflow in p_paddr + p_memsz, and
+ * e_entry inside a loaded segment's physical range. Fills @vl. Pure. Returns 0, or -ENOEXEC
+ * with *why set to a short human-readable reason.
+ */
+int linux_elf_parse(const uint8_t *buf, size_t size, struct vmlinux *vl, const char **why);
+
+/*
+ * linux_elf_place - whether @vl's segments fit a guest whose low RAM ends at @low_end: none
+ * below 1 MiB (kvmio's boot structures, boot/layout.h) nor in the 32-bit hole (-ENOEXEC), none
+ * past @low_end (-ENOSPC: more --memory would do). Pure. Returns 0 or that, with *why set.
+ */
+int linux_elf_place(const struct vmlinux *vl, uint64_t low_end, const char **why);
+
+/* linux_elf_copy - copy @vl's PT_LOAD segments to their p_paddr and zero their bss; @vl placed. */
+void linux_elf_copy(const struct vmlinux *vl, struct guest_mem *mem);
+
+/* linux_elf_setup_header - write into boot_params @bp the setup header a vmlinux lacks. */
+void linux_elf_setup_header(uint8_t *bp);
+
+/*
+ * linux_kernel_parse - validate @buf as either kind of kernel kvmio boots: a vmlinux when it
+ * has the ELF magic, else a bzImage. Pure. Returns 0, or -ENOEXEC with *why set.
+ */
+int linux_kernel_parse(const uint8_t *buf, size_t size, const char **why);
+
 struct linux_boot {
 	const char *kernel;	/* paths */
 	const char *initrd;
@@ -104,7 +155,7 @@ struct linux_boot {
 };
 
 /*
- * linux_load - load a bzImage (and initrd) into guest memory, write
+ * linux_load - load a bzImage or a vmlinux (and initrd) into guest memory, write
  * boot_params, the command line, the boot GDT and the identity-mapped page
  * tables (see boot/layout.h). On success *entry is the 64-bit entry point.
  * Returns 0 or negative errno; on failure an error line has been printed.

@@ -8,6 +8,9 @@
 #                                 nvme-cli (+ libs) when installed, and the L2 kernel at
 #                                 /rig/vmlinuz. Uncompressed newc.
 #   mkimg.sh l2   KVER OUT.cpio   L2 initramfs: busybox, tests/rig/l2/*, L2 modules.
+#   mkimg.sh vmlinux KVER OUT.cpio
+#                                 /rig/vmlinux: the L2 kernel uncompressed, for the scenarios
+#                                 that boot it as an ELF ("# rig-needs: vmlinux" in rig.sh).
 #   mkimg.sh libs ROOT BINARY...  copy binaries' ldd-listed libraries (and the ELF
 #                                 interpreter) into ROOT at the paths ldd prints.
 set -euo pipefail
@@ -72,6 +75,21 @@ add_modules() { # ROOT KVER MODULE...
 	cp "$src"/modules.builtin.modinfo "$root$src/" 2>/dev/null || true
 }
 
+# extract_vmlinux BZIMAGE OUT: the ELF inside Debian's bzImage (CONFIG_KERNEL_XZ), as Linux's
+# scripts/extract-vmlinux does: the first XZ stream's magic (FD 37 7A 58 5A 00) is where the
+# payload starts; --single-stream stops at its end, before the decompressor code that follows.
+# What comes out is vmlinux with its relocations appended, which an ELF loader ignores.
+extract_vmlinux() {
+	local bz=$1 out=$2 off
+	command -v xz >/dev/null || die "xz not found (apt-get install xz-utils)"
+	# sed, not head: both read to the end, so pipefail sees no SIGPIPE.
+	off=$(LC_ALL=C grep -obUaP -m 1 '\xFD7zXZ\x00' "$bz" | LC_ALL=C sed -n '1s/:.*//p')
+	[ -n "$off" ] || die "$bz has no XZ stream: not CONFIG_KERNEL_XZ (only XZ is extracted)"
+	# xz stops reading at the stream's end: tail's SIGPIPE then is no failure.
+	xz -dc --single-stream < <(tail -c +$((off + 1)) "$bz") >"$out" || die "decompressing $bz failed"
+	[ "$(head -c 4 "$out" | tail -c 3)" = ELF ] || die "what $bz decompresses to is not an ELF"
+}
+
 pack() { # ROOT OUT
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$2.tmp.$$"
 	mv "$2.tmp.$$" "$2"
@@ -121,6 +139,14 @@ l2)
 	cp "$here"/l2/*.sh "$root/rig/l2/" 2>/dev/null || true
 	pack "$root" "$out"
 	;;
+vmlinux)
+	kver=$2 out=$3
+	# Only /rig: the archive is appended after the base one, which has the rest of the tree.
+	root=$(mktemp -d "${TMPDIR:-/tmp}/kvmio-rig-root.XXXXXX"); trap 'rm -rf "$root"' EXIT
+	mkdir -p "$root/rig"
+	extract_vmlinux "/boot/vmlinuz-$kver" "$root/rig/vmlinux"
+	pack "$root" "$out"
+	;;
 libs)
 	root=$2; shift 2
 	copy_libs "$root" "$@"
@@ -136,6 +162,6 @@ libs)
 	done
 	;;
 *)
-	die "usage: mkimg.sh base|l2 KVER OUT | libs ROOT BINARY..."
+	die "usage: mkimg.sh base|l2|vmlinux KVER OUT | libs ROOT BINARY..."
 	;;
 esac

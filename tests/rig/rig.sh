@@ -33,6 +33,9 @@
 #   RIG_PARAM_*         passed on to the scenarios in L1 (exported, same names and values)
 #   RIG_GUESTS          where the tiny test guests some scenarios boot are (default build/guests;
 #                       make guests builds them); every *.bzImage there goes to /rig/guests/ in L1
+#
+# A scenario with a line "# rig-needs: vmlinux" gets /rig/vmlinux in L1: the L2 kernel without
+# its XZ compression (tests/rig/mkimg.sh vmlinux), an ELF for kvmio's and QEMU's vmlinux boot.
 set -uo pipefail
 # modprobe (kmod) is in /usr/sbin, which a user's PATH on Debian lacks.
 export PATH=$PATH:/usr/sbin:/sbin
@@ -140,6 +143,20 @@ build_image() { # KIND KEY -> prints the path
 }
 base=$(build_image base "$base_key") || exit 2
 l2img=$(build_image l2 "$l2_key") || exit 2
+# /rig/vmlinux, the L2 kernel uncompressed (66 MiB for Debian's 6.1), goes into L1 only for
+# the scenarios that say "# rig-needs: vmlinux": every other run would unpack it under TCG
+# for nothing. Its own archive, cached like the others, appended after the base one.
+vmlinux_img=
+for s in "${scenarios[@]}"; do
+	grep -q '^# rig-needs:.*\<vmlinux\>' "$scen_dir/$s.sh" || continue
+	vmlinux_key=$( {
+		echo "kver=$kver"
+		sha256sum "$here/mkimg.sh" "/boot/vmlinuz-$kver" | cut -d' ' -f1
+		xz --version 2>/dev/null | head -n 1
+	} | sha256sum | cut -c1-16)
+	vmlinux_img=$(build_image vmlinux "$vmlinux_key") || exit 2
+	break
+done
 
 # --- per-run overlay: L1 init, scenarios, L2 image, kvmio (appended to the base cpio) -------
 ov=$tmp/ov
@@ -281,7 +298,7 @@ run_l1() {
 	printf '%s\n' "$@" >"$ov/rig/scenarios.list"
 	(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/ov.cpio" ||
 		die "packing the overlay failed"
-	cat "$base" "$tmp/ov.cpio" >"$tmp/l1.cpio"
+	cat "$base" ${vmlinux_img:+"$vmlinux_img"} "$tmp/ov.cpio" >"$tmp/l1.cpio"
 	console=$logdir/l1-console.$((++l1_runs)).log
 	: >"$console"
 	ln -sfn "$(basename "$console")" "$logdir/l1-console.log"

@@ -7,6 +7,10 @@
 # Parameters from the host (rig.sh passes RIG_PARAM_* through).
 BENCH_CPUS=${RIG_PARAM_CPUS:-2}
 BENCH_MEM=${RIG_PARAM_MEM:-512M}
+# The L2 kernel as tests/rig/l1/lib.sh has it (the bzImage), and uncompressed: an ELF that
+# rig.sh puts in L1 for a scenario with "# rig-needs: vmlinux". Set L2_KERNEL to either.
+L2_BZIMAGE=$L2_KERNEL
+L2_VMLINUX=/rig/vmlinux
 
 # now_ms: NOW = L1 uptime in ms (10 ms resolution), without forking a process.
 now_ms() {
