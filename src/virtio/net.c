@@ -36,8 +36,9 @@
  *    that did the same, with nothing but pure-ACK-sized frames received in
  *    between; a kick within that time of a tick that found the ring empty
  *    continues the stream too (the guest was waiting for the completions
- *    the tick gave back). Once moderated, a pass with any frame that
- *    carries data (more than an ACK) goes on with the stream: without
+ *    the tick gave back). Once moderated (or kicked right after such a
+ *    tick), a pass with any frame that carries data (more than an ACK)
+ *    goes on with the stream: without
  *    moderation a sender's frames shrink, its completions coming back at
  *    once (TCP small queues), so a stream that had to show a GSO frame in
  *    every pass could drop out for good on one pass of small frames
@@ -130,6 +131,7 @@ struct net {
 		/* tx-usecs=auto: is this a one-way bulk stream, and how fast does it kick? */
 		bool bulk;		/* the last pass sent a GSO frame (moderated: one with data) */
 		bool stream;		/* this kick came soon after a bulk pass's kick */
+		bool resumed;		/* ... and right after a tick: a moderated stream goes on */
 		bool rx_data;		/* since the last pass, a frame came in with data, not an ACK */
 		uint64_t last_kick_ns;	/* the last kick, or tick (after_tick), 0: none yet */
 		bool after_tick;	/* last_kick_ns is a tick's: the gap is no kick-to-kick time */
@@ -407,7 +409,8 @@ static void net_tx(struct net *n)
 			n->stats.tx_bytes += c->out_len - VIRTIO_NET_HDR_LEN;
 			/* A GSO frame; or, moderated, any frame with data (top of the file). */
 			if (c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + ETH_HDR_LEN + n->mtu ||
-			    (n->tx.moderated && c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + NET_ACK_MAX))
+			    ((n->tx.moderated || n->tx.resumed) &&
+			     c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + NET_ACK_MAX))
 				bulk = true;
 		}
 		n->tx.held = false;
@@ -431,7 +434,7 @@ static void net_tx(struct net *n)
 	 */
 	if (taken)
 		n->tx.bulk = bulk;
-	n->tx.stream = n->tx.rx_data = false;
+	n->tx.stream = n->tx.resumed = n->tx.rx_data = false;
 }
 
 /* ---- RX ---- */
@@ -754,6 +757,7 @@ static void tx_auto_kick(struct net *n)
 
 		n->tx.gap_us = n->tx.gap_us ? (3 * n->tx.gap_us + us) / 4 : us;
 	}
+	n->tx.resumed = n->tx.stream && n->tx.after_tick;
 	n->tx.last_kick_ns = now;
 	n->tx.after_tick = false;
 }
@@ -849,7 +853,7 @@ static void net_stop(struct virtio_dev *vdev)
 	n->rx.nbufs = 0;
 	n->tx.ndone = 0;	/* sent; the ring they belonged to is gone */
 	tx_timer(n, false);
-	n->tx.moderated = n->tx.bulk = n->tx.stream = n->tx.rx_data = false;
+	n->tx.moderated = n->tx.bulk = n->tx.stream = n->tx.resumed = n->tx.rx_data = false;
 	n->tx.last_kick_ns = 0;		/* gap_us stays: the guest's pace, not the rings' */
 	n->tx.after_tick = false;
 }

@@ -623,9 +623,10 @@ static void test_tx_auto_bulk(void **state)
 }
 
 /*
- * Once moderated, a tick's pass of frames under the MTU that carry data
- * keeps the stream moderated (a sender's frames shrink when its completions
- * come back at once); a pass of ACK-sized frames only ends it.
+ * In a stream, a pass of frames under the MTU that carry data keeps it
+ * moderated, a tick's as well as a kick's right after a tick (a sender's
+ * frames shrink when its completions come back at once); a pass of
+ * ACK-sized frames only ends it.
  */
 static void test_tx_auto_small_in_stream(void **state)
 {
@@ -639,7 +640,12 @@ static void test_tx_auto_small_in_stream(void **state)
 	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 600);
 	assert_frame(buf + HDR, 600, 3);
 	assert_false(tx_kicks_wanted());		/* still moderated */
-	ack = tx_add(66, 4, 0);
+	assert_int_equal(wait_kicks_on(used), 1);	/* a tick found the ring empty */
+	assert_int_equal(used[0], small);
+	/* A small data frame kicked right after that tick: the stream goes on. */
+	small = tx_kick(700, 4);
+	assert_tx_moderated();
+	ack = tx_add(66, 5, 0);
 	assert_int_equal(wait_kicks_on(used), 2);	/* the ACK-sized pass ended it */
 	assert_int_equal(recv(c.peer, buf, sizeof(buf), 0), HDR + 66);
 	assert_int_equal(used[0], small);
