@@ -46,7 +46,8 @@ run_rig() {
 # summarize DATAFILE KIND "METRIC:LABEL:UNIT ..." "VMM ..." "BASE ...":
 # a table of medians (min..max) per VMM and metric, then the ratio of
 # the first VMM's median to each BASE's ("ratio kvmio/q35 ..."); a BASE written A/B gives the
-# ratio of VMM A's median to VMM B's ("ratio kvmio-vmlinux/microvm-vmlinux"). A run whose VMM exited with a
+# ratio of VMM A's median to VMM B's ("ratio kvmio-vmlinux/microvm-vmlinux"); each ratio with
+# its lowest and highest value within one round (run_rig numbers the rounds). A run whose VMM exited with a
 # status other than 0 is left out (counted under "failed"), a missing value (NA) out of its
 # metric.
 summarize() {
