@@ -38,15 +38,14 @@
  *    continues the stream too (the guest was waiting for the completions
  *    the tick gave back). Once moderated (or kicked right after such a
  *    tick), a pass with any frame that carries data (more than an ACK)
- *    goes on with the stream: without
- *    moderation a sender's frames shrink, its completions coming back at
- *    once (TCP small queues), so a stream that had to show a GSO frame in
- *    every pass could drop out for good on one pass of small frames
- *    (bench/virtio: 645 such passes in a round whose frames averaged 30 KiB
- *    instead of 50). Request/response traffic, whose answers carry data, is
- *    never delayed, and small frames never start moderation. The tick is
- *    twice the kick-to-kick time the guest showed meanwhile
- *    (virtio_net_tx_auto_usecs): a frame never waits
+ *    goes on with the stream: without moderation a sender's frames shrink,
+ *    its completions coming back at once (TCP small queues), so a stream
+ *    that had to show a GSO frame in every pass could drop out for good on
+ *    one pass of small frames (bench/virtio: 645 such passes in a round
+ *    whose frames averaged 30 KiB instead of 50). Request/response traffic,
+ *    whose answers carry data, is never delayed, and small frames never
+ *    start moderation. The tick is twice the kick-to-kick time the guest
+ *    showed meanwhile (virtio_net_tx_auto_usecs): a frame never waits
  *    longer than two of the guest's own kick round trips, a few tens of
  *    microseconds on a plain host, and up to 2 ms in the nested rig.
  *  - RX: one readv per frame, with the header into a host buffer (it gets
@@ -129,7 +128,7 @@ struct net {
 		bool timer_on;		/* a tick is due: completions held, or the ring unkicked */
 		bool moderated;		/* the last pass armed the tick: kicks are off */
 		/* tx-usecs=auto: is this a one-way bulk stream, and how fast does it kick? */
-		bool bulk;		/* the last pass sent a GSO frame (moderated: one with data) */
+		bool bulk;		/* the last pass sent a GSO frame (moderated, resumed: any data) */
 		bool stream;		/* this kick came soon after a bulk pass's kick */
 		bool resumed;		/* ... and right after a tick: a moderated stream goes on */
 		bool rx_data;		/* since the last pass, a frame came in with data, not an ACK */
@@ -407,7 +406,7 @@ static void net_tx(struct net *n)
 		} else {
 			n->stats.tx_frames++;
 			n->stats.tx_bytes += c->out_len - VIRTIO_NET_HDR_LEN;
-			/* A GSO frame; or, moderated, any frame with data (top of the file). */
+			/* A GSO frame; or, moderated or resumed, any frame with data (top of file). */
 			if (c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + ETH_HDR_LEN + n->mtu ||
 			    ((n->tx.moderated || n->tx.resumed) &&
 			     c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + NET_ACK_MAX))
