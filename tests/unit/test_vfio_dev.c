@@ -38,6 +38,7 @@
 
 #include <cmocka.h>
 
+#include "fake_vfio_file.h"
 #include "fake_vm.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
@@ -108,7 +109,6 @@ static const struct opts o_default, o_cfg256 = { .cfg256 = true }, o_resize = { 
 static struct vm vm;
 static struct pci_host host;
 static struct vfio_device *vd;
-static int memfd;
 static struct opts opt;
 static uint8_t hwcfg[PCI_CFG_SIZE];
 static unsigned int watch_bad;
@@ -349,27 +349,6 @@ static void assert_intx_on(unsigned int i)
 }
 
 /* ---- the device file ---- */
-
-static uint8_t pat(uint64_t off)
-{
-	return (uint8_t)(off * 7 + (off >> 8) * 13 + 0x21);
-}
-
-static uint64_t file_rd(uint64_t off, unsigned int len)
-{
-	uint8_t b[8] = { 0 };
-
-	assert_int_equal(pread(memfd, b, len, (off_t)off), len);
-	return le_read(b, len);
-}
-
-static void file_wr(uint64_t off, unsigned int len, uint64_t v)
-{
-	uint8_t b[8];
-
-	le_write(b, len, v);
-	assert_int_equal(pwrite(memfd, b, len, (off_t)off), len);
-}
 
 static uint64_t cfg_off(void)
 {

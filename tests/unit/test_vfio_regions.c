@@ -35,6 +35,7 @@
 #include <cmocka.h>
 
 #include "boot/layout.h"
+#include "fake_vfio_file.h"
 #include "fake_vm.h"
 #include "pci/msi.h"
 #include "pci/pci.h"
@@ -706,32 +707,10 @@ static void test_info_malformed(void **state)
 static struct vm vm;
 static struct pci_host host;
 static struct vfio_device *vd;
-static int memfd = -1;
 static uint8_t *ram;
 static unsigned int base_mmio, base_pio;
 static unsigned int ndev;
 static char tmp_path[64];
-
-static uint8_t pat(uint64_t off)
-{
-	return (uint8_t)(off * 7 + (off >> 8) * 13 + 0x21);
-}
-
-static uint64_t file_rd(uint64_t off, unsigned int len)
-{
-	uint8_t b[8] = { 0 };
-
-	assert_int_equal(pread(memfd, b, len, (off_t)off), len);
-	return le_read(b, len);
-}
-
-static void file_wr(uint64_t off, unsigned int len, uint64_t v)
-{
-	uint8_t b[8];
-
-	le_write(b, len, v);
-	assert_int_equal(pwrite(memfd, b, len, (off_t)off), len);
-}
 
 /* Config space as the hardware has it: an Intel display controller, no capabilities. */
 static void hw_build(uint8_t *c)
