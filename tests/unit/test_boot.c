@@ -205,13 +205,34 @@ static char *write_temp(const void *data, size_t len)
 	return path;
 }
 
+/*
+ * What linux_load writes for either kind of kernel: the RSDP, the command
+ * line, the e820 table, and the initrd @initrd page aligned in the 64 MiB
+ * guest @m, at or above @floor (the kernel's end), contents intact.
+ */
+static void assert_boot_common(struct guest_mem *m, const uint8_t *bp, const char *cmdline,
+			       const uint8_t *initrd, size_t initrd_size, uint64_t floor)
+{
+	uint64_t rd_addr = le_read(bp + HDR_RAMDISK_IMAGE, 4), rd_size = le_read(bp + HDR_RAMDISK_SIZE, 4);
+
+	assert_int_equal(le_read(bp + BP_ACPI_RSDP_ADDR, 8), BOOT_ACPI_START);
+	assert_int_equal(le_read(bp + HDR_CMD_LINE_PTR, 4), BOOT_CMDLINE_ADDR);
+	assert_string_equal((char *)guest_ptr(m, BOOT_CMDLINE_ADDR, 1), cmdline);
+	assert_int_equal(bp[BP_E820_ENTRIES], 5);
+	assert_int_equal(rd_size, initrd_size);
+	assert_int_equal(rd_addr & 4095, 0);
+	assert_true(rd_addr + rd_size <= 64 * MiB);
+	assert_true(rd_addr >= floor);
+	assert_memory_equal(guest_ptr(m, rd_addr, rd_size), initrd, initrd_size);
+}
+
 static void test_linux_load(void **state)
 {
 	uint8_t *img = make_image();
 	static uint8_t initrd[10000];
 	struct guest_mem m;
 	struct linux_boot lb = { .cmdline = "console=ttyS0 quiet", .rsdp_addr = BOOT_ACPI_START };
-	uint64_t entry = 0, rd_addr, rd_size, *pml4, *pdpt, *pd;
+	uint64_t entry = 0, *pml4, *pdpt, *pd;
 	uint8_t *bp;
 
 	for (size_t i = 0; i < sizeof(initrd); i++)
@@ -233,19 +254,8 @@ static void test_linux_load(void **state)
 	bp = guest_ptr(&m, BOOT_PARAMS_ADDR, BP_SIZE);
 	assert_memory_equal(bp + HDR_MAGIC, "HdrS", 4);
 	assert_int_equal(bp[HDR_TYPE_OF_LOADER], 0xFF);
-	assert_int_equal(le_read(bp + BP_ACPI_RSDP_ADDR, 8), BOOT_ACPI_START);
-	assert_int_equal(le_read(bp + HDR_CMD_LINE_PTR, 4), BOOT_CMDLINE_ADDR);
-	assert_string_equal((char *)guest_ptr(&m, BOOT_CMDLINE_ADDR, 1), "console=ttyS0 quiet");
-	assert_int_equal(bp[BP_E820_ENTRIES], 5);
-
-	/* initrd: page aligned, at the top of RAM, contents intact. */
-	rd_addr = le_read(bp + HDR_RAMDISK_IMAGE, 4);
-	rd_size = le_read(bp + HDR_RAMDISK_SIZE, 4);
-	assert_int_equal(rd_size, sizeof(initrd));
-	assert_int_equal(rd_addr & 4095, 0);
-	assert_true(rd_addr + rd_size <= 64 * MiB);
-	assert_true(rd_addr >= 17 * MiB);		/* above [16 MiB, 16 MiB + init_size) */
-	assert_memory_equal(guest_ptr(&m, rd_addr, rd_size), initrd, sizeof(initrd));
+	/* The initrd above the decompression area, [16 MiB, 16 MiB + init_size). */
+	assert_boot_common(&m, bp, "console=ttyS0 quiet", initrd, sizeof(initrd), 17 * MiB);
 
 	/* Identity map: 0x1234567 and the LAPIC page translate to themselves. */
 	pml4 = guest_ptr(&m, BOOT_PML4_ADDR, 4096);
@@ -485,7 +495,7 @@ static void test_elf_load(void **state)
 	static uint8_t initrd[10000];
 	struct guest_mem m;
 	struct linux_boot lb = { .cmdline = "console=ttyS0 root=/dev/vda", .rsdp_addr = BOOT_ACPI_START };
-	uint64_t entry = 0, rd_addr, rd_size;
+	uint64_t entry = 0;
 	uint8_t *bp, *bss;
 
 	for (size_t i = 0; i < sizeof(initrd); i++)
@@ -519,19 +529,8 @@ static void test_elf_load(void **state)
 	assert_int_equal(le_read(bp + HDR_KERNEL_ALIGNMENT, 4), 0x1000000);
 	assert_int_equal(le_read(bp + 0x250, 8), 0);		/* setup_data: none */
 	assert_int_equal(le_read(bp + 0x23C, 4), 0);		/* hardware_subarch: PC */
-	assert_int_equal(le_read(bp + BP_ACPI_RSDP_ADDR, 8), BOOT_ACPI_START);
-	assert_int_equal(le_read(bp + HDR_CMD_LINE_PTR, 4), BOOT_CMDLINE_ADDR);
-	assert_string_equal((char *)guest_ptr(&m, BOOT_CMDLINE_ADDR, 1), "console=ttyS0 root=/dev/vda");
-	assert_int_equal(bp[BP_E820_ENTRIES], 5);
-
-	/* initrd: page aligned, at the top of RAM, above the kernel's highest segment. */
-	rd_addr = le_read(bp + HDR_RAMDISK_IMAGE, 4);
-	rd_size = le_read(bp + HDR_RAMDISK_SIZE, 4);
-	assert_int_equal(rd_size, sizeof(initrd));
-	assert_int_equal(rd_addr & 4095, 0);
-	assert_true(rd_addr >= ELF_END);
-	assert_true(rd_addr + rd_size <= 64 * MiB);
-	assert_memory_equal(guest_ptr(&m, rd_addr, rd_size), initrd, sizeof(initrd));
+	/* The initrd above the kernel's highest segment. */
+	assert_boot_common(&m, bp, "console=ttyS0 root=/dev/vda", initrd, sizeof(initrd), ELF_END);
 
 	/* Entered like a bzImage: the same GDT and identity map. */
 	assert_int_equal(((uint64_t *)guest_ptr(&m, BOOT_GDT_ADDR, 40))[BOOT_CS / 8], 0x00AF9B000000FFFFULL);
