@@ -482,6 +482,35 @@ expect_l1_dmesg_clean() {
 		sed 's/^/info: L1 warning: /'
 }
 
+# expect_l1_dmar_faults WHAT DEV WANT: after the last l1_dmesg_mark (the log into
+# $RIG_WORK/l1-dmesg), L1's IOMMU faults are at exactly the addresses WANT (hex, with or without
+# 0x, space-separated, any order), none missing, none more, and every DMAR fault is DEV's (a BDF).
+expect_l1_dmar_faults() {
+	dev=${2#0000:}
+	want=$(echo "$3" | tr ' ' '\n' | sed -n 's/^0x//; /./p' | sort -u | tr '\n' ' ')
+	dmesg -r | sed -n "/$RIG_DMESG_MARK/,\$p" | sed 1d >"$RIG_WORK/l1-dmesg"
+	got=$(grep -o 'fault addr 0x[0-9a-f]*' "$RIG_WORK/l1-dmesg" | sed 's/.*0x//' | sort -u | tr '\n' ' ')
+	if [ -n "$want" ] && [ "$got" = "$want" ] &&
+		! grep 'DMAR: \[DMA' "$RIG_WORK/l1-dmesg" | grep -q -v "device \[$dev\]"; then
+		ok "$1: L1's IOMMU refused $dev's DMA at exactly $got"
+	else
+		fail "$1: L1's DMAR faults at '$got', want '${want:-(the guest named none)}', all from $dev:"
+		grep -E 'DMAR|fault addr' "$RIG_WORK/l1-dmesg" | head -n 8 | sed 's/^/  /'
+	fi
+}
+
+# expect_l1_no_errors_besides_faults DRIVERS: in that log, no error-level line about DRIVERS
+# (an extended regex: vfio|iommu|...) but the IOMMU faults expect_l1_dmar_faults checked.
+expect_l1_no_errors_besides_faults() {
+	grep -E 'DMAR: \[DMA|DMAR: DRHD|fault addr|PTE (Read|Write) access' -v "$RIG_WORK/l1-dmesg" |
+		grep -E "^<[0-3]>.*($1)" | sed 's/^/  /' >"$RIG_WORK/l1-dmesg.bad"
+	if [ -s "$RIG_WORK/l1-dmesg.bad" ]; then
+		fail "L1 kernel log has VFIO/PCI errors besides those faults:"; cat "$RIG_WORK/l1-dmesg.bad"
+	else
+		ok "L1 kernel log: no VFIO/PCI errors besides those faults"
+	fi
+}
+
 # nvme_blk BDF: wait (30 s at most) for the namespace block device of the NVMe at BDF under L1's
 # nvme driver; prints its name (nvme0n1). Status 1 if it never appears.
 nvme_blk() {

@@ -35,17 +35,8 @@ expect_eq "L2's driver reads edu's ID through L2's VFIO" "$(l2_value 'nested edu
 expect_eq "edu: RAM -> device -> RAM through L2's IOVAs" "$(l2_value 'nested edu' dma)" ok
 expect_eq "edu: a write to the IOVA L2 unmapped leaves the page alone" "$(l2_value 'nested edu' unmapped)" ok
 expect_eq "edu: a write to an IOVA L2 never mapped changes nothing" "$(l2_value 'nested edu' never)" ok
-dmesg -r | sed -n "/$RIG_DMESG_MARK/,\$p" | sed 1d >"$w/l1-dmesg"
-want=$(printf '%s\n%s\n' "$(l2_value 'nested edu unmapped=ok' iova)" "$(l2_value 'nested edu never=ok' iova)" |
-	sort -u | tr '\n' ' ')
-got=$(grep -o 'fault addr 0x[0-9a-f]*' "$w/l1-dmesg" | sed 's/.* //' | sort -u | tr '\n' ' ')
-dev=$(echo "$bdf" | sed 's/^0000://')
-if [ "$got" = "$want" ] && ! grep 'DMAR: \[DMA' "$w/l1-dmesg" | grep -q -v "device \[$dev\]"; then
-	ok "L1's IOMMU refused edu at exactly L2's two unmapped IOVAs: $got"
-else
-	fail "L1's DMAR faults at '$got', want '$want' from $dev:"
-	grep -E 'DMAR|fault addr' "$w/l1-dmesg" | head -n 8 | sed 's/^/  /'
-fi
+expect_l1_dmar_faults "L2's two unmapped IOVAs" "$bdf" \
+	"$(l2_value 'nested edu unmapped=ok' iova) $(l2_value 'nested edu never=ok' iova)"
 expect_shadow "vfio-$bdf"
 
 # The attack from inside, on kvmio's virtio-blk.

@@ -51,22 +51,7 @@ expect_l1_dmesg_clean
 l1_dmesg_mark
 edu_run "run 3 (--iommu)" "--iommu -v" "$checks vtd"
 expect_shadow "vfio-$bdf"
-dmesg -r | sed -n "/$RIG_DMESG_MARK/,\$p" | sed 1d >"$RIG_WORK/l1-dmesg"
 want=$(sed -n 's/^.*UCALL SYNC edu: vtd ok: .*refused at GPA 0x\([0-9a-f]*\) and at the unmapped IOVA 0x\([0-9a-f]*\).*/\1 \2/p' \
 	"$RIG_WORK/serial.log" | head -n 1)
-faults=$(grep -o 'fault addr 0x[0-9a-f]*' "$RIG_WORK/l1-dmesg" | sed 's/.*0x//' | sort -u | tr '\n' ' ')
-dev=$(echo "$bdf" | sed 's/^0000://')
-if [ -n "$want" ] && [ "$(echo "$want" | tr ' ' '\n' | sort -u | tr '\n' ' ')" = "$faults" ] &&
-	! grep 'DMAR: \[DMA' "$RIG_WORK/l1-dmesg" | grep -q -v "device \[$dev\]"; then
-	ok "L1's IOMMU refused edu's DMA at exactly the guest's unmapped addresses: $faults"
-else
-	fail "L1's DMAR faults: addresses '${faults}', want '${want:-the guest's vtd line}':"
-	grep -E 'DMAR|fault addr' "$RIG_WORK/l1-dmesg" | head -n 8 | sed 's/^/  /'
-fi
-grep -E 'DMAR: \[DMA|DMAR: DRHD|fault addr|PTE (Read|Write) access' -v "$RIG_WORK/l1-dmesg" |
-	grep -E '^<[0-3]>.*(vfio|iommu|dmar|pci|kvm)' | sed 's/^/  /' >"$RIG_WORK/l1-dmesg.bad"
-if [ -s "$RIG_WORK/l1-dmesg.bad" ]; then
-	fail "L1 kernel log has VFIO/PCI errors besides those faults:"; cat "$RIG_WORK/l1-dmesg.bad"
-else
-	ok "L1 kernel log: no VFIO/PCI errors besides those faults"
-fi
+expect_l1_dmar_faults "run 3: the guest's two unmapped addresses" "$bdf" "$want"
+expect_l1_no_errors_besides_faults 'vfio|iommu|dmar|pci|kvm'

@@ -47,24 +47,9 @@ fi
 
 # L1's IOMMU: the one address the guest expects refused (the CMB's old place), from edu; no other
 # fault, no VFIO/PCI error.
-dmesg -r | sed -n "/$RIG_DMESG_MARK/,\$p" | sed 1d >"$RIG_WORK/l1-dmesg"
 want=$(sed -n 's/^.*UCALL SYNC p2p: moved ok: .*; refused at 0x\([0-9a-f]*\).*/\1/p' "$RIG_WORK/serial.log" | head -n 1)
-faults=$(grep -o 'fault addr 0x[0-9a-f]*' "$RIG_WORK/l1-dmesg" | sed 's/.*0x//' | sort -u | tr '\n' ' ')
-dev=$(echo "$edu" | sed 's/^0000://')
-if [ -n "$want" ] && [ "$faults" = "$want " ] &&
-	! grep 'DMAR: \[DMA' "$RIG_WORK/l1-dmesg" | grep -q -v "device \[$dev\]"; then
-	ok "L1's IOMMU refused edu's DMA to the CMB's old address 0x$want, and nothing else"
-else
-	fail "L1's DMAR faults: addresses '${faults}', want only '${want:-none: no moved line}' from edu ($dev):"
-	grep -E 'DMAR|fault addr' "$RIG_WORK/l1-dmesg" | head -n 8 | sed 's/^/  /'
-fi
-grep -E 'DMAR: \[DMA|DMAR: DRHD|fault addr|PTE (Read|Write) access' -v "$RIG_WORK/l1-dmesg" |
-	grep -E '^<[0-3]>.*(vfio|iommu|dmar|pci|nvme|kvm)' | sed 's/^/  /' >"$RIG_WORK/l1-dmesg.bad"
-if [ -s "$RIG_WORK/l1-dmesg.bad" ]; then
-	fail "L1 kernel log has VFIO/PCI errors besides that fault:"; cat "$RIG_WORK/l1-dmesg.bad"
-else
-	ok "L1 kernel log: no VFIO/PCI errors besides that fault"
-fi
+expect_l1_dmar_faults "the CMB's old address" "$edu" "$want"
+expect_l1_no_errors_besides_faults 'vfio|iommu|dmar|pci|nvme|kvm'
 
 # The data is in the device: each region the guest names ("p2p: l1-check off=0xOFF bytes=HEX",
 # the first 32 bytes edu wrote there) read by L1 through the NVMe's BAR2 with devmem, now that
