@@ -31,14 +31,19 @@ wait_for() {
 # W1 (1 MiB, buffered, then fsync, at sector 10243: not page aligned) and W2 (256 KiB in one
 # O_DIRECT write at 40 MiB: a PRP list), reads both back after drop_caches.
 nvme_ready() { [ -b /dev/nvme0n1 ]; }
-l2_nvme() {
-	p=$(pci_dev 1b36:0010) || { verr "no NVMe (1b36:0010) on the guest's PCI bus"; return; }
+# nvme_probe: the guest's NVMe (1b36:0010) under Debian's nvme driver, its namespace block device
+# up; sets p (its sysfs path) and t0 (ms at modprobe). Status 1, the reason reported, if not
+# within 60 s.
+nvme_probe() {
+	p=$(pci_dev 1b36:0010) || { verr "no NVMe (1b36:0010) on the guest's PCI bus"; return 1; }
 	modprobe nvme || verr "modprobe nvme failed"
 	t0=$(ms)
-	if ! wait_for 60 nvme_ready; then
-		verr "no /dev/nvme0n1 60 s after modprobe nvme (driver: $(readlink "$p/driver"))"
-		return
-	fi
+	wait_for 60 nvme_ready && return 0
+	verr "no /dev/nvme0n1 60 s after modprobe nvme (driver: $(readlink "$p/driver"); controllers: $(ls /sys/class/nvme 2>/dev/null | tr '\n' ' '))"
+	return 1
+}
+l2_nvme() {
+	nvme_probe || return
 	vr "nvme pci=${p##*/} dev=nvme0n1 ready_ms=$(($(ms) - t0)) size=$(cat /sys/block/nvme0n1/size)" \
 		"model=$(tr -d ' ' 2>/dev/null </sys/block/nvme0n1/device/model) queues=$(ls -d /sys/block/nvme0n1/mq/* 2>/dev/null | wc -l)"
 	t0=$(ms)

@@ -11,13 +11,7 @@ for arg in $(cat /proc/cmdline); do
 done
 l2_sriov() {
 	[ -n "$tag" ] || { verr "no rig.sriov=TAG on the command line"; return; }
-	p=$(pci_dev 1b36:0010) || { verr "no NVMe (1b36:0010) on the guest's PCI bus"; return; }
-	modprobe nvme || verr "modprobe nvme failed"
-	t0=$(ms)
-	if ! wait_for 60 nvme_ready; then
-		verr "no /dev/nvme0n1 60 s after modprobe nvme (driver: $(readlink "$p/driver"); controllers: $(ls /sys/class/nvme 2>/dev/null | tr '\n' ' '))"
-		return
-	fi
+	nvme_probe || return
 	c=/sys/class/nvme/nvme0
 	vr "sriov tag=$tag pci=${p##*/} ready_ms=$(($(ms) - t0)) cntlid=$(cat "$c/cntlid" 2>/dev/null)" \
 		"serial=$(tr -d ' ' <"$c/serial" 2>/dev/null) nsid=$(cat /sys/block/nvme0n1/nsid 2>/dev/null)" \
